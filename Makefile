@@ -1,0 +1,48 @@
+# Every target sets itself up: on a fresh machine `make run` and `make test` are all you need.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RUN_STAMP := $(VENV)/.stamp-run
+DEV_STAMP := $(VENV)/.stamp-dev
+
+.PHONY: run test lint typecheck pytest bench clean help
+
+help:
+	@echo "make run    - install and run the main job"
+	@echo "make test   - install dev tools; ruff, mypy, pytest"
+	@echo "make lint   - ruff check and format check"
+	@echo "make bench  - run the benchmarks under benchmarks/"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	$(PY) -m vibe.trading_bot validate-config
+
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check vibe benchmarks
+	$(VENV)/bin/ruff format --check vibe benchmarks
+
+typecheck: $(DEV_STAMP)
+	$(VENV)/bin/mypy
+
+pytest: $(DEV_STAMP)
+	$(PY) -m pytest
+
+test: lint typecheck pytest
+
+bench: $(DEV_STAMP)
+	@set -e; for script in benchmarks/bench_*.py; do \
+		echo "== $$script"; $(PY) $$script; done
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

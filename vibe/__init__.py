@@ -1,0 +1,1 @@
+"""vibe: a paper-trading service for US equities."""

@@ -1,0 +1,1 @@
+"""Pure domain code: models, clock, indicators, strategies, risk. No I/O, no wall clock."""

@@ -1,0 +1,70 @@
+"""The CLI as a user runs it: ``python -m vibe.trading_bot`` in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD", "INITIAL"))}
+    return subprocess.run(
+        [sys.executable, "-m", "vibe.trading_bot", *args],
+        capture_output=True, text=True, cwd=cwd, env={**clean, **env}, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_help_lists_validate_config(tmp_path):
+    result = run_cli("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "validate-config" in result.stdout
+
+
+def test_valid_config_shows_symbols(tmp_path):
+    result = run_cli("validate-config", cwd=tmp_path, SYMBOLS="AAPL,MSFT", INITIAL_CAPITAL="25000")
+    assert result.returncode == 0, result.stderr
+    assert "AAPL,MSFT" in result.stdout
+    assert "25000" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"INITIAL_CAPITAL": "-5"}, "INITIAL_CAPITAL"),
+        ({"HEALTH_CHECK_PORT": "eighty"}, "HEALTH_CHECK_PORT"),
+        ({"CLOUD_PROVIDER": "gcs"}, "CLOUD_PROVIDER"),
+        ({"ENABLE_CLOUD_SYNC": "true", "CLOUD_PROVIDER": "s3"}, "CLOUD_SYNC_BUCKET"),
+    ],
+)
+def test_bad_config_exits_2_and_names_variable(tmp_path, env, variable):
+    result = run_cli("validate-config", cwd=tmp_path, **env)
+    assert result.returncode == 2
+    assert variable in result.stderr
+    as_json = run_cli("validate-config", "--json", cwd=tmp_path, **env)
+    assert as_json.returncode == 2
+    payload = json.loads(as_json.stdout)
+    assert payload["valid"] is False
+    assert variable in {e["variable"] for e in payload["errors"]}
+
+
+def test_webhook_secret_never_printed(tmp_path):
+    url = "https://discord.com/api/webhooks/1/secret-token"
+    result = run_cli("validate-config", "--json", cwd=tmp_path, DISCORD_WEBHOOK_URL=url)
+    assert result.returncode == 0
+    assert "secret-token" not in result.stdout + result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["settings"]["notifications"]["DISCORD_WEBHOOK_URL"] == "**********"
+    bad = run_cli("validate-config", cwd=tmp_path, DISCORD_WEBHOOK_URL="ftp://x/secret-token")
+    assert bad.returncode == 2
+    assert "secret-token" not in bad.stdout + bad.stderr
+
+
+def test_env_file_in_working_directory_is_read(tmp_path):
+    (tmp_path / ".env").write_text("SYMBOLS=NVDA\n")
+    result = run_cli("validate-config", "--json", cwd=tmp_path)
+    assert json.loads(result.stdout)["settings"]["trading"]["SYMBOLS"] == "NVDA"

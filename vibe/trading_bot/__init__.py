@@ -1,0 +1,1 @@
+"""The trading daemon: config, data, exchange, execution, storage, notifications, API."""

@@ -1,0 +1,123 @@
+"""Build :class:`AppSettings` from the environment, a ``.env`` file and overrides.
+
+All problems are collected before anything fails, so a user fixes their
+configuration in one pass: each bad variable becomes one
+:class:`~vibe.common.errors.ConfigIssue` naming the variable, the value (masked
+when it is a secret) and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+
+from vibe.common.errors import ConfigIssue, ConfigurationError
+from vibe.trading_bot.config.settings import (
+    GROUPS,
+    AppSettings,
+    is_secret_setting,
+    setting_names,
+)
+
+MASK = "**********"
+
+#: Variables read by SDKs or the shell that may sit in a ``.env`` file legitimately.
+_FOREIGN_PREFIXES = ("AWS_", "AZURE_", "PYTHON", "TZ", "HOME", "PATH")
+
+
+def load_settings(
+    env_file: str | Path | None = ".env",
+    overrides: Mapping[str, Any] | None = None,
+) -> AppSettings:
+    """Read every setting group and check every rule.
+
+    Precedence, highest first: ``overrides`` (keys are setting names, any case,
+    e.g. ``{"trend_filter": "false"}``), environment variables, the ``env_file``,
+    defaults.
+
+    Args:
+        env_file: path of a dotenv file; a missing file is ignored; ``None`` skips it.
+        overrides: values that win over the environment (backtest ``--param``).
+
+    Returns:
+        The frozen, validated settings.
+
+    Raises:
+        ConfigurationError: one issue per bad, unknown or missing variable.
+    """
+    names = setting_names()
+    by_group: dict[str, dict[str, Any]] = {group: {} for group in GROUPS}
+    issues = _sort_overrides(overrides or {}, names, by_group)
+    issues += _unknown_env_file_keys(env_file, names)
+    groups: dict[str, BaseSettings] = {}
+    for group_name, cls in GROUPS.items():
+        try:
+            groups[group_name] = cls(_env_file=env_file, **by_group[group_name])
+        except ValidationError as exc:
+            issues += issues_from_validation(exc)
+        except ConfigurationError as exc:
+            issues += exc.issues
+    if issues:
+        raise ConfigurationError(issues)
+    return AppSettings(**groups)
+
+
+def _sort_overrides(
+    overrides: Mapping[str, Any], names: dict[str, str], by_group: dict[str, dict[str, Any]]
+) -> list[ConfigIssue]:
+    issues = []
+    for key, value in overrides.items():
+        group = names.get(key.lower())
+        if group is None:
+            issues.append(_unknown(key, value, names))
+        else:
+            by_group[group][key.lower()] = value
+    return issues
+
+
+def _unknown_env_file_keys(env_file: str | Path | None, names: dict[str, str]) -> list[ConfigIssue]:
+    if env_file is None or not Path(env_file).is_file():
+        return []
+    issues = []
+    for key, value in dotenv_values(env_file).items():
+        if key.lower() not in names and not key.upper().startswith(_FOREIGN_PREFIXES):
+            issues.append(_unknown(key, value, names))
+    return issues
+
+
+def _unknown(key: str, value: Any, names: dict[str, str]) -> ConfigIssue:
+    close = difflib.get_close_matches(key.lower(), list(names), n=1)
+    hint = f" (did you mean {close[0].upper()}?)" if close else ""
+    return ConfigIssue(key.upper(), MASK if value else None, f"a known setting name{hint}")
+
+
+def issues_from_validation(exc: ValidationError) -> list[ConfigIssue]:
+    """Translate pydantic's errors into issues that name the environment variable.
+
+    Secret values are masked; pydantic's "Input should be" / "Value error," wording
+    is trimmed to the expectation itself.
+    """
+    issues = []
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        raw = error.get("input")
+        if is_secret_setting(field):
+            shown = MASK if raw else None
+        else:
+            shown = None if raw is None or isinstance(raw, dict) else str(raw)
+        issues.append(ConfigIssue(field.upper(), shown, _expected(field, error["msg"])))
+    return issues
+
+
+def _expected(field: str, message: str) -> str:
+    for prefix in ("Input should be ", "Value error, "):
+        message = message.removeprefix(prefix)
+    group = setting_names().get(field.lower())
+    description = GROUPS[group].model_fields[field.lower()].description if group else None
+    return f"{message} ({description})" if description else message
