@@ -1,0 +1,1 @@
+"""Daemon core: market calendar, orchestrator, health monitor, service lifecycle."""

@@ -1,0 +1,212 @@
+"""One SQLite database file, opened the same way by every store.
+
+Conventions (shared by the trade, metrics, log and outbox stores):
+
+* ``journal_mode=WAL``: readers never block the writer and vice versa.
+* ``synchronous=NORMAL``: in WAL mode a commit is durable against a process
+  crash (``kill -9``) because the WAL is written before ``COMMIT`` returns;
+  only an OS crash or power loss can lose the last transactions, in exchange
+  for not fsyncing on every commit (SQLite docs, "PRAGMA synchronous").
+* ``busy_timeout``: a writer waits for the lock instead of failing at once.
+* One connection per thread (``sqlite3`` objects are not shared across threads).
+* Every write runs inside :meth:`SQLiteDatabase.transaction` (``BEGIN IMMEDIATE``).
+* Schema versions live in ``PRAGMA user_version``; migrations run forward only.
+* Timestamps are stored as ISO-8601 UTC text (:func:`to_iso`).
+* An existing file that cannot be opened raises :class:`StorageError` naming
+  it; it is never silently recreated.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from vibe.common.errors import StorageError, TemporaryError
+from vibe.common.models import require_aware
+
+DEFAULT_BUSY_TIMEOUT_MS = 10_000
+
+
+def to_iso(value: datetime) -> str:
+    """Render a tz-aware datetime as ISO-8601 UTC text (``2025-07-03T13:30:00.000000+00:00``).
+
+    Fixed width with microseconds, so text order equals time order in SQL comparisons.
+
+    Raises:
+        InvalidInputError: ``value`` is naive.
+    """
+    aware = require_aware("timestamp", value).astimezone(UTC)
+    return aware.isoformat(timespec="microseconds")
+
+
+def from_iso(text: str) -> datetime:
+    """Parse text written by :func:`to_iso` back into a tz-aware UTC datetime."""
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def translate_error(exc: sqlite3.Error, path: Path) -> Exception:
+    """Map an ``sqlite3`` exception to the project's tree, naming the file.
+
+    ``database is locked`` / ``busy`` become :class:`TemporaryError` (retryable);
+    everything else (corrupt file, not a database, constraint violations, disk
+    full) becomes :class:`StorageError`.
+    """
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return TemporaryError(f"{path}: {text}")
+    return StorageError(f"{path}: {text}")
+
+
+class SQLiteDatabase:
+    """A SQLite file with thread-local connections and forward migrations.
+
+    Args:
+        path: database file; its parent directory is created when missing.
+        migrations: SQL scripts; script ``i`` takes the schema from version ``i`` to ``i+1``.
+        busy_timeout_ms: how long a writer waits for the lock, in milliseconds.
+
+    Raises:
+        StorageError: the file exists but is not a readable SQLite database, or its
+            schema version is newer than ``len(migrations)``.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        migrations: Sequence[str],
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    ) -> None:
+        self.path = Path(path)
+        self._migrations = tuple(migrations)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._migrate()
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version stored in ``PRAGMA user_version``."""
+        return int(self.connection().execute("PRAGMA user_version").fetchone()[0])
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit mode; use :meth:`transaction` to write).
+
+        Raises:
+            StorageError: the database is closed or the file cannot be opened.
+        """
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise StorageError(f"{self.path}: database is closed")
+        conn = self._open()
+        self._local.conn = conn
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=self._busy_timeout_ms / 1000,
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path}: cannot open database ({exc})") from exc
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolls back on any exception.
+
+        Yields:
+            This thread's connection, inside the transaction.
+
+        Raises:
+            TemporaryError: the database stayed locked past the busy timeout.
+            StorageError: any other SQLite failure (the transaction is rolled back).
+        """
+        conn = self.connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self.path) from exc
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise translate_error(exc, self.path) from exc
+            raise
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        """Run a read query on this thread's connection and return all rows.
+
+        Raises:
+            StorageError | TemporaryError: translated SQLite errors.
+        """
+        try:
+            return self.connection().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self.path) from exc
+
+    def integrity_check(self) -> str:
+        """``PRAGMA integrity_check``: ``"ok"`` for a healthy file, else SQLite's findings."""
+        rows = self.query("PRAGMA integrity_check")
+        return "\n".join(str(row[0]) for row in rows)
+
+    def close(self) -> None:
+        """Checkpoint the WAL and close every thread's connection. Idempotent."""
+        with self._lock:
+            connections, self._all = self._all, []
+            self._closed = True
+        for conn in connections:
+            # another connection may hold the lock; closing is what matters
+            with suppress(sqlite3.Error):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            conn.close()
+        self._local = threading.local()
+
+    def _migrate(self) -> None:
+        conn = self.connection()
+        try:
+            current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StorageError(f"{self.path}: not a readable SQLite database ({exc})") from exc
+        if current > len(self._migrations):
+            self.close()
+            raise StorageError(
+                f"{self.path}: schema version {current} is newer than this version of the "
+                f"bot supports ({len(self._migrations)}); upgrade the bot"
+            )
+        for version in range(current, len(self._migrations)):
+            self._apply(conn, version + 1, self._migrations[version])
+
+    def _apply(self, conn: sqlite3.Connection, version: int, script: str) -> None:
+        try:
+            conn.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\n;PRAGMA user_version={version};\nCOMMIT;"
+            )
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            message = f"{self.path}: migration to version {version} failed ({exc})"
+            raise StorageError(message) from exc
