@@ -1,0 +1,1 @@
+"""Exchange interface and the paper exchange: fills, slippage and commission models."""
