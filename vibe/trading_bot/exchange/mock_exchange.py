@@ -1,0 +1,430 @@
+"""The paper exchange: a real ``Exchange`` driven by bars and the injected clock.
+
+Fill rules (prices before slippage are in :mod:`.fill_rules`):
+
+* A market order fills at the open of the first bar that starts at or after
+  its submission, plus slippage. Stops fill at the stop (or the open when the
+  bar gaps through it) plus slippage; limits fill at the limit (or the open
+  when the bar opens beyond it) with no slippage.
+* Brackets: :meth:`MockExchange.submit_bracket` holds a stop-loss and an
+  optional take-profit as one-cancels-other children of the entry. They are
+  live from the bar in which the entry fills: the entry fills at that bar's
+  open, so the rest of the bar can trigger them. Their quantity follows the
+  entry's filled quantity. **When one bar reaches both the stop and the
+  take-profit, the stop is assumed to fill first** (the pessimistic choice;
+  intrabar order is unknowable from OHLC), and the sibling is not filled in
+  the same bar.
+* At most ``max_volume_participation`` of a bar's volume fills per bar, shared
+  by that symbol's orders in submission order; the rest stays working.
+* Day orders expire when :meth:`MockExchange.expire_day_orders` is called at
+  the session close (the driver knows early closes).
+* Rejections are returned, never raised: ``quantity_not_positive``,
+  ``price_not_finite``, ``unknown_symbol``, ``market_closed``,
+  ``insufficient_buying_power``.
+* Buying power is a cash account's: equity minus the gross value of open
+  positions and of working orders that add exposure (no margin).
+* Commission is per order: each fill is charged ``fee(cumulative) - charged``.
+
+Listeners are called synchronously, in order, after the order object changed;
+an exception in a listener propagates to the caller (persistence failures must
+not pass silently).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from vibe.common.clock import Clock
+from vibe.common.errors import OrderRejectedError
+from vibe.common.models import (
+    Bar,
+    Fill,
+    Order,
+    OrderStatus,
+    OrderType,
+    Position,
+    TimeInForce,
+)
+from vibe.trading_bot.exchange.base import Account, OrderEvent, OrderEventKind, OrderListener
+from vibe.trading_bot.exchange.commission import CommissionModel
+from vibe.trading_bot.exchange.fill_rules import reference_fill_price, stop_triggered
+from vibe.trading_bot.exchange.slippage import SlippageModel, slippage_cost
+
+_STATUS_EVENT = {
+    OrderStatus.FILLED: OrderEventKind.FILLED,
+    OrderStatus.PARTIALLY_FILLED: OrderEventKind.PARTIALLY_FILLED,
+}
+
+
+@dataclass(slots=True)
+class _Working:
+    order: Order
+    active: bool = True
+    triggered: bool = False
+    fees_charged: float = 0.0
+
+
+class MockExchange:
+    """Simulated venue with bar-driven fills, slippage, commission and partial fills.
+
+    Args:
+        clock: source of submission/cancel times.
+        slippage: moves fill prices against the trader.
+        commission: fee per order in USD.
+        initial_cash: starting cash in USD.
+        max_volume_participation: fraction (0, 1] of a bar's volume that may fill per bar.
+        symbols: tradable symbols; ``None`` accepts any.
+        is_market_open: ``ts -> bool``; ``None`` treats the market as always open.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        slippage: SlippageModel,
+        commission: CommissionModel,
+        initial_cash: float,
+        max_volume_participation: float = 0.10,
+        symbols: Collection[str] | None = None,
+        is_market_open: Callable[[datetime], bool] | None = None,
+    ) -> None:
+        self._clock = clock
+        self._slippage = slippage
+        self._commission = commission
+        self._participation = max_volume_participation
+        self._symbols = frozenset(symbols) if symbols is not None else None
+        self._is_open = is_market_open
+        self.cash = float(initial_cash)
+        self.positions: dict[str, Position] = {}
+        self._orders: dict[str, Order] = {}
+        self._working: dict[str, list[_Working]] = {}
+        self._children: dict[str, list[_Working]] = {}
+        self._last_price: dict[str, float] = {}
+        self._listeners: list[OrderListener] = []
+
+    # ---- interface -------------------------------------------------------------
+    async def connect(self) -> None:
+        """Nothing to connect to; present for the interface."""
+
+    async def close(self) -> None:
+        """Nothing to release; working orders stay in memory."""
+
+    async def submit_order(self, order: Order) -> Order:
+        """Async form of :meth:`submit`."""
+        return self.submit(order)
+
+    async def cancel_order(self, order_id: str) -> Order:
+        """Async form of :meth:`cancel`."""
+        return self.cancel(order_id)
+
+    async def get_order(self, order_id: str) -> Order:
+        """Async form of :meth:`order`."""
+        return self.order(order_id)
+
+    async def get_positions(self) -> dict[str, Position]:
+        """Open (non-flat) positions by symbol."""
+        return {s: p for s, p in self.positions.items() if p.quantity != 0}
+
+    async def get_account(self) -> Account:
+        """Async form of :meth:`account`."""
+        return self.account()
+
+    def add_listener(self, listener: OrderListener) -> None:
+        """Call ``listener(event)`` for every order event, in order."""
+        self._listeners.append(listener)
+
+    # ---- orders ------------------------------------------------------------------
+    def order(self, order_id: str) -> Order:
+        """The order with ``order_id``.
+
+        Raises:
+            OrderRejectedError: reason ``unknown_order`` when no such order exists.
+        """
+        try:
+            return self._orders[order_id]
+        except KeyError:
+            raise OrderRejectedError("unknown_order", f"order_id={order_id!r}") from None
+
+    def submit(self, order: Order) -> Order:
+        """Accept or reject a pending order; returns it in its new state."""
+        now = self._clock.now()
+        self._orders[order.id] = order
+        order.transition(OrderStatus.SUBMITTED, now)
+        reason = self._rejection_reason(order, now)
+        if reason is not None:
+            self._reject(order, now, reason)
+            return order
+        order.transition(OrderStatus.ACCEPTED, now)
+        self._working.setdefault(order.symbol, []).append(_Working(order))
+        self._emit(OrderEvent(OrderEventKind.ACCEPTED, order, now))
+        return order
+
+    def submit_bracket(
+        self, entry: Order, stop_price: float, take_profit_price: float | None = None
+    ) -> tuple[Order, Order | None, Order | None]:
+        """Submit ``entry`` with a stop-loss and optional take-profit (one-cancels-other).
+
+        Returns:
+            ``(entry, stop_loss, take_profit)``; the children are ``None`` when the
+            entry is rejected (or when no take-profit was asked for).
+        """
+        prices = [stop_price] + ([take_profit_price] if take_profit_price is not None else [])
+        if not all(math.isfinite(p) and p > 0 for p in prices):
+            now = self._clock.now()
+            self._orders[entry.id] = entry
+            entry.transition(OrderStatus.SUBMITTED, now)
+            self._reject(entry, now, "price_not_finite")
+            return entry, None, None
+        self.submit(entry)
+        if entry.status is OrderStatus.REJECTED:
+            return entry, None, None
+        stop = self._add_child(entry, OrderType.STOP, stop_price=stop_price)
+        target = None
+        if take_profit_price is not None:
+            target = self._add_child(entry, OrderType.LIMIT, limit_price=take_profit_price)
+        return entry, stop, target
+
+    def amend(
+        self, order_id: str, limit_price: float | None = None, stop_price: float | None = None
+    ) -> Order:
+        """Change the limit and/or stop price of a working order.
+
+        Raises:
+            OrderRejectedError: ``unknown_order``, ``not_working`` or ``price_not_finite``.
+        """
+        order = self.order(order_id)
+        if order.is_complete:
+            raise OrderRejectedError("not_working", f"order {order_id} is {order.status.value}")
+        for name, value in (("limit_price", limit_price), ("stop_price", stop_price)):
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise OrderRejectedError("price_not_finite", f"{name}={value!r}")
+        if limit_price is not None:
+            order.limit_price = limit_price
+        if stop_price is not None:
+            order.stop_price = stop_price
+        self._emit(OrderEvent(OrderEventKind.AMENDED, order, self._clock.now()))
+        return order
+
+    def cancel(self, order_id: str, reason: str = "cancelled") -> Order:
+        """Cancel a working order (and an unfilled bracket's children); returns it.
+
+        A complete order is returned unchanged.
+
+        Raises:
+            OrderRejectedError: ``unknown_order``.
+        """
+        order = self.order(order_id)
+        if not order.is_complete:
+            self._finish(order, OrderStatus.CANCELLED, self._clock.now(), reason)
+        return order
+
+    def expire_day_orders(self, at: datetime) -> list[Order]:
+        """Expire every working day order at the session close ``at``; returns them."""
+        expired = [
+            w.order
+            for items in self._working.values()
+            for w in items
+            if w.order.time_in_force is TimeInForce.DAY
+        ]
+        for order in expired:
+            if not order.is_complete:
+                self._finish(order, OrderStatus.EXPIRED, at, "day order expired at the close")
+        return expired
+
+    # ---- account -----------------------------------------------------------------
+    def account(self) -> Account:
+        """Cash, equity (positions marked at the last close) and buying power, USD."""
+        gross = 0.0
+        value = 0.0
+        for pos in self.positions.values():
+            if pos.quantity:
+                mark = pos.last_price if pos.last_price is not None else pos.average_price
+                value += pos.quantity * mark
+                gross += abs(pos.quantity) * mark
+        equity = self.cash + value
+        reserved = sum(self._added_exposure(w.order) for ws in self._working.values() for w in ws)
+        return Account(self.cash, equity, max(0.0, equity - gross - reserved))
+
+    # ---- bars --------------------------------------------------------------------
+    def process_bar(self, bar: Bar) -> list[Fill]:
+        """Mark positions to ``bar.close`` and fill what ``bar`` allows; returns the fills."""
+        self._last_price[bar.symbol] = bar.close
+        position = self.positions.get(bar.symbol)
+        working = self._working.get(bar.symbol)
+        if not working:
+            if position is not None:
+                position.last_price = bar.close
+            return []
+        fills = self._match(bar, working)
+        if position is None:
+            position = self.positions.get(bar.symbol)
+        if position is not None:
+            position.last_price = bar.close
+        return fills
+
+    def fill_market_orders_at_close(self, bar: Bar) -> list[Fill]:
+        """Fill ``bar.symbol``'s working market orders at ``bar.close`` (plus slippage).
+
+        For the last bar of a session when no further bar will come: closing
+        orders must not be carried overnight. No volume limit applies.
+        """
+        fills = []
+        for w in list(self._working.get(bar.symbol, [])):
+            order = w.order
+            if w.active and order.order_type is OrderType.MARKET and not order.is_complete:
+                price = self._slippage.execution_price(
+                    order.side, bar.close, order.remaining_quantity, bar
+                )
+                fills.append(self._execute(w, order.remaining_quantity, bar.close, price, bar.end))
+        return fills
+
+    def _match(self, bar: Bar, working: list[_Working]) -> list[Fill]:
+        capacity = int(bar.volume * self._participation)
+        fills: list[Fill] = []
+        oco_done: set[str] = set()
+        for w in list(working):
+            order = w.order
+            if order.is_complete or not w.active or capacity <= 0:
+                continue
+            if order.parent_id is not None and order.parent_id in oco_done:
+                continue
+            fill = self._try_fill(w, bar, capacity)
+            if fill is not None:
+                fills.append(fill)
+                capacity -= fill.quantity
+                if order.parent_id is not None:
+                    oco_done.add(order.parent_id)
+        return fills
+
+    def _try_fill(self, w: _Working, bar: Bar, capacity: int) -> Fill | None:
+        order = w.order
+        if order.order_type is OrderType.MARKET and order.created_at > bar.timestamp:
+            return None  # submitted during this bar: fills at the next bar's open
+        reference = reference_fill_price(order, bar, w.triggered)
+        if order.order_type is OrderType.STOP_LIMIT and order.stop_price is not None:
+            w.triggered = w.triggered or stop_triggered(order.side, order.stop_price, bar)
+        if reference is None:
+            return None
+        quantity = min(order.remaining_quantity, capacity)
+        price = reference
+        if order.order_type in (OrderType.MARKET, OrderType.STOP):
+            price = self._slippage.execution_price(order.side, reference, quantity, bar)
+        return self._execute(w, quantity, reference, price, bar.timestamp)
+
+    def _execute(
+        self, w: _Working, quantity: int, reference: float, price: float, at: datetime
+    ) -> Fill:
+        order = w.order
+        total_fee = self._commission.fee(order.filled_quantity + quantity, price)
+        fee = max(0.0, total_fee - w.fees_charged)
+        w.fees_charged += fee
+        fill = Fill(
+            order.id, order.symbol, order.side, quantity, price, at, fee,
+            slippage_cost(reference, price, quantity),
+        )  # fmt: skip
+        order.add_fill(fill)
+        self.cash -= order.side.sign * quantity * price + fee
+        self.positions.setdefault(order.symbol, Position(order.symbol)).apply_fill(
+            order.side, quantity, price, fee
+        )
+        if order.is_complete:
+            self._remove(order)
+        self._emit(OrderEvent(_STATUS_EVENT[order.status], order, at, fill=fill))
+        self._after_fill(order, at)
+        return fill
+
+    # ---- brackets ------------------------------------------------------------------
+    def _add_child(
+        self,
+        entry: Order,
+        kind: OrderType,
+        stop_price: float | None = None,
+        limit_price: float | None = None,
+    ) -> Order:
+        now = self._clock.now()
+        child = Order(
+            entry.symbol, entry.side.opposite, entry.quantity, kind, now,
+            limit_price=limit_price, stop_price=stop_price,
+            time_in_force=entry.time_in_force, parent_id=entry.id,
+        )  # fmt: skip
+        self._orders[child.id] = child
+        child.transition(OrderStatus.SUBMITTED, now)
+        child.transition(OrderStatus.ACCEPTED, now)
+        item = _Working(child, active=False)
+        self._children.setdefault(entry.id, []).append(item)
+        self._working[entry.symbol].append(item)
+        self._emit(OrderEvent(OrderEventKind.ACCEPTED, child, now))
+        return child
+
+    def _after_fill(self, order: Order, at: datetime) -> None:
+        children = self._children.get(order.id)
+        if children:  # an entry filled: its children protect what is filled so far
+            for child in children:
+                if not child.order.is_complete:
+                    child.active = True
+                    child.order.quantity = order.filled_quantity
+        elif order.parent_id is not None:
+            self._shrink_sibling(order, at)
+
+    def _shrink_sibling(self, filled_leg: Order, at: datetime) -> None:
+        remaining = filled_leg.remaining_quantity
+        for sibling in self._children.get(filled_leg.parent_id or "", []):
+            other = sibling.order
+            if other is filled_leg or other.is_complete:
+                continue
+            if remaining == 0:
+                self._finish(other, OrderStatus.CANCELLED, at, "one-cancels-other")
+            else:
+                other.quantity = other.filled_quantity + remaining
+
+    # ---- helpers -------------------------------------------------------------------
+    def _rejection_reason(self, order: Order, now: datetime) -> str | None:
+        if order.quantity <= 0:
+            return "quantity_not_positive"
+        for value in (order.limit_price, order.stop_price):
+            if value is not None and not (math.isfinite(value) and value > 0):
+                return "price_not_finite"
+        if self._symbols is not None and order.symbol not in self._symbols:
+            return "unknown_symbol"
+        if self._is_open is not None and not self._is_open(now):
+            return "market_closed"
+        added = self._added_exposure(order)
+        if added > 0 and added > self.account().buying_power:
+            return "insufficient_buying_power"
+        return None
+
+    def _added_exposure(self, order: Order) -> float:
+        """USD of new gross exposure the order's remaining quantity would add."""
+        if order.parent_id is not None:
+            return 0.0
+        held = self.positions.get(order.symbol)
+        current = held.quantity if held is not None else 0
+        after = current + order.side.sign * order.remaining_quantity
+        shares = max(0, abs(after) - abs(current))
+        price = order.limit_price or order.stop_price or self._last_price.get(order.symbol, 0.0)
+        return shares * price
+
+    def _reject(self, order: Order, now: datetime, reason: str) -> None:
+        order.transition(OrderStatus.REJECTED, now, reason=reason)
+        self._emit(OrderEvent(OrderEventKind.REJECTED, order, now, reason=reason))
+
+    def _finish(self, order: Order, status: OrderStatus, at: datetime, reason: str) -> None:
+        order.transition(status, at, reason=reason)
+        self._remove(order)
+        kind = (
+            OrderEventKind.CANCELLED if status is OrderStatus.CANCELLED else OrderEventKind.EXPIRED
+        )
+        self._emit(OrderEvent(kind, order, at, reason=reason))
+        for child in self._children.get(order.id, []):
+            if order.filled_quantity == 0 and not child.order.is_complete:
+                self._finish(child.order, status, at, f"parent {status.value}")
+
+    def _remove(self, order: Order) -> None:
+        items = self._working.get(order.symbol, [])
+        self._working[order.symbol] = [w for w in items if w.order is not order]
+
+    def _emit(self, event: OrderEvent) -> None:
+        for listener in self._listeners:
+            listener(event)
