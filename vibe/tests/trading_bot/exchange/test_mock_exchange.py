@@ -11,7 +11,7 @@ import pytest
 from vibe.common.clock import SimulatedClock
 from vibe.common.errors import OrderRejectedError
 from vibe.common.models import Bar, Order, OrderSide, OrderStatus, OrderType, TimeInForce
-from vibe.trading_bot.exchange.base import OrderEventKind
+from vibe.trading_bot.exchange.base import OrderEvent, OrderEventKind
 from vibe.trading_bot.exchange.commission import PerShareCommission, ZeroCommission
 from vibe.trading_bot.exchange.mock_exchange import MockExchange
 from vibe.trading_bot.exchange.slippage import FixedBpsSlippage, NoSlippage
@@ -150,13 +150,13 @@ def test_take_profit_at_limit_or_at_a_better_open(clock):
 def test_amend_moves_the_take_profit_after_the_entry_fill(clock):
     ex = make_exchange(clock)
     entry, _, target = ex.submit_bracket(order(clock), stop_price=99.0, take_profit_price=105)
-    ex.add_listener(
-        lambda e: (
-            ex.amend(target.id, limit_price=e.fill.price + 0.5)  # type: ignore[union-attr]
-            if e.kind is OrderEventKind.FILLED and e.order is entry
-            else None
-        )
-    )
+    assert target is not None
+
+    def move_target(event: OrderEvent) -> None:
+        if event.kind is OrderEventKind.FILLED and event.order is entry and event.fill:
+            ex.amend(target.id, limit_price=event.fill.price + 0.5)
+
+    ex.add_listener(move_target)
     fills = ex.process_bar(bar(0, 100, 100.8, 99.8, 100.6))
     assert [f.price for f in fills] == [100.0, 100.5]
 
