@@ -115,7 +115,7 @@ def test_stop_limit_triggers_then_waits_for_its_limit(clock):
 
 def test_bracket_children_live_from_the_entry_bar_and_stop_wins_ties(clock):
     ex = make_exchange(clock)
-    events = []
+    events: list[OrderEvent] = []
     ex.add_listener(events.append)
     entry, stop, target = ex.submit_bracket(order(clock), stop_price=99.0, take_profit_price=101)
     assert stop is not None and target is not None
