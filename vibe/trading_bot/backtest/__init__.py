@@ -1,0 +1,1 @@
+"""Backtest: runner on a simulated clock, performance metrics, reports."""
