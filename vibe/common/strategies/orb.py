@@ -1,0 +1,282 @@
+"""Opening Range Breakout (ORB), the per-bar path.
+
+Rules (every number is an :class:`OrbParams` field, named as the settings and the
+backtest ``--param`` names):
+
+* Opening range: high and low of the bars that **start** in
+  ``[session open, session open + orb_minutes)``. A session with no such bar (a
+  data gap over the open) takes no trade.
+* Breakout: the **first** bar that starts at or after the range end and **closes**
+  above the range high (long) or, with ``allow_short``, below the range low (short)
+  is the session's one breakout. The validation rules
+  (:mod:`vibe.common.validation`) then accept it as an entry signal or reject it;
+  either way the session's breakout is decided and no later bar is considered, so
+  there is at most one entry (or one rejection) per symbol per session.
+* Entry cutoff: a bar can only be a breakout while its close time is more than
+  ``entry_cutoff_minutes_before_close`` (and more than
+  ``flatten_minutes_before_close``) before the session close.
+* Entry signal: market order; stop = the opposite side of the range; take-profit
+  = signal close ± ``take_profit_r`` × R with R = |signal close − stop| (the
+  executor recomputes it from the fill with :func:`exit_levels`).
+* Flat by the close: at the first bar that ends at or after
+  ``session close − flatten_minutes_before_close``, a ``close`` signal with exit
+  reason ``end_of_day`` if the context reports an open position.
+
+Features use only the current and earlier bars: the session VWAP is accumulated
+bar by bar and the volume average covers the previous bars. All per-session
+thresholds are computed once at the session's first bar, so most bars (before the
+range end, or once the breakout is decided) cost a few comparisons.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from vibe.common.errors import InvalidInputError
+from vibe.common.models import Bar, ExitReason, PositionSide, Signal, SignalAction
+from vibe.common.strategies.base import BarContext, Rejection, Strategy
+from vibe.common.validation import check_breakout
+
+_RANGE, _HUNT, _WAIT_FLATTEN, _DONE = 0, 1, 2, 3
+
+
+@dataclass(slots=True, frozen=True)
+class OrbParams:
+    """ORB parameters; field names equal ``StrategySettings`` fields (build with ``**dump``).
+
+    Attributes:
+        orb_minutes: opening range length, minutes.
+        allow_short: take breakouts below the range low.
+        entry_cutoff_minutes_before_close: no entry once a bar closes within this many
+            minutes of the session close.
+        take_profit_r: take-profit distance in multiples of R.
+        flatten_minutes_before_close: flatten at the first bar ending this many minutes
+            (or fewer) before the close.
+        trend_filter: longs need close > session VWAP, shorts close < VWAP.
+        volume_filter: breakout volume >= ``volume_multiplier`` × mean of the previous
+            ``volume_lookback_bars`` bars.
+        volume_multiplier: see ``volume_filter``.
+        volume_lookback_bars: see ``volume_filter``, bars.
+        min_range_pct: minimum range width, % of the range midpoint.
+        max_range_pct: maximum range width, % of the range midpoint.
+
+    Raises:
+        InvalidInputError: a value is out of its domain (names the field).
+    """
+
+    orb_minutes: int = 15
+    allow_short: bool = True
+    entry_cutoff_minutes_before_close: int = 60
+    take_profit_r: float = 2.0
+    flatten_minutes_before_close: int = 5
+    trend_filter: bool = True
+    volume_filter: bool = True
+    volume_multiplier: float = 1.5
+    volume_lookback_bars: int = 20
+    min_range_pct: float = 0.1
+    max_range_pct: float = 3.0
+
+    def __post_init__(self) -> None:
+        positive = ("orb_minutes", "take_profit_r", "volume_multiplier", "volume_lookback_bars")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise InvalidInputError(f"{name}={getattr(self, name)!r}; expected a value > 0")
+        for name in ("entry_cutoff_minutes_before_close", "flatten_minutes_before_close"):
+            if getattr(self, name) < 0:
+                raise InvalidInputError(f"{name}={getattr(self, name)!r}; expected >= 0")
+        if not 0 <= self.min_range_pct < self.max_range_pct:
+            raise InvalidInputError(
+                f"min_range_pct={self.min_range_pct!r}, max_range_pct={self.max_range_pct!r};"
+                " expected 0 <= min_range_pct < max_range_pct"
+            )
+
+
+@dataclass(slots=True, frozen=True)
+class ExitLevels:
+    """Protective levels of a filled entry.
+
+    Attributes:
+        stop_price: the stop, USD per share (the opposite side of the range).
+        take_profit_price: fill ± take_profit_r × R, USD per share.
+        risk_per_share: R = |fill − stop|, USD per share.
+        stop_already_hit: the fill is at or beyond the stop (the bar gapped through
+            it): close at once at the fill price with exit reason ``stop_loss``.
+    """
+
+    stop_price: float
+    take_profit_price: float
+    risk_per_share: float
+    stop_already_hit: bool
+
+
+def exit_levels(
+    side: PositionSide, fill_price: float, stop_price: float, take_profit_r: float
+) -> ExitLevels:
+    """Stop and take-profit for an entry filled at ``fill_price`` (USD per share).
+
+    Take-profit = fill + ``take_profit_r`` × R for longs, fill − ``take_profit_r`` × R for
+    shorts, with R = |fill − stop|.
+    """
+    sign = side.sign
+    risk = abs(fill_price - stop_price)
+    hit = (fill_price - stop_price) * sign <= 0
+    return ExitLevels(stop_price, fill_price + sign * take_profit_r * risk, risk, hit)
+
+
+class _SymbolState:
+    """Per-symbol state; session fields are reset at each session's first bar."""
+
+    __slots__ = (
+        "close_ts",
+        "cum_pv",
+        "cum_volume",
+        "entry_before",
+        "flatten_from",
+        "high",
+        "interval",
+        "low",
+        "open_ts",
+        "phase",
+        "range_end",
+        "session_open",
+        "volumes",
+    )
+
+    def __init__(self, lookback: int) -> None:
+        never = datetime.min.replace(tzinfo=UTC)
+        self.volumes: deque[int] = deque(maxlen=lookback + 1)
+        self.session_open: datetime | None = None
+        self.open_ts = self.close_ts = self.range_end = never
+        self.entry_before = self.flatten_from = never
+        self.interval = timedelta(0)
+        self.phase = _DONE
+        self.high, self.low = float("-inf"), float("inf")
+        self.cum_pv = 0.0
+        self.cum_volume = 0
+
+
+class OrbStrategy(Strategy):
+    """Opening Range Breakout, one :meth:`on_bar` call per closed bar (see module doc).
+
+    Args:
+        params: the rule parameters (defaults: the documented defaults).
+
+    Rejected breakouts are recorded as :class:`Rejection` with ``rule`` set to a
+    :class:`vibe.common.validation.Rule` value; read them with ``pop_rejections()``.
+    """
+
+    name = "orb"
+
+    def __init__(self, params: OrbParams | None = None) -> None:
+        super().__init__()
+        self.params = params or OrbParams()
+        self._states: dict[str, _SymbolState] = {}
+
+    def on_bar(self, bar: Bar, context: BarContext) -> list[Signal]:
+        """Process one closed bar; see the module doc for the rules.
+
+        Bars outside ``[session_open, session_close)`` are ignored (not part of any
+        session, not counted in the volume average). Bars of one session must share
+        one ``interval_seconds`` (the first bar's is used for the session thresholds).
+
+        Raises:
+            InvalidInputError: a session time in ``context`` is naive.
+        """
+        st = self._states.get(bar.symbol)
+        if st is None:
+            st = self._states[bar.symbol] = _SymbolState(self.params.volume_lookback_bars)
+        if context.session_open is not st.session_open:
+            self._enter_context(st, context, bar)
+        ts = bar.timestamp
+        if ts >= st.close_ts or ts < st.open_ts:
+            return []
+        st.volumes.append(bar.volume)
+        phase = st.phase
+        if phase == _DONE:
+            return []
+        if phase == _WAIT_FLATTEN:
+            return [] if ts < st.flatten_from else self._flatten(st, bar, context)
+        st.cum_pv += (bar.high + bar.low + bar.close) / 3.0 * bar.volume
+        st.cum_volume += bar.volume
+        if phase == _RANGE:
+            if ts < st.range_end:
+                st.high = max(st.high, bar.high)
+                st.low = min(st.low, bar.low)
+                return [] if ts < st.flatten_from else self._flatten(st, bar, context)
+            st.phase = phase = _HUNT if st.high >= st.low else _WAIT_FLATTEN
+        if phase == _HUNT:
+            if ts < st.entry_before:
+                return self._hunt(st, bar)
+            st.phase = _WAIT_FLATTEN
+        return [] if ts < st.flatten_from else self._flatten(st, bar, context)
+
+    def _enter_context(self, st: _SymbolState, context: BarContext, bar: Bar) -> None:
+        if context.session_open.tzinfo is None or context.session_close.tzinfo is None:
+            raise InvalidInputError(
+                f"context session_open={context.session_open.isoformat()}, session_close="
+                f"{context.session_close.isoformat()}; expected tz-aware datetimes"
+            )
+        same = context.session_open == st.session_open
+        st.session_open = context.session_open  # identity short-cut for the next bars
+        if same:
+            return
+        tz = bar.timestamp.tzinfo
+        p = self.params
+        interval = timedelta(seconds=bar.interval_seconds)
+        close = context.session_close.astimezone(tz)
+        st.open_ts = context.session_open.astimezone(tz)
+        st.close_ts = close
+        st.range_end = st.open_ts + timedelta(minutes=p.orb_minutes)
+        last_entry = max(p.entry_cutoff_minutes_before_close, p.flatten_minutes_before_close)
+        st.entry_before = close - timedelta(minutes=last_entry) - interval
+        st.flatten_from = close - timedelta(minutes=p.flatten_minutes_before_close) - interval
+        st.interval = interval
+        st.phase = _RANGE
+        st.high, st.low = float("-inf"), float("inf")
+        st.cum_pv, st.cum_volume = 0.0, 0
+
+    def _hunt(self, st: _SymbolState, bar: Bar) -> list[Signal]:
+        close = bar.close
+        is_long = close > st.high
+        if not is_long and not (self.params.allow_short and close < st.low):
+            return []
+        st.phase = _WAIT_FLATTEN
+        return self._decide(st, bar, is_long)
+
+    def _decide(self, st: _SymbolState, bar: Bar, is_long: bool) -> list[Signal]:
+        p = self.params
+        close = bar.close
+        vols = st.volumes
+        previous = (sum(vols) - bar.volume, min(len(vols) - 1, p.volume_lookback_bars))
+        vwap = st.cum_pv / st.cum_volume if st.cum_volume else float("nan")
+        action = SignalAction.OPEN_LONG if is_long else SignalAction.OPEN_SHORT
+        at = bar.timestamp + st.interval
+        rule = check_breakout(p, is_long, close, bar.volume, vwap, previous, st.high, st.low)
+        if rule is not None:
+            self._reject(Rejection(bar.symbol, at, action, close, rule.value))
+            return []
+        if is_long:
+            stop = st.low
+            target = close + p.take_profit_r * (close - stop)
+        else:
+            stop = st.high
+            target = close - p.take_profit_r * (stop - close)
+        return [Signal(bar.symbol, action, at, close, stop, target, None, self.name)]
+
+    def _flatten(self, st: _SymbolState, bar: Bar, context: BarContext) -> list[Signal]:
+        st.phase = _DONE
+        if context.position is None:
+            return []
+        at = bar.timestamp + st.interval
+        return [
+            Signal(
+                bar.symbol,
+                SignalAction.CLOSE,
+                at,
+                bar.close,
+                exit_reason=ExitReason.END_OF_DAY,
+                strategy=self.name,
+            )
+        ]
