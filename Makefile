@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
+NPM_STAMP := node_modules/.stamp
 
 .PHONY: run test lint typecheck pytest bench clean help
 
@@ -25,6 +26,11 @@ $(DEV_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@ $(RUN_STAMP)
 
+# Azurite (the Azure Blob emulator) for the cloud sync tests; needs Node.js >= 18.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 run: $(RUN_STAMP)
 	$(PY) -m vibe.trading_bot validate-config
 
@@ -35,7 +41,7 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(DEV_STAMP)
+pytest: $(DEV_STAMP) $(NPM_STAMP)
 	$(PY) -m pytest
 
 test: lint typecheck pytest

@@ -6,19 +6,25 @@ Commands are registered only once they work end to end. Exit codes: 0 success,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vibe.common.errors import ConfigurationError
 from vibe.trading_bot.config.loader import load_settings
 from vibe.trading_bot.config.settings import AppSettings
 
+if TYPE_CHECKING:
+    from vibe.trading_bot.storage.sync import ConnectionCheck
+
 EXIT_CONFIG_ERROR = 2
+EXIT_CONNECTION_FAILED = 1
 
 app = typer.Typer(
     add_completion=False,
@@ -60,6 +66,19 @@ def _print_table(settings: AppSettings, console: Console) -> None:
     console.print(table)
 
 
+def _check_connection(settings: AppSettings) -> ConnectionCheck:
+    from vibe.trading_bot.storage.sync import check_connection  # boto3/azure only when asked
+
+    return check_connection(settings)
+
+
+def _print_check(check: ConnectionCheck) -> None:
+    state = "enabled" if check.enabled else "disabled"
+    outcome = "[green]ok[/green]" if check.ok else f"[red]FAILED[/red] - {escape(check.detail)}"
+    where = escape(f"[{check.provider}, {state}] {check.target or '-'}")
+    Console().print(f"cloud sync {where}: {outcome}", highlight=False)
+
+
 def load_or_exit(env_file: Path, as_json: bool = False) -> AppSettings:
     """Load settings, or print every bad variable and exit 2.
 
@@ -83,14 +102,28 @@ def load_or_exit(env_file: Path, as_json: bool = False) -> AppSettings:
 def validate_config(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
     env_file: EnvFileOption = Path(".env"),
+    check_connections: Annotated[
+        bool,
+        typer.Option(
+            "--check-connections", help="also try the cloud sync backend; exit 1 if unreachable"
+        ),
+    ] = False,
 ) -> None:
     """Load and check the settings; print them with secrets masked (exit 2 if invalid)."""
     settings = load_or_exit(env_file, as_json)
+    payload: dict[str, Any] = {"valid": True, "settings": _settings_payload(settings)}
+    check = _check_connection(settings) if check_connections else None
+    if check is not None:
+        payload["cloud_sync_check"] = dataclasses.asdict(check)
     if as_json:
-        typer.echo(json.dumps({"valid": True, "settings": _settings_payload(settings)}, indent=2))
+        typer.echo(json.dumps(payload, indent=2, default=str))
     else:
         _print_table(settings, Console())
         Console().print("[green]configuration is valid[/green]")
+        if check is not None:
+            _print_check(check)
+    if check is not None and not check.ok:
+        raise typer.Exit(EXIT_CONNECTION_FAILED)
 
 
 def main() -> None:

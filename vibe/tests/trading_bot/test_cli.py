@@ -68,3 +68,24 @@ def test_env_file_in_working_directory_is_read(tmp_path):
     (tmp_path / ".env").write_text("SYMBOLS=NVDA\n")
     result = run_cli("validate-config", "--json", cwd=tmp_path)
     assert json.loads(result.stdout)["settings"]["trading"]["SYMBOLS"] == "NVDA"
+
+
+def test_check_connections_local_ok(tmp_path):
+    result = run_cli(
+        "validate-config", "--check-connections", "--json", cwd=tmp_path,
+        CLOUD_SYNC_DIR=str(tmp_path / "backups"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    check = json.loads(result.stdout)["cloud_sync_check"]
+    assert check["ok"] is True and check["provider"] == "local"
+
+
+def test_check_connections_unreachable_s3_exits_1_without_secrets(tmp_path):
+    result = run_cli(
+        "validate-config", "--check-connections", cwd=tmp_path,
+        CLOUD_PROVIDER="s3", CLOUD_SYNC_BUCKET="bots", AWS_ENDPOINT_URL="http://127.0.0.1:9",
+        AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="very-secret-key",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "FAILED" in result.stdout
+    assert "very-secret-key" not in result.stdout + result.stderr
