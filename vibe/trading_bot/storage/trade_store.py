@@ -1,0 +1,409 @@
+"""TradeStore: round-trip trades, orders, order status history and fills in ``trades.db``.
+
+Every write is one ``BEGIN IMMEDIATE`` transaction on the shared
+:class:`~vibe.trading_bot.storage.sqlite.SQLiteDatabase` (WAL, ``synchronous=NORMAL``:
+a committed write survives ``kill -9``; only an OS crash or power cut can lose the
+last commits). When a method returns, its rows are committed. Methods are
+blocking: call them from async code through ``asyncio.to_thread``.
+
+Input is validated before anything is written: a NaN or non-positive price, a
+quantity that is not a positive whole number, or a naive datetime raises
+:class:`~vibe.common.errors.InvalidInputError` naming the value, and the file is
+left unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from vibe.common.clock import Clock
+from vibe.common.errors import InvalidInputError
+from vibe.common.models import (
+    Fill,
+    Order,
+    OrderStatus,
+    Position,
+    Trade,
+    require_quantity,
+)
+from vibe.trading_bot.storage.sqlite import (
+    DEFAULT_BUSY_TIMEOUT_MS,
+    SQLiteDatabase,
+    from_iso,
+    to_iso,
+)
+from vibe.trading_bot.storage.trade_schema import (
+    TRADE_MIGRATIONS,
+    UPDATABLE_TRADE_FIELDS,
+    fill_values,
+    order_values,
+    row_to_fill,
+    row_to_order,
+    row_to_trade,
+    trade_values,
+    validate_fill,
+    validate_order,
+    validate_trade,
+)
+
+DEFAULT_FILENAME = "trades.db"
+
+_UPSERT_ORDER = """
+INSERT INTO orders (
+    id, client_order_id, parent_id, symbol, side, order_type, time_in_force, quantity,
+    limit_price, stop_price, status, filled_quantity, average_fill_price, reject_reason,
+    created_at, updated_at
+) VALUES (
+    :id, :client_order_id, :parent_id, :symbol, :side, :order_type, :time_in_force, :quantity,
+    :limit_price, :stop_price, :status, :filled_quantity, :average_fill_price, :reject_reason,
+    :created_at, :updated_at
+) ON CONFLICT(id) DO UPDATE SET
+    client_order_id = excluded.client_order_id, parent_id = excluded.parent_id,
+    symbol = excluded.symbol, side = excluded.side, order_type = excluded.order_type,
+    time_in_force = excluded.time_in_force, quantity = excluded.quantity,
+    limit_price = excluded.limit_price, stop_price = excluded.stop_price,
+    status = excluded.status, filled_quantity = excluded.filled_quantity,
+    average_fill_price = excluded.average_fill_price, reject_reason = excluded.reject_reason,
+    updated_at = excluded.updated_at
+"""
+_INSERT_TRADE = """
+INSERT INTO trades (
+    symbol, side, quantity, entry_price, exit_price, entry_time, exit_time, status,
+    pnl, pnl_pct, fees, slippage_cost, exit_reason, strategy, created_at, updated_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_UPDATE_TRADE = """
+UPDATE trades SET
+    symbol = ?, side = ?, quantity = ?, entry_price = ?, exit_price = ?, entry_time = ?,
+    exit_time = ?, status = ?, pnl = ?, pnl_pct = ?, fees = ?, slippage_cost = ?,
+    exit_reason = ?, strategy = ?, updated_at = ?
+WHERE id = ?
+"""
+_PNL_STATS = """
+SELECT count(*), coalesce(sum(pnl > 0), 0), coalesce(sum(pnl < 0), 0),
+    coalesce(sum(pnl), 0.0), max(pnl), min(pnl),
+    coalesce(sum(CASE WHEN pnl > 0 THEN pnl END), 0.0),
+    coalesce(-sum(CASE WHEN pnl < 0 THEN pnl END), 0.0)
+FROM trades"""
+_OPEN_ORDERS = (
+    "SELECT * FROM orders WHERE status NOT IN "
+    "('filled', 'cancelled', 'rejected', 'expired') ORDER BY created_at, id"
+)
+_INSERT_FILL = "INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+class TradeStatus(StrEnum):
+    """Whether a trade's exit is known."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class PnLStats:
+    """Realized P&L over closed trades (open trades are not counted).
+
+    Attributes:
+        count: closed trades.
+        wins: trades with net P&L > 0.
+        losses: trades with net P&L < 0 (break-even trades are neither).
+        win_rate: ``wins / count`` as a fraction in [0, 1]; 0.0 with no trades.
+        total_pnl: sum of net P&L in USD.
+        avg_pnl: mean net P&L per trade in USD; 0.0 with no trades.
+        best_pnl: largest net P&L in USD; ``None`` with no trades.
+        worst_pnl: smallest net P&L in USD; ``None`` with no trades.
+        gross_profit: sum of winning P&L in USD.
+        gross_loss: absolute sum of losing P&L in USD (>= 0).
+        profit_factor: ``gross_profit / gross_loss`` (freqtrade's definition); ``None``
+            when there is no losing trade (the ratio is undefined).
+    """
+
+    count: int
+    wins: int
+    losses: int
+    win_rate: float
+    total_pnl: float
+    avg_pnl: float
+    best_pnl: float | None
+    worst_pnl: float | None
+    gross_profit: float
+    gross_loss: float
+    profit_factor: float | None
+
+
+class TradeStore:
+    """Trades, orders and fills in one SQLite file (default ``DATA_DIR/trades.db``).
+
+    Args:
+        path: the database file (created with its parent folder when missing).
+        clock: source of the ``created_at`` / ``updated_at`` record times.
+        busy_timeout_ms: how long a writer waits for the file lock, in milliseconds.
+
+    Raises:
+        StorageError: the file exists but is not a readable database of this bot.
+    """
+
+    def __init__(
+        self, path: Path, clock: Clock, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    ) -> None:
+        self.db = SQLiteDatabase(path, TRADE_MIGRATIONS, busy_timeout_ms)
+        self._clock = clock
+
+    @classmethod
+    def in_data_dir(cls, data_dir: Path, clock: Clock) -> TradeStore:
+        """Open ``data_dir/trades.db``."""
+        return cls(Path(data_dir) / DEFAULT_FILENAME, clock)
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self.db.path
+
+    def close(self) -> None:
+        """Checkpoint and close the file. Idempotent."""
+        self.db.close()
+
+    # ----------------------------------------------------------------- trades
+
+    def insert_trade(self, trade: Trade) -> int:
+        """Store a new trade and return its id (also set on ``trade.id``).
+
+        ``pnl`` and ``pnl_pct`` are taken from the trade's properties.
+
+        Raises:
+            InvalidInputError: bad values (see :func:`validate_trade`) or the trade already
+                has an id (it was stored before); nothing is written.
+            StorageError | TemporaryError: the write failed (rolled back).
+        """
+        if trade.id is not None:
+            raise InvalidInputError(
+                f"trade {trade.symbol} already has id={trade.id!r} (stored); "
+                "use update_trade to change it"
+            )
+        checked = validate_trade(trade)
+        now = to_iso(self._clock.now())
+        with self.db.transaction() as conn:
+            cursor = conn.execute(_INSERT_TRADE, (*trade_values(checked), now, now))
+        trade_id = int(cursor.lastrowid or 0)
+        trade.id = trade_id
+        return trade_id
+
+    def update_trade(self, trade_id: int, **fields: Any) -> Trade:
+        """Change fields of a stored trade (e.g. ``exit_price=``, ``exit_time=``, ``fees=``).
+
+        The row is read, changed and re-validated inside one transaction; ``status``,
+        ``pnl`` and ``pnl_pct`` are recomputed. Allowed fields:
+        :data:`~vibe.trading_bot.storage.trade_schema.UPDATABLE_TRADE_FIELDS`.
+
+        Returns:
+            The trade as stored after the update.
+
+        Raises:
+            InvalidInputError: unknown field, bad value, or no trade with this id;
+                nothing is written.
+            StorageError | TemporaryError: the write failed (rolled back).
+        """
+        unknown = sorted(set(fields) - UPDATABLE_TRADE_FIELDS)
+        if unknown:
+            raise InvalidInputError(
+                f"cannot update trade field(s) {unknown}; expected some of "
+                f"{sorted(UPDATABLE_TRADE_FIELDS)}"
+            )
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT * FROM trades WHERE id = ?", (trade_id,)).fetchone()
+            if row is None:
+                raise InvalidInputError(f"trade id={trade_id!r} not found in {self.path}")
+            updated = validate_trade(replace(row_to_trade(row), **fields))
+            conn.execute(
+                _UPDATE_TRADE,
+                (*trade_values(updated), to_iso(self._clock.now()), trade_id),
+            )
+        return updated
+
+    def get_trade(self, trade_id: int) -> Trade | None:
+        """The trade with this id, or ``None``."""
+        rows = self.db.query("SELECT * FROM trades WHERE id = ?", (trade_id,))
+        return row_to_trade(rows[0]) if rows else None
+
+    def get_trades(
+        self,
+        symbol: str | None = None,
+        status: TradeStatus | str | None = None,
+        strategy: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Trade]:
+        """Trades matching every given filter, oldest entry first.
+
+        Args:
+            symbol: ticker.
+            status: ``open`` or ``closed``.
+            strategy: strategy name.
+            start: entry time >= start (tz-aware).
+            end: entry time < end (tz-aware).
+            limit: at most this many (the oldest ones), > 0.
+
+        Raises:
+            InvalidInputError: unknown status, naive datetime or a limit <= 0.
+        """
+        where, params = _trade_filters(symbol, status, strategy, start, end)
+        # where: fixed column names from _trade_filters; values are bound parameters
+        sql = "SELECT * FROM trades" + where + " ORDER BY entry_time, id"  # noqa: S608
+        if limit is not None:
+            require_quantity("limit", limit)
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [row_to_trade(row) for row in self.db.query(sql, params)]
+
+    def get_pnl_stats(self, symbol: str | None = None, strategy: str | None = None) -> PnLStats:
+        """P&L statistics over closed trades, optionally for one symbol and/or strategy."""
+        where, params = _trade_filters(symbol, TradeStatus.CLOSED, strategy, None, None)
+        row = self.db.query(_PNL_STATS + where, params)[0]
+        count, wins, losses, total, best, worst, profit, loss = tuple(row)
+        return PnLStats(
+            count=count,
+            wins=wins,
+            losses=losses,
+            win_rate=wins / count if count else 0.0,
+            total_pnl=total,
+            avg_pnl=total / count if count else 0.0,
+            best_pnl=best,
+            worst_pnl=worst,
+            gross_profit=profit,
+            gross_loss=loss,
+            profit_factor=profit / loss if loss > 0 else None,
+        )
+
+    # ---------------------------------------------------------- orders, fills
+
+    def upsert_order(self, order: Order) -> None:
+        """Insert or update an order with its status history and fills, in one transaction.
+
+        History entries and fills already stored are kept (idempotent).
+
+        Raises:
+            InvalidInputError: bad order or fill values; nothing is written.
+            StorageError: e.g. another order already uses this ``client_order_id``.
+        """
+        validate_order(order)
+        for fill in order.fills:
+            validate_fill(fill)
+        events = [
+            (order.id, seq, OrderStatus(status).value, to_iso(at))
+            for seq, (status, at) in enumerate(order.history)
+        ]
+        with self.db.transaction() as conn:
+            conn.execute(_UPSERT_ORDER, order_values(order))
+            conn.executemany(
+                "INSERT OR IGNORE INTO order_events (order_id, seq, status, at) "
+                "VALUES (?, ?, ?, ?)",
+                events,
+            )
+            conn.executemany(_INSERT_FILL, [fill_values(f) for f in order.fills])
+
+    def upsert_fill(self, fill: Fill) -> None:
+        """Store one fill; storing the same ``fill_id`` again is a no-op.
+
+        Raises:
+            InvalidInputError: bad fill values; nothing is written.
+        """
+        validate_fill(fill)
+        with self.db.transaction() as conn:
+            conn.execute(_INSERT_FILL, fill_values(fill))
+
+    def get_order(self, order_id: str) -> Order | None:
+        """The stored order with its fills and status history, or ``None``."""
+        rows = self.db.query("SELECT * FROM orders WHERE id = ?", (order_id,))
+        return self._load_order(rows[0]) if rows else None
+
+    def get_orders(
+        self, symbol: str | None = None, status: OrderStatus | str | None = None
+    ) -> list[Order]:
+        """Orders (with fills and history), oldest first, optionally filtered."""
+        clauses, params = [], []
+        if symbol is not None:
+            clauses.append("symbol = ?")
+            params.append(symbol)
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(_enum(OrderStatus, status, "order status").value)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = "SELECT * FROM orders" + where + " ORDER BY created_at, id"  # noqa: S608
+        rows = self.db.query(sql, params)
+        return [self._load_order(row) for row in rows]
+
+    def open_orders(self) -> list[Order]:
+        """Orders not yet filled, cancelled, rejected or expired, oldest first."""
+        rows = self.db.query(_OPEN_ORDERS)
+        return [self._load_order(row) for row in rows]
+
+    def get_fills(self, order_id: str | None = None, symbol: str | None = None) -> list[Fill]:
+        """Fills, oldest first, optionally for one order and/or symbol."""
+        clauses, params = [], []
+        if order_id is not None:
+            clauses.append("order_id = ?")
+            params.append(order_id)
+        if symbol is not None:
+            clauses.append("symbol = ?")
+            params.append(symbol)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = "SELECT * FROM fills" + where + " ORDER BY timestamp, rowid"  # noqa: S608
+        rows = self.db.query(sql, params)
+        return [row_to_fill(row) for row in rows]
+
+    def open_positions(self) -> dict[str, Position]:
+        """Net positions rebuilt by replaying every stored fill (average-cost method).
+
+        Returns:
+            ``symbol -> Position`` for symbols whose net quantity is not zero; each
+            position's ``realized_pnl`` and ``fees`` (USD) cover all fills of the symbol.
+        """
+        positions: dict[str, Position] = {}
+        for fill in self.get_fills():
+            position = positions.setdefault(fill.symbol, Position(fill.symbol))
+            position.apply_fill(fill.side, fill.quantity, fill.price, fill.commission)
+        return {symbol: p for symbol, p in positions.items() if p.quantity != 0}
+
+    def _load_order(self, row: Any) -> Order:
+        order_id = row["id"]
+        events = self.db.query(
+            "SELECT status, at FROM order_events WHERE order_id = ? ORDER BY seq", (order_id,)
+        )
+        history = [(OrderStatus(e["status"]), from_iso(e["at"])) for e in events]
+        return row_to_order(row, self.get_fills(order_id=order_id), history)
+
+
+def _enum(kind: type[StrEnum], value: Any, name: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        raise InvalidInputError(
+            f"{name}={value!r}; expected one of {[m.value for m in kind]}"
+        ) from None
+
+
+def _trade_filters(
+    symbol: str | None,
+    status: TradeStatus | str | None,
+    strategy: str | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, op, value in (
+        ("symbol", "=", symbol),
+        ("status", "=", None if status is None else _enum(TradeStatus, status, "status").value),
+        ("strategy", "=", strategy),
+        ("entry_time", ">=", None if start is None else to_iso(start)),
+        ("entry_time", "<", None if end is None else to_iso(end)),
+    ):
+        if value is not None:
+            clauses.append(f"{column} {op} ?")
+            params.append(value)
+    return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
