@@ -1,0 +1,1 @@
+"""Market data: providers, bar aggregation and resampling, cache, validation, fallback."""

@@ -1,0 +1,65 @@
+"""Build the data layer from settings: which providers, in which order.
+
+* replay (``replay_dir`` given): history and live bars from the files only;
+* live: history = cache -> Yahoo; live = Finnhub (when ``FINNHUB_API_KEY`` is
+  set) -> Yahoo polling; the cache lives in ``DATA_DIR/cache/bars``;
+* offline: the cache only, no network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vibe.common.clock import Clock
+from vibe.trading_bot.config.settings import AppSettings
+from vibe.trading_bot.core.health_reporter import HealthReporter
+from vibe.trading_bot.core.scheduler import MarketScheduler
+from vibe.trading_bot.data.cache import ParquetCache
+from vibe.trading_bot.data.manager import DataManager
+from vibe.trading_bot.data.providers.base import HistoryProvider, StreamingProvider
+from vibe.trading_bot.data.providers.finnhub import FinnhubProvider
+from vibe.trading_bot.data.providers.replay import ReplayProvider
+from vibe.trading_bot.data.providers.yahoo import YahooProvider
+
+
+def build_data_manager(
+    settings: AppSettings,
+    clock: Clock,
+    health: HealthReporter,
+    scheduler: MarketScheduler,
+    replay_dir: Path | None = None,
+    offline: bool = False,
+) -> DataManager:
+    """A :class:`DataManager` wired for live, replay or offline use (see module docs).
+
+    Raises:
+        DataError: ``replay_dir`` is not a folder.
+        StorageError: the cache folder cannot be created.
+    """
+    data = settings.data
+    timeframe = settings.trading.timeframe
+    if replay_dir is not None:
+        replay = ReplayProvider(replay_dir, scheduler, timeframe=timeframe)
+        return DataManager(scheduler, clock, health, [replay], [replay])
+    cache = ParquetCache(
+        settings.storage.data_dir / "cache" / "bars", clock, data.data_cache_ttl_seconds
+    )
+    yahoo = YahooProvider(
+        scheduler, clock, rate_limit_per_second=data.yahoo_rate_limit, poll_timeframe="1m"
+    )
+    live: list[StreamingProvider] = []
+    if data.finnhub_api_key is not None:
+        live.append(
+            FinnhubProvider(
+                data.finnhub_api_key.get_secret_value(),
+                scheduler,
+                clock,
+                health,
+                url=data.finnhub_ws_url,
+                silence_seconds=data.stream_silence_seconds,
+                max_attempts=10,
+            )
+        )
+    live.append(yahoo)
+    history: list[HistoryProvider] = [yahoo]
+    return DataManager(scheduler, clock, health, history, live, cache=cache, offline=offline)

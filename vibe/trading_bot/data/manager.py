@@ -1,0 +1,275 @@
+"""The data layer's front door: fallback chains, validation, gaps, cache and health.
+
+* History: the Parquet cache first (only when its recorded range covers the
+  request), then each history provider in order (e.g. Yahoo); only the parts
+  the cache is missing are fetched, and they are stored back. In offline mode
+  no provider is called: the cache answers alone.
+* Live: each streaming provider in order (e.g. Finnhub, then Yahoo polling).
+  When one gives up (:class:`OperationalError` or :class:`TemporaryError`),
+  the next takes over and health turns DEGRADED.
+* Every bar is validated (:mod:`vibe.trading_bot.data.validation`); rejected
+  bars are logged with the reason and counted.
+* Gaps: when a live bar arrives later than the next bar the calendar expects
+  (typically after a reconnect), the missing range is requested from the
+  history chain and the recovered bars are yielded first, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from vibe.common.clock import Clock
+from vibe.common.errors import DataError, NoDataError, OperationalError, TemporaryError
+from vibe.common.models import Bar
+from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
+from vibe.trading_bot.core.scheduler import MarketScheduler
+from vibe.trading_bot.data.cache import ParquetCache
+from vibe.trading_bot.data.frames import (
+    TIMEFRAME_SECONDS,
+    check_range,
+    frame_to_bars,
+    timeframe_seconds,
+)
+from vibe.trading_bot.data.gaps import expected_starts
+from vibe.trading_bot.data.providers.base import HistoryProvider, StreamingProvider
+from vibe.trading_bot.data.validation import BarValidator
+from vibe.trading_bot.utils.logger import get_logger
+
+_log = get_logger(__name__)
+_TIMEFRAME_OF = {seconds: name for name, seconds in TIMEFRAME_SECONDS.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class DataHealth:
+    """A snapshot of the data layer's health.
+
+    Attributes:
+        connected_provider: name of the live provider in use (``None`` when not streaming).
+        last_bar_time: start of the last live bar delivered, tz-aware UTC.
+        last_bar_age_seconds: seconds from that bar's end to now (``None`` before any bar).
+        rejected_bars: bars rejected by validation, total.
+        rejections: rejected bars per reason.
+        reconnects: reconnects of all live providers.
+        gaps_detected: live gaps found against the calendar.
+        backfilled_bars: bars recovered by backfill.
+        fallbacks: times a provider failed and the next one was used.
+    """
+
+    connected_provider: str | None
+    last_bar_time: datetime | None
+    last_bar_age_seconds: float | None
+    rejected_bars: int
+    rejections: dict[str, int] = field(default_factory=dict)
+    reconnects: int = 0
+    gaps_detected: int = 0
+    backfilled_bars: int = 0
+    fallbacks: int = 0
+
+
+class DataManager:
+    """History and live bars for the strategy, hiding flaky feeds.
+
+    Args:
+        scheduler: market calendar (gap detection).
+        clock: time source (bar age, cache TTL).
+        health: reporter of this component's state and errors.
+        history_providers: history chain, primary first (e.g. ``[YahooProvider]``).
+        live_providers: live chain, primary first (e.g. ``[FinnhubProvider, YahooProvider]``).
+        cache: Parquet cache in front of the history chain (``None``: no cache).
+        offline: never call a provider; serve history from the cache only.
+    """
+
+    def __init__(
+        self,
+        scheduler: MarketScheduler,
+        clock: Clock,
+        health: HealthReporter,
+        history_providers: Sequence[HistoryProvider] = (),
+        live_providers: Sequence[StreamingProvider] = (),
+        cache: ParquetCache | None = None,
+        offline: bool = False,
+    ) -> None:
+        self._scheduler = scheduler
+        self._clock = clock
+        self._health = health
+        self._history = list(history_providers)
+        self._live = list(live_providers)
+        self._cache = cache
+        self.offline = offline
+        self.validator = BarValidator()
+        self._connected: str | None = None
+        self._last_bar: Bar | None = None
+        self.gaps_detected = 0
+        self.backfilled_bars = 0
+        self.fallbacks = 0
+        self.provider_calls = 0
+
+    async def connect(self) -> None:
+        """Connect every provider (offline: none)."""
+        if not self.offline:
+            for provider in self._providers():
+                await provider.connect()
+        self._health.set_state(HealthState.HEALTHY, "data layer ready")
+
+    async def close(self) -> None:
+        """Close every provider."""
+        for provider in self._providers():
+            await provider.close()
+        self._health.set_state(HealthState.STOPPED, "data layer closed")
+
+    def _providers(self) -> list[HistoryProvider | StreamingProvider]:
+        unique: dict[int, HistoryProvider | StreamingProvider] = {}
+        providers: list[HistoryProvider | StreamingProvider] = [*self._history, *self._live]
+        for provider in providers:
+            unique.setdefault(id(provider), provider)
+        return list(unique.values())
+
+    async def get_history(
+        self, symbol: str, timeframe: str, start: datetime, end: datetime
+    ) -> pd.DataFrame:
+        """Validated bars with ``start <= timestamp < end`` (a bar frame, see ``frames``).
+
+        Raises:
+            InvalidInputError: bad timeframe or range.
+            NoDataError: nothing for this symbol/range (offline: nothing cached).
+            TemporaryError | DataError: every provider failed (the message lists each).
+        """
+        timeframe_seconds(timeframe)
+        lo, hi = check_range(start, end)
+        if self._cache is None:
+            if self.offline:
+                raise NoDataError(f"offline without a cache: no {timeframe} bars for {symbol}")
+            return await self._fetch_chain(symbol, timeframe, lo, hi)
+        gaps = self._cache.missing(symbol, timeframe, lo, hi)
+        if gaps and self.offline:
+            frame = self._cache.load(symbol, timeframe, lo, hi)
+            if frame.empty:
+                raise NoDataError(
+                    f"offline: the cache holds no {timeframe} bars for {symbol} in "
+                    f"{lo.isoformat()}..{hi.isoformat()}"
+                )
+            return frame
+        for gap_start, gap_end in gaps:
+            frame = await self._fetch_chain(symbol, timeframe, gap_start, gap_end)
+            self._cache.store(symbol, timeframe, frame, gap_start, gap_end)
+        return self._cache.load(symbol, timeframe, lo, hi)
+
+    async def _fetch_chain(
+        self, symbol: str, timeframe: str, start: datetime, end: datetime
+    ) -> pd.DataFrame:
+        failures: list[tuple[str, Exception]] = []
+        for provider in self._history:
+            self.provider_calls += 1
+            try:
+                frame = await provider.get_history(symbol, timeframe, start, end)
+            except (TemporaryError, DataError) as exc:
+                failures.append((provider.name, exc))
+                self._health.record_error(f"history from {provider.name} failed: {exc}")
+                self.fallbacks += 1
+                continue
+            return self.validator.clean_frame(symbol, frame)
+        detail = "; ".join(f"{name}: {exc}" for name, exc in failures)
+        detail = detail or "no history provider configured"
+        request = f"{symbol} {timeframe} {start.isoformat()}..{end.isoformat()}"
+        if failures and all(isinstance(exc, NoDataError) for _, exc in failures):
+            raise NoDataError(f"no provider has {request}: {detail}")
+        raise TemporaryError(f"every history provider failed for {request}: {detail}")
+
+    async def stream_bars(self, symbols: Sequence[str]) -> AsyncIterator[Bar]:
+        """Validated closed bars from the live chain, with gaps backfilled, oldest first.
+
+        Raises:
+            OperationalError: every live provider failed.
+        """
+        for provider in self._live:
+            self._connected = provider.name
+            self._health.set_state(HealthState.HEALTHY, f"streaming from {provider.name}")
+            try:
+                async for bar in provider.stream_bars(symbols):
+                    for accepted in await self._accept(bar):
+                        yield accepted
+                return
+            except (OperationalError, TemporaryError) as exc:
+                self.fallbacks += 1
+                self._health.record_error(f"live provider {provider.name} failed: {exc}")
+                self._health.set_state(
+                    HealthState.DEGRADED, f"{provider.name} failed; falling back"
+                )
+                _log.warning("live provider failed", provider=provider.name, error=str(exc))
+        self._connected = None
+        self._health.set_state(HealthState.UNHEALTHY, "no live data provider left")
+        raise OperationalError(
+            f"every live data provider failed: {[p.name for p in self._live] or 'none configured'}"
+        )
+
+    async def _accept(self, bar: Bar) -> list[Bar]:
+        out = await self._backfill(bar)
+        if self.validator.check(bar):
+            out.append(bar)
+            self._last_bar = bar
+        return out
+
+    async def _backfill(self, bar: Bar) -> list[Bar]:
+        last = self.validator.last_timestamp(bar.symbol)
+        if last is None or bar.timestamp <= last:
+            return []
+        step = bar.interval_seconds
+        missing = expected_starts(
+            self._scheduler, last + timedelta(seconds=step), bar.timestamp, step
+        )
+        timeframe = _TIMEFRAME_OF.get(step)
+        if not missing or timeframe is None:
+            return []
+        self.gaps_detected += 1
+        _log.warning("live gap", symbol=bar.symbol, first=missing[0].isoformat(), bars=len(missing))
+        try:
+            frame = await self._fetch_chain(bar.symbol, timeframe, missing[0], bar.timestamp)
+        except (TemporaryError, DataError) as exc:
+            self._health.record_error(f"backfill of {bar.symbol} failed: {exc}")
+            return []
+        recovered = [b for b in frame_to_bars(bar.symbol, frame, step) if self.validator.check(b)]
+        self.backfilled_bars += len(recovered)
+        return recovered
+
+    def health_report(self) -> DataHealth:
+        """The current :class:`DataHealth` snapshot."""
+        last = self._last_bar
+        age = (self._clock.now() - last.end).total_seconds() if last is not None else None
+        return DataHealth(
+            connected_provider=self._connected,
+            last_bar_time=last.timestamp if last is not None else None,
+            last_bar_age_seconds=age,
+            rejected_bars=self.validator.rejected,
+            rejections=dict(self.validator.rejections),
+            reconnects=sum(p.reconnects for p in self._live),
+            gaps_detected=self.gaps_detected,
+            backfilled_bars=self.backfilled_bars,
+            fallbacks=self.fallbacks,
+        )
+
+    def report_health(self, max_bar_age_seconds: float = 180.0) -> DataHealth:
+        """Push the current state to the health reporter and return the snapshot.
+
+        DEGRADED when the market is open, streaming has started, and the last
+        bar ended more than ``max_bar_age_seconds`` ago; HEALTHY otherwise
+        (UNHEALTHY and STOPPED set by the stream itself are left alone).
+        The reason names the provider, bar age, rejected bars and reconnects.
+        """
+        report = self.health_report()
+        age = report.last_bar_age_seconds
+        stale = (
+            age is not None
+            and age > max_bar_age_seconds
+            and self._scheduler.is_open(self._clock.now())
+        )
+        reason = (
+            f"provider={report.connected_provider} last_bar_age_s="
+            f"{'n/a' if age is None else f'{age:.0f}'} rejected={report.rejected_bars} "
+            f"reconnects={report.reconnects} gaps={report.gaps_detected}"
+        )
+        self._health.set_state(HealthState.DEGRADED if stale else HealthState.HEALTHY, reason)
+        return report

@@ -1,0 +1,1 @@
+"""Market-data adapters: Yahoo (yfinance), Finnhub (websocket), replay files."""

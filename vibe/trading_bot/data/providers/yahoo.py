@@ -1,0 +1,226 @@
+"""Yahoo Finance bars through yfinance: history in chunks, and a polling stream.
+
+yfinance is blocking, so every call runs in ``asyncio.to_thread``, paced by a
+:class:`~vibe.trading_bot.data.rate_limit.RateLimiter` (``YAHOO_RATE_LIMIT``
+requests/s). Long ranges are cut to Yahoo's limits
+(:func:`~vibe.trading_bot.data.providers.yahoo_rules.plan_chunks`) and the
+answers concatenated. Normalisation of every answer:
+
+* rows with a null price (Yahoo sends ``null`` for minutes it has no trade) are dropped;
+* the extra "current price" point Yahoo appends after the last bar (e.g. 16:00
+  ET on a 1-minute day) is removed by the regular-session filter (intraday bars
+  must start in ``[open, close)``), and bars not yet closed at ``clock.now()``
+  are removed too;
+* daily bars are labelled with the session date at 00:00 America/New_York (UTC index).
+
+The HTTP session is injectable: yfinance accepts a ``requests.Session``, which
+tests point at a local server replaying recorded Yahoo answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vibe.common.clock import Clock
+from vibe.common.errors import TemporaryError
+from vibe.common.models import Bar
+from vibe.trading_bot.core.scheduler import NEW_YORK, MarketScheduler
+from vibe.trading_bot.data.frames import (
+    check_range,
+    dt_index,
+    empty_bars,
+    frame_to_bars,
+    normalize_bars,
+    slice_range,
+    timeframe_seconds,
+)
+from vibe.trading_bot.data.providers.yahoo_rules import (
+    LIMITS,
+    plan_chunks,
+    translate_yfinance_error,
+)
+from vibe.trading_bot.data.rate_limit import RateLimiter
+from vibe.trading_bot.data.resample import session_positions
+from vibe.trading_bot.utils.logger import get_logger
+
+_log = get_logger(__name__)
+
+
+class YahooProvider:
+    """History (and polling) from Yahoo Finance via yfinance.
+
+    Args:
+        scheduler: market calendar for the regular-session filter and polling.
+        clock: time source ("now" for range limits, pacing and polling).
+        rate_limit_per_second: max Yahoo requests per second (``YAHOO_RATE_LIMIT``).
+        session: HTTP session handed to yfinance (``None``: yfinance's own curl_cffi session).
+        poll_timeframe: bar timeframe of :meth:`stream_bars`.
+        poll_delay_seconds: wait after a bar closes before polling for it (Yahoo lags a little).
+        timeout_seconds: HTTP timeout per request.
+    """
+
+    name = "yahoo"
+
+    def __init__(
+        self,
+        scheduler: MarketScheduler,
+        clock: Clock,
+        rate_limit_per_second: float = 2.0,
+        session: Any = None,
+        poll_timeframe: str = "1m",
+        poll_delay_seconds: float = 5.0,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self._scheduler = scheduler
+        self._clock = clock
+        self._limiter = RateLimiter(rate_limit_per_second, clock)
+        self._session = session
+        self._poll_timeframe = poll_timeframe
+        self._poll_delay = poll_delay_seconds
+        self._timeout = timeout_seconds
+        timeframe_seconds(poll_timeframe)
+        self.requests = 0
+        self.reconnects = 0
+
+    async def connect(self) -> None:
+        """Nothing to open: yfinance manages its HTTP session and cookies."""
+
+    async def close(self) -> None:
+        """Nothing to release (yfinance manages its session)."""
+
+    async def get_history(
+        self, symbol: str, timeframe: str, start: datetime, end: datetime
+    ) -> pd.DataFrame:
+        """Closed regular-session bars with ``start <= timestamp < end`` (bar frame).
+
+        Returns:
+            A bar frame; empty when the range holds no session (weekend, holiday).
+
+        Raises:
+            InvalidInputError: unknown timeframe, naive datetimes, ``end <= start``.
+            NoDataError: unknown symbol, or the range is older than Yahoo keeps.
+            RateLimitedError: Yahoo answered 429.
+            TemporaryError: network failure.
+            DataError: an unreadable answer.
+        """
+        lo, hi = check_range(start, end)
+        seconds = timeframe_seconds(timeframe)
+        now = self._clock.now()
+        parts = []
+        for chunk_start, chunk_end in plan_chunks(timeframe, lo, hi, now):
+            parts.append(await self._fetch(symbol, timeframe, chunk_start, chunk_end))
+        frames = [p for p in parts if not p.empty]
+        if not frames:
+            return empty_bars()
+        frame = pd.concat(frames) if len(frames) > 1 else frames[0]
+        frame = frame[~frame.index.duplicated(keep="last")].sort_index()
+        frame = self._session_filter(frame, seconds)
+        if frame.empty:
+            return frame
+        stamps = dt_index(frame).asi8 // 1_000_000_000
+        closed = stamps + seconds <= now.timestamp()
+        return slice_range(frame[closed], lo, hi)
+
+    async def _fetch(
+        self, symbol: str, timeframe: str, start: datetime, end: datetime
+    ) -> pd.DataFrame:
+        await self._limiter.acquire()
+        self.requests += 1
+        request = f"{symbol} {timeframe} {start.isoformat()}..{end.isoformat()}"
+        try:
+            raw = await asyncio.to_thread(self._download, symbol, timeframe, start, end)
+        except Exception as exc:  # yfinance raises many unrelated types; all are translated
+            error = translate_yfinance_error(exc, request)
+            if error is None:
+                return empty_bars()
+            raise error from exc
+        if raw is None or raw.empty:
+            return empty_bars()
+        return normalize_bars(raw, f"Yahoo {request}")
+
+    def _download(self, symbol: str, timeframe: str, start: datetime, end: datetime) -> Any:
+        import yfinance as yf
+
+        # Make yfinance raise its errors (instead of printing them) so they can be mapped.
+        yf.config.debug.hide_exceptions = False
+        # yfinance emits pandas deprecation warnings from its own code; they are not ours.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ticker = yf.Ticker(symbol, session=self._session)
+            return ticker.history(
+                start=start,
+                end=end,
+                interval=LIMITS[timeframe].yf_interval,
+                prepost=False,
+                auto_adjust=False,
+                actions=False,
+                timeout=self._timeout,
+            )
+
+    def _session_filter(self, frame: pd.DataFrame, seconds: int) -> pd.DataFrame:
+        if frame.empty:
+            return frame
+        if seconds >= 86400:
+            days = dt_index(frame).tz_convert(NEW_YORK).normalize()
+            keep = np.array([self._scheduler.session(d.date()) is not None for d in days])
+            out = frame[keep].copy()
+            out.index = days[keep].tz_convert("UTC").rename("timestamp")
+            return out
+        _, valid, _ = session_positions(frame, self._scheduler)
+        return frame[valid]
+
+    async def stream_bars(self, symbols: Sequence[str]) -> AsyncIterator[Bar]:
+        """Poll the latest closed bars of ``symbols`` once per bar interval, in session only.
+
+        Each poll asks for bars after the last one seen (from the session open);
+        failures that are temporary are logged and retried at the next poll.
+        """
+        seconds = timeframe_seconds(self._poll_timeframe)
+        last: dict[str, datetime] = {}
+        while True:
+            now = self._clock.now()
+            bounds = self._scheduler.session_bounds_at(now.timestamp())
+            if bounds is None:  # just after a close: one more poll picks up the last bar
+                lookback = now.timestamp() - seconds - self._poll_delay
+                bounds = self._scheduler.session_bounds_at(lookback)
+            if bounds is None:
+                wake = self._scheduler.next_open(now) + timedelta(seconds=seconds)
+                await self._clock.sleep((wake - now).total_seconds() + self._poll_delay)
+                continue
+            session_open = datetime.fromtimestamp(bounds[0], tz=now.tzinfo)
+            for symbol in symbols:
+                for bar in await self._poll(symbol, session_open, last, now, seconds):
+                    last[symbol] = bar.timestamp
+                    yield bar
+            await self._clock.sleep(self._until_next_poll(seconds))
+
+    async def _poll(
+        self,
+        symbol: str,
+        session_open: datetime,
+        last: dict[str, datetime],
+        now: datetime,
+        seconds: int,
+    ) -> list[Bar]:
+        seen = last.get(symbol)
+        start = max(session_open, seen + timedelta(seconds=seconds)) if seen else session_open
+        if start >= now:
+            return []
+        try:
+            frame = await self.get_history(symbol, self._poll_timeframe, start, now)
+        except TemporaryError as exc:
+            _log.warning("yahoo poll failed", symbol=symbol, error=str(exc))
+            return []
+        return list(frame_to_bars(symbol, frame, seconds))
+
+    def _until_next_poll(self, seconds: int) -> float:
+        now = self._clock.now().timestamp()
+        next_boundary = (now // seconds + 1) * seconds
+        return next_boundary - now + self._poll_delay
