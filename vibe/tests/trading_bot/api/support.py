@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,21 +14,6 @@ from vibe.trading_bot.core.health_monitor import HealthMonitor
 
 T0 = datetime(2024, 3, 4, 14, 30, tzinfo=UTC)  # a Monday 09:30 New York session open
 PHASES = ("stores", "data", "health_server")
-
-
-async def eventually(
-    condition: Callable[[], bool] | Callable[[], Awaitable[bool]], within_seconds: float = 5.0
-) -> None:
-    deadline = time.monotonic() + within_seconds
-    while True:
-        result = condition()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 @dataclass

@@ -12,7 +12,8 @@ import pytest
 
 from vibe.common.clock import SimulatedClock
 from vibe.common.errors import OperationalError
-from vibe.tests.trading_bot.api.support import PHASES, T0, Stack, eventually
+from vibe.tests.support import eventually
+from vibe.tests.trading_bot.api.support import PHASES, T0, Stack
 from vibe.trading_bot.api.health import HealthServer, build_health_server, create_health_app
 from vibe.trading_bot.core.health_monitor import HealthMonitor
 from vibe.trading_bot.core.health_reporter import HealthState, PositionsSummary

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from vibe.common.clock import SimulatedClock
 from vibe.common.errors import InvalidInputError
+from vibe.tests.support import eventually
 from vibe.trading_bot.config.settings import HealthSettings
 from vibe.trading_bot.core.health_monitor import HealthMonitor
 from vibe.trading_bot.core.health_reporter import (
@@ -23,14 +23,6 @@ from vibe.trading_bot.core.health_reporter import (
 
 T0 = datetime(2024, 3, 4, 14, 30, tzinfo=UTC)  # 09:30 New York, a Monday session open
 S = HealthState
-
-
-async def eventually(condition: Callable[[], bool], within_seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + within_seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 def make(clock: SimulatedClock | None = None, **kwargs) -> HealthMonitor:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pandas as pd
@@ -27,23 +25,6 @@ def spy_dir(shared_data) -> Path:
 @pytest.fixture(scope="session")
 def spy_1m(spy_dir, scheduler) -> pd.DataFrame:
     return ReplayProvider(spy_dir, scheduler).load("SPY", "1m")
-
-
-async def eventually(
-    condition: Callable[[], bool | Awaitable[bool]], within: float = 5.0, interval: float = 0.01
-) -> None:
-    """Poll ``condition`` until it is true; fail after ``within`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        result = condition()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(interval)
 
 
 def ticks_from_bars(frame: pd.DataFrame) -> list[tuple[int, float, int]]:

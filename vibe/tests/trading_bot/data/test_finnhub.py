@@ -9,6 +9,7 @@ import pytest
 
 from vibe.common.clock import SimulatedClock
 from vibe.common.errors import OperationalError
+from vibe.tests.support import eventually
 from vibe.trading_bot.core.health_reporter import HealthState, RecordingHealthReporter
 from vibe.trading_bot.data.frames import bars_to_frame
 from vibe.trading_bot.data.manager import DataManager
@@ -16,7 +17,7 @@ from vibe.trading_bot.data.providers.finnhub import FinnhubProvider
 from vibe.trading_bot.data.providers.finnhub_protocol import MalformedMessageError, parse_message
 from vibe.trading_bot.data.providers.replay import ReplayProvider
 
-from .conftest import eventually, ticks_from_bars
+from .conftest import ticks_from_bars
 from .finnhub_server import FinnhubServer, Script, trade_messages
 
 OPEN = datetime(2024, 3, 26, 13, 30, tzinfo=UTC)  # first session of the SPY file, 09:30 EDT

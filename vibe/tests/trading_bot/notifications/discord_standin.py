@@ -23,7 +23,6 @@ import math
 import socket
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,14 +30,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request, Response
 
-
-async def eventually(condition: Callable[[], bool], within: float = 10.0) -> None:
-    """Poll ``condition`` until true; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
+from vibe.tests.support import eventually
 
 
 @dataclass

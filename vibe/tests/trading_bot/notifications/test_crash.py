@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from vibe.tests.trading_bot.notifications.discord_standin import eventually
+from vibe.tests.support import eventually
 from vibe.tests.trading_bot.notifications.helpers import make_notifier, number_of
 from vibe.trading_bot.notifications.outbox import OUTBOX_FILENAME, Outbox
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from vibe.common.models import ExitReason, OrderSide, OrderType, PositionSide
-from vibe.tests.trading_bot.notifications.discord_standin import eventually
+from vibe.tests.support import eventually
 from vibe.tests.trading_bot.notifications.helpers import (
     T0,
     make_notifier,

@@ -5,14 +5,13 @@ Imported explicitly by the ``test_sync*.py`` files (not a conftest).
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import subprocess
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from azure.storage.blob import BlobServiceClient
 from moto.server import ThreadedMotoServer
 from pydantic import SecretStr
 
+from vibe.tests.support import free_port
 from vibe.trading_bot.storage.sqlite import SQLiteDatabase
 from vibe.trading_bot.storage.sync import AzureBlobBackend, LocalDirectoryBackend, S3Backend
 from vibe.trading_bot.storage.sync.backends import SyncBackend
@@ -41,12 +41,6 @@ SCHEMA = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wait_for_port(port: int, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -55,21 +49,6 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
                 return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
-
-
-async def eventually(
-    condition: Callable[[], bool | Awaitable[bool]], within: float = 10.0, step: float = 0.02
-) -> None:
-    deadline = time.monotonic() + within
-    while True:
-        result = condition()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(step)
 
 
 def make_db(path: Path, orders: int = 0) -> SQLiteDatabase:

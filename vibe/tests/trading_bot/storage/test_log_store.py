@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,14 +20,6 @@ from vibe.trading_bot.utils.logger import get_logger
 
 T0 = datetime(2025, 7, 3, 13, 30, tzinfo=UTC)
 WEBHOOK = "https://discord.com/api/webhooks/123/hook-token-xyz"
-
-
-def eventually(condition, within=10.0):
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from vibe.common.clock import SimulatedClock
+from vibe.tests.support import eventually
 from vibe.tests.trading_bot.storage.sync_fixtures import (
     azure_backend,
     azurite_server,
@@ -17,7 +18,6 @@ from vibe.tests.trading_bot.storage.sync_fixtures import (
     counts,
     create_bucket,
     create_container,
-    eventually,
     insert_order,
     local_backend,
     make_db,

@@ -10,12 +10,12 @@ import pytest
 
 from vibe.common.clock import SimulatedClock
 from vibe.common.errors import InvalidInputError, OperationalError
+from vibe.tests.support import eventually
 from vibe.tests.trading_bot.storage.sync_fixtures import (
     azure_backend,
     azurite_server,
     create_bucket,
     create_container,
-    eventually,
     free_port,
     insert_order,
     make_db,
