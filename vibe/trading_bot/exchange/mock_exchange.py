@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from vibe.common.clock import Clock
-from vibe.common.errors import OrderRejectedError
+from vibe.common.errors import InvalidInputError, OrderRejectedError
 from vibe.common.models import (
     Bar,
     Fill,
@@ -232,6 +232,53 @@ class MockExchange:
             if not order.is_complete:
                 self._finish(order, OrderStatus.EXPIRED, at, "day order expired at the close")
         return expired
+
+    # ---- restart -----------------------------------------------------------------
+    def restore(
+        self, orders: Collection[Order], positions: Collection[Position], cash: float
+    ) -> None:
+        """Re-seed an empty exchange with persisted working orders, positions and cash.
+
+        A real venue keeps its orders across our restart; this in-memory one does
+        not, so the builder calls this with the store's view (open orders, positions
+        rebuilt from fills, cash from fills) before the order manager reconciles.
+        Orders are added in the given order (their matching priority) as they are:
+        no event is emitted. A bracket leg (``parent_id`` set) joins its parent's
+        one-cancels-other group and is live unless its parent is restored too with
+        nothing filled yet. Fees already charged on an order are taken from its
+        fills; a stop-limit's "stop triggered" flag is not persisted and restarts
+        as not triggered.
+
+        Args:
+            orders: working orders (accepted or partially filled), oldest first.
+            positions: open positions (``last_price`` is kept as the mark).
+            cash: cash balance in USD.
+
+        Raises:
+            InvalidInputError: an order is not working (pending or complete), or the
+                exchange already holds orders or positions.
+        """
+        if self._orders or any(p.quantity for p in self.positions.values()):
+            raise InvalidInputError("restore() needs an empty exchange; it already holds state")
+        pending_parents = {o.id for o in orders if o.parent_id is None and o.filled_quantity == 0}
+        for order in orders:
+            if order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+                raise InvalidInputError(
+                    f"order {order.id} is {order.status.value}; expected accepted or"
+                    " partially_filled to restore it as working"
+                )
+            active = order.parent_id is None or order.parent_id not in pending_parents
+            fees = sum(f.commission for f in order.fills)
+            item = _Working(order, active=active, fees_charged=fees)
+            self._orders[order.id] = order
+            self._working.setdefault(order.symbol, []).append(item)
+            if order.parent_id is not None:
+                self._children.setdefault(order.parent_id, []).append(item)
+        for position in positions:
+            self.positions[position.symbol] = position
+            if position.last_price is not None:
+                self._last_price[position.symbol] = position.last_price
+        self.cash = float(cash)
 
     # ---- account -----------------------------------------------------------------
     def account(self) -> Account:

@@ -1,0 +1,1 @@
+"""Order lifecycle, portfolio and trade execution above the exchange interface."""

@@ -1,0 +1,458 @@
+"""OrderManager: the order lifecycle, persisted before it is announced.
+
+Rules:
+
+* **Lifecycle.** Every status change follows
+  :data:`vibe.common.models.ORDER_TRANSITIONS`. Changes made here go through
+  :meth:`Order.transition`; changes announced by the venue are checked against
+  the last persisted state before anything is stored, and an illegal one is
+  refused (:class:`~vibe.common.errors.InvalidTransitionError`, reported to health,
+  neither stored nor forwarded).
+* **Idempotent client order ids.** :func:`client_order_id` derives the id from
+  strategy, symbol, the signal's time and the order's purpose, so the same
+  decision made again (a retry, or a replay after a restart) maps to the same id.
+  :meth:`OrderManager.submit` returns the order already known under that id
+  instead of sending a duplicate; a stored order that never reached the venue
+  (``pending``) is sent then. Bracket legs get ``<entry id>-sl`` / ``<entry id>-tp``.
+* **Persist, then announce.** The manager is the venue's listener: it writes the
+  order with its status history and fills to the :class:`TradeStore` in one
+  transaction and only then calls its own subscribers. A new order is stored as
+  ``pending`` before it is sent. A storage failure is reported to health and
+  raised; the event is not forwarded.
+* **Start-up.** :meth:`OrderManager.recover` loads open orders and positions from
+  the database and compares them with the venue's view. Differences are logged,
+  reported to health (state ``degraded``) and returned; nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import pairwise
+from typing import Protocol
+
+from vibe.common.clock import Clock
+from vibe.common.errors import InvalidTransitionError, OrderRejectedError, VibeError
+from vibe.common.models import (
+    ORDER_TRANSITIONS,
+    Fill,
+    Order,
+    OrderStatus,
+    OrderType,
+    Position,
+    can_transition,
+)
+from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
+from vibe.trading_bot.exchange.base import Account, OrderEvent, OrderEventKind, OrderListener
+from vibe.trading_bot.storage.trade_store import TradeStore
+from vibe.trading_bot.utils.logger import get_logger
+
+_log = get_logger(__name__)
+_WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
+_PRICE_TOLERANCE = 1e-9
+
+
+class Venue(Protocol):
+    """The synchronous venue surface the manager drives (``MockExchange`` has it)."""
+
+    positions: dict[str, Position]
+
+    def add_listener(self, listener: OrderListener) -> None:
+        """Call ``listener`` for every order event."""
+        ...
+
+    def submit(self, order: Order) -> Order:
+        """Accept or reject a pending order."""
+        ...
+
+    def submit_bracket(
+        self, entry: Order, stop_price: float, take_profit_price: float | None = None
+    ) -> tuple[Order, Order | None, Order | None]:
+        """Submit an entry with a stop-loss and optional take-profit leg."""
+        ...
+
+    def amend(
+        self, order_id: str, limit_price: float | None = None, stop_price: float | None = None
+    ) -> Order:
+        """Change a working order's prices."""
+        ...
+
+    def cancel(self, order_id: str, reason: str = "cancelled") -> Order:
+        """Cancel a working order."""
+        ...
+
+    def order(self, order_id: str) -> Order:
+        """The venue's view of one order; raises ``OrderRejectedError`` when unknown."""
+        ...
+
+    def account(self) -> Account:
+        """Cash, equity and buying power, USD."""
+        ...
+
+
+def client_order_id(strategy: str, symbol: str, at: datetime, purpose: str) -> str:
+    """The deterministic client order id ``<strategy>-<symbol>-<UTC time>-<purpose>``.
+
+    Args:
+        strategy: strategy name (``manual`` when empty).
+        symbol: ticker.
+        at: the decision's time (the signal's timestamp), tz-aware.
+        purpose: e.g. ``entry`` or ``exit-end_of_day``.
+    """
+    stamp = at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{strategy or 'manual'}-{symbol}-{stamp}-{purpose}"
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    """One difference between the database and the venue found at start-up.
+
+    Attributes:
+        kind: ``order_missing_at_venue``, ``order_state``, ``position_quantity``,
+            ``position_missing_at_venue`` or ``position_unknown_to_store``.
+        key: the order id or symbol concerned.
+        stored: the database's view, in words.
+        venue: the venue's view, in words.
+    """
+
+    kind: str
+    key: str
+    stored: str
+    venue: str
+
+
+@dataclass(slots=True)
+class RecoveryReport:
+    """What :meth:`OrderManager.recover` found.
+
+    Attributes:
+        working: open orders known to both sides (the venue's objects).
+        pending: orders stored as ``pending`` (never acknowledged by the venue).
+        positions: open positions rebuilt from the stored fills, by symbol.
+        mismatches: every difference found (empty when both sides agree).
+    """
+
+    working: list[Order] = field(default_factory=list)
+    pending: list[Order] = field(default_factory=list)
+    positions: dict[str, Position] = field(default_factory=dict)
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+
+class OrderManager:
+    """Owns order state: submits through the venue, persists every change, then announces it.
+
+    Args:
+        store: where orders, status history and fills are written.
+        exchange: the venue (registers this manager as its listener).
+        clock: time source for changes made here.
+        health: receives persistence failures, refused transitions and mismatches.
+    """
+
+    def __init__(
+        self, store: TradeStore, exchange: Venue, clock: Clock, health: HealthReporter
+    ) -> None:
+        self.store = store
+        self._store = store
+        self._exchange = exchange
+        self._clock = clock
+        self._health = health
+        self._orders: dict[str, Order] = {}
+        self._by_client: dict[str, Order] = {}
+        self._seen: dict[str, int] = {}  # order id -> history entries already persisted
+        self._subscribers: list[OrderListener] = []
+        exchange.add_listener(self.handle_event)
+
+    def subscribe(self, listener: OrderListener) -> None:
+        """Call ``listener(event)`` after each event has been persisted."""
+        self._subscribers.append(listener)
+
+    def get(self, order_id: str) -> Order | None:
+        """An order seen by this manager (this run or recovered), or ``None``."""
+        return self._orders.get(order_id)
+
+    # ------------------------------------------------------------------ submitting
+
+    def submit(self, order: Order) -> Order:
+        """Store ``order`` as pending, send it, and return it in its new state.
+
+        An order whose ``client_order_id`` is already known is not sent again: the
+        known order is returned (and sent first if it is still pending).
+
+        Raises:
+            StorageError | TemporaryError: the order could not be stored (not sent).
+        """
+        known = self._known(order.client_order_id)
+        if known is not None:
+            if known.status is OrderStatus.PENDING:
+                return self._exchange.submit(known)
+            return known
+        self._persist_new(order)
+        return self._exchange.submit(order)
+
+    def submit_bracket(
+        self, entry: Order, stop_price: float, take_profit_price: float | None = None
+    ) -> tuple[Order, Order | None, Order | None]:
+        """Store and send ``entry`` with its stop-loss and take-profit legs.
+
+        Returns:
+            ``(entry, stop_loss, take_profit)`` as :meth:`MockExchange.submit_bracket`;
+            for an already known entry, its legs as stored.
+
+        Raises:
+            StorageError | TemporaryError: the entry could not be stored (not sent).
+        """
+        known = self._known(entry.client_order_id)
+        if known is None:
+            self._persist_new(entry)
+        elif known.status is not OrderStatus.PENDING:
+            return known, *self._legs(known)
+        else:
+            entry = known
+        return self._exchange.submit_bracket(entry, stop_price, take_profit_price)
+
+    def amend(
+        self, order_id: str, limit_price: float | None = None, stop_price: float | None = None
+    ) -> Order:
+        """Change a working order's limit and/or stop price (USD per share).
+
+        Raises:
+            OrderRejectedError: ``unknown_order``, ``not_working`` or ``price_not_finite``.
+        """
+        return self._exchange.amend(order_id, limit_price=limit_price, stop_price=stop_price)
+
+    def cancel(self, order_id: str, reason: str = "cancelled") -> Order:
+        """Cancel an order: a pending one here, a working one at the venue.
+
+        A complete order is returned unchanged.
+
+        Raises:
+            OrderRejectedError: ``unknown_order``.
+        """
+        order = self._orders.get(order_id)
+        if order is not None and order.status is OrderStatus.PENDING:
+            return self.transition(order_id, OrderStatus.CANCELLED, reason)
+        return self._exchange.cancel(order_id, reason)
+
+    def transition(self, order_id: str, target: OrderStatus, reason: str | None = None) -> Order:
+        """Move a known order to ``target`` here (e.g. cancel a never-sent pending order).
+
+        Persists the change, then announces it (cancelled/rejected/expired events).
+
+        Raises:
+            OrderRejectedError: ``unknown_order``.
+            InvalidTransitionError: the lifecycle forbids the move; nothing changes.
+        """
+        order = self._orders.get(order_id)
+        if order is None:
+            raise OrderRejectedError("unknown_order", f"order_id={order_id!r}")
+        now = self._clock.now()
+        order.transition(target, now, reason)
+        kind = {
+            OrderStatus.CANCELLED: OrderEventKind.CANCELLED,
+            OrderStatus.REJECTED: OrderEventKind.REJECTED,
+            OrderStatus.EXPIRED: OrderEventKind.EXPIRED,
+        }.get(target, OrderEventKind.ACCEPTED)
+        self.handle_event(OrderEvent(kind, order, now, reason=reason))
+        return order
+
+    # ---------------------------------------------------------------------- events
+
+    def handle_event(self, event: OrderEvent) -> None:
+        """The venue listener: check the lifecycle, persist, then forward to subscribers.
+
+        Raises:
+            InvalidTransitionError: the event's order went through a forbidden change.
+            StorageError | TemporaryError: the change could not be stored.
+        """
+        order = event.order
+        if order.parent_id is not None and order.client_order_id == order.id:
+            self._name_leg(order)
+        self._check_lifecycle(order)
+        try:
+            self._store.upsert_order(order)
+        except VibeError as exc:
+            self._health.record_error(f"order {order.id} {event.kind.value} not stored: {exc}")
+            _log.error("order event not stored", order_id=order.id, kind=event.kind.value)
+            raise
+        self._seen[order.id] = len(order.history)
+        self._track(order)
+        for listener in self._subscribers:
+            listener(event)
+
+    def _check_lifecycle(self, order: Order) -> None:
+        start = self._seen.get(order.id, 1)
+        steps = [status for status, _ in order.history[start - 1 :]]
+        legal = bool(steps) and steps[-1] is order.status
+        legal = legal and all(can_transition(a, b) for a, b in pairwise(steps))
+        if not legal:
+            path = " -> ".join(s.value for s in steps) or "(no history)"
+            message = (
+                f"order {order.id} ({order.symbol}): refused status change {path} -> "
+                f"{order.status.value}; allowed from "
+                f"{steps[0].value if steps else '?'}: "
+                f"{sorted(s.value for s in ORDER_TRANSITIONS[steps[0]]) if steps else []}"
+            )
+            self._health.record_error(message)
+            raise InvalidTransitionError(message)
+
+    def _name_leg(self, order: Order) -> None:
+        parent = self._orders.get(order.parent_id or "")
+        if parent is not None:
+            suffix = "sl" if order.order_type is OrderType.STOP else "tp"
+            order.client_order_id = f"{parent.client_order_id}-{suffix}"
+
+    # --------------------------------------------------------------------- start-up
+
+    def recover(self) -> RecoveryReport:
+        """Load open orders and positions from the database and reconcile with the venue.
+
+        Call once at start-up, after the venue is connected (for the mock exchange,
+        after :func:`seed_mock_exchange`) and before any new order.
+
+        Returns:
+            The report; ``mismatches`` lists every difference (also logged and
+            reported to health as ``degraded``). Health is set ``healthy`` when none.
+        """
+        report = RecoveryReport(positions=self._store.open_positions())
+        for stored in self._store.open_orders():
+            self._recover_order(stored, report)
+        self._compare_positions(report)
+        for mismatch in report.mismatches:
+            _log.warning(
+                "store and venue disagree",
+                kind=mismatch.kind,
+                key=mismatch.key,
+                stored=mismatch.stored,
+                venue=mismatch.venue,
+            )
+            self._health.record_error(
+                f"reconciliation {mismatch.kind} {mismatch.key}: store {mismatch.stored}, "
+                f"venue {mismatch.venue}"
+            )
+        if report.mismatches:
+            self._health.set_state(
+                HealthState.DEGRADED,
+                f"{len(report.mismatches)} difference(s) between the database and the venue",
+            )
+        else:
+            self._health.set_state(HealthState.HEALTHY, "orders and positions reconciled")
+        return report
+
+    def _recover_order(self, stored: Order, report: RecoveryReport) -> None:
+        self._seen[stored.id] = len(stored.history)
+        if stored.status is OrderStatus.PENDING:
+            self._track(stored)
+            report.pending.append(stored)
+            return
+        try:
+            venue = self._exchange.order(stored.id)
+        except OrderRejectedError:
+            self._track(stored)
+            report.mismatches.append(
+                Mismatch("order_missing_at_venue", stored.id, stored.status.value, "unknown")
+            )
+            return
+        self._track(venue)
+        report.working.append(venue)
+        stored_view = _order_view(stored)
+        venue_view = _order_view(venue)
+        if stored_view != venue_view:
+            report.mismatches.append(Mismatch("order_state", stored.id, stored_view, venue_view))
+
+    def _compare_positions(self, report: RecoveryReport) -> None:
+        venue = {s: p for s, p in self._exchange.positions.items() if p.quantity != 0}
+        for symbol, position in report.positions.items():
+            other = venue.get(symbol)
+            if other is None:
+                report.mismatches.append(
+                    Mismatch("position_missing_at_venue", symbol, _pos_view(position), "flat")
+                )
+            elif other.quantity != position.quantity or not math.isclose(
+                other.average_price, position.average_price, rel_tol=_PRICE_TOLERANCE
+            ):
+                report.mismatches.append(
+                    Mismatch("position_quantity", symbol, _pos_view(position), _pos_view(other))
+                )
+        for symbol in sorted(set(venue) - set(report.positions)):
+            report.mismatches.append(
+                Mismatch("position_unknown_to_store", symbol, "flat", _pos_view(venue[symbol]))
+            )
+
+    # ---------------------------------------------------------------------- helpers
+
+    def _persist_new(self, order: Order) -> None:
+        if order.status is not OrderStatus.PENDING:
+            raise InvalidTransitionError(
+                f"order {order.id} is {order.status.value}; only pending orders can be submitted"
+            )
+        try:
+            self._store.upsert_order(order)
+        except VibeError as exc:
+            self._health.record_error(f"order {order.client_order_id} not stored: {exc}")
+            raise
+        self._seen[order.id] = len(order.history)
+        self._track(order)
+
+    def _track(self, order: Order) -> None:
+        self._orders[order.id] = order
+        self._by_client[order.client_order_id] = order
+
+    def _known(self, client_id: str) -> Order | None:
+        order = self._by_client.get(client_id)
+        if order is not None:
+            return order
+        rows = self._store.db.query("SELECT id FROM orders WHERE client_order_id = ?", (client_id,))
+        if not rows:
+            return None
+        stored = self._store.get_order(rows[0]["id"])
+        if stored is None:  # pragma: no cover - deleted between the two reads
+            return None
+        self._seen[stored.id] = len(stored.history)
+        self._track(stored)
+        return stored
+
+    def _legs(self, entry: Order) -> tuple[Order | None, Order | None]:
+        rows = self._store.db.query(
+            "SELECT id FROM orders WHERE parent_id = ? ORDER BY created_at, id", (entry.id,)
+        )
+        legs = [self._orders.get(r["id"]) or self._store.get_order(r["id"]) for r in rows]
+        stop = next((o for o in legs if o and o.order_type is OrderType.STOP), None)
+        target = next((o for o in legs if o and o.order_type is OrderType.LIMIT), None)
+        return stop, target
+
+
+def _order_view(order: Order) -> str:
+    return (
+        f"{order.status.value} {order.filled_quantity}/{order.quantity} "
+        f"limit={order.limit_price} stop={order.stop_price}"
+    )
+
+
+def _pos_view(position: Position) -> str:
+    return f"{position.quantity} @ {position.average_price:.6f}"
+
+
+def cash_from_fills(initial_cash: float, fills: Collection[Fill]) -> float:
+    """Cash in USD after ``fills``: ``initial - sum(side * qty * price + commission)``."""
+    return initial_cash - sum(f.side.sign * f.quantity * f.price + f.commission for f in fills)
+
+
+class _Seedable(Protocol):
+    def restore(
+        self, orders: Collection[Order], positions: Collection[Position], cash: float
+    ) -> None: ...
+
+
+def seed_mock_exchange(exchange: _Seedable, store: TradeStore, initial_cash: float) -> None:
+    """Re-seed a fresh in-memory exchange from the database before :meth:`recover`.
+
+    A real venue keeps working orders and positions across our restart; the mock
+    exchange does not. This gives it the stored working orders (accepted or
+    partially filled, oldest first), the positions rebuilt from the fills, and the
+    cash implied by ``initial_cash`` (USD) and every stored fill.
+    """
+    working = [o for o in store.open_orders() if o.status in _WORKING]
+    positions = list(store.open_positions().values())
+    exchange.restore(working, positions, cash_from_fills(initial_cash, store.get_fills()))

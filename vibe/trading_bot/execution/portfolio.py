@@ -1,0 +1,93 @@
+"""The executor's book: cash, positions and P&L, updated fill by fill.
+
+Accounting (the same as the mock exchange's, so the two can be reconciled):
+``cash -= side * quantity * price + commission`` per fill (side +1 buy, -1 sell;
+short-sale proceeds are credited to cash); positions use the average-cost method
+of :meth:`vibe.common.models.Position.apply_fill`; equity = cash + sum of
+``quantity * mark`` over open positions, the mark being the last bar close seen
+(or the last fill price before any bar).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from vibe.common.models import Fill, Position
+
+
+class Portfolio:
+    """Cash (USD), positions (shares) and realized/unrealized P&L (USD).
+
+    Args:
+        initial_cash: starting cash in USD.
+    """
+
+    def __init__(self, initial_cash: float) -> None:
+        self.initial_cash = float(initial_cash)
+        self.cash = float(initial_cash)
+        self._positions: dict[str, Position] = {}
+
+    @classmethod
+    def from_fills(cls, initial_cash: float, fills: Iterable[Fill]) -> Portfolio:
+        """Rebuild a portfolio by replaying ``fills`` (oldest first) from ``initial_cash``."""
+        portfolio = cls(initial_cash)
+        for fill in fills:
+            portfolio.apply_fill(fill)
+        return portfolio
+
+    def apply_fill(self, fill: Fill) -> float:
+        """Book one fill; returns the USD it realized (before fees)."""
+        self.cash -= fill.side.sign * fill.quantity * fill.price + fill.commission
+        position = self._positions.get(fill.symbol)
+        if position is None:
+            position = self._positions[fill.symbol] = Position(fill.symbol)
+        return position.apply_fill(fill.side, fill.quantity, fill.price, fill.commission)
+
+    def mark(self, symbol: str, price: float) -> None:
+        """Set the mark (USD per share) of ``symbol``'s position, if there is one."""
+        position = self._positions.get(symbol)
+        if position is not None:
+            position.last_price = price
+
+    def position(self, symbol: str) -> Position | None:
+        """The open position in ``symbol``, or ``None`` when flat."""
+        position = self._positions.get(symbol)
+        return position if position is not None and position.quantity != 0 else None
+
+    @property
+    def positions(self) -> dict[str, Position]:
+        """Open (non-flat) positions by symbol."""
+        return {s: p for s, p in self._positions.items() if p.quantity != 0}
+
+    def quantities(self) -> dict[str, int]:
+        """Signed open shares by symbol (< 0 short)."""
+        return {s: p.quantity for s, p in self._positions.items() if p.quantity != 0}
+
+    @property
+    def market_value(self) -> float:
+        """Signed USD value of the open positions at their marks."""
+        return sum(
+            p.quantity * (p.last_price if p.last_price is not None else p.average_price)
+            for p in self._positions.values()
+            if p.quantity
+        )
+
+    @property
+    def equity(self) -> float:
+        """Cash plus the marked value of the open positions, USD."""
+        return self.cash + self.market_value
+
+    @property
+    def realized_pnl(self) -> float:
+        """USD realized over all closed quantity, before fees."""
+        return sum(p.realized_pnl for p in self._positions.values())
+
+    @property
+    def unrealized_pnl(self) -> float:
+        """USD P&L of the open quantity at the marks."""
+        return sum(p.unrealized_pnl for p in self._positions.values())
+
+    @property
+    def fees(self) -> float:
+        """USD commissions paid on every fill."""
+        return sum(p.fees for p in self._positions.values())

@@ -1,0 +1,421 @@
+"""TradeExecutor: signal -> risk -> order -> exchange; fills -> portfolio -> trades -> alerts.
+
+Flow and rules:
+
+* **Entries** are market brackets: the stop is the signal's; the take-profit is
+  first the signal's (or ``take_profit_r`` x R from the signal price) and is
+  recomputed from the actual entry fill with
+  :func:`~vibe.common.strategies.orb.exit_levels` and amended at the venue when the
+  entry first fills. If that fill is already at or beyond the stop
+  (``stop_already_hit``), the take-profit leg is cancelled and the stop leg,
+  which is then marketable, closes the position at once (in the mock exchange
+  within the same bar, at its open plus slippage); the exit reason is ``stop_loss``.
+* **Closes** cancel the bracket's legs (and an unfilled entry remainder) first,
+  then send a market close. A close signal for a symbol whose entry has not
+  filled yet cancels that entry instead.
+* **Round trips** are booked by :class:`~.trade_recorder.TradeRecorder` in the
+  trade store, with fees and slippage cost of both legs (USD) and the exit
+  reason (``stop_loss`` / ``take_profit`` from the legs, otherwise the reason of
+  the close: ``end_of_day``, ``shutdown``, ``manual``).
+* **Metrics** go through :class:`~.reporting.ExecutionReporter` (buffered, one
+  transaction per batch); **alerts** are queued and delivered by
+  :meth:`TradeExecutor.flush_alerts` (async), so the synchronous core never waits
+  for a notifier.
+* **Circuit breaker**: see :mod:`.circuit_breaker`.
+
+The core is synchronous (the backtest drives it directly); live code calls
+:meth:`handle_signal` / :meth:`on_bar` through ``asyncio.to_thread`` because they
+write SQLite. With no working order, :meth:`on_bar` costs the exchange's empty
+check plus one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from vibe.common.clock import Clock
+from vibe.common.errors import VibeError
+from vibe.common.models import (
+    Bar,
+    ExitReason,
+    Fill,
+    Order,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PositionSide,
+    Signal,
+    SignalAction,
+    TimeInForce,
+)
+from vibe.common.risk import AccountState, RiskManager, RiskRejection
+from vibe.common.strategies.orb import exit_levels
+from vibe.trading_bot.core.health_reporter import HealthReporter
+from vibe.trading_bot.exchange.base import OrderEventKind
+from vibe.trading_bot.execution.circuit_breaker import CircuitBreaker
+from vibe.trading_bot.execution.order_manager import (
+    OrderManager,
+    RecoveryReport,
+    Venue,
+    client_order_id,
+)
+from vibe.trading_bot.execution.portfolio import Portfolio
+from vibe.trading_bot.execution.reporting import ExecutionReporter
+from vibe.trading_bot.execution.round_trip import RoundTrip, rebuild_round_trips
+from vibe.trading_bot.execution.session import SessionCounters
+from vibe.trading_bot.execution.trade_recorder import TradeRecorder
+from vibe.trading_bot.notifications.payloads import (
+    OrderSentAlert,
+    SystemAlert,
+    SystemEvent,
+)
+from vibe.trading_bot.utils.logger import get_logger
+
+_log = get_logger(__name__)
+_FINISHED = (OrderEventKind.CANCELLED, OrderEventKind.EXPIRED)
+
+
+class BarVenue(Venue, Protocol):
+    """A venue driven by bars (``MockExchange``)."""
+
+    def process_bar(self, bar: Bar) -> list[Fill]:
+        """Fill what ``bar`` allows."""
+        ...
+
+    def fill_market_orders_at_close(self, bar: Bar) -> list[Fill]:
+        """Fill working market orders at ``bar.close``."""
+        ...
+
+    def expire_day_orders(self, at: datetime) -> list[Order]:
+        """Expire working day orders at the close ``at``."""
+        ...
+
+
+class Outcome(StrEnum):
+    """What became of a signal."""
+
+    SUBMITTED = "submitted"
+    RISK_REJECTED = "risk_rejected"
+    EXCHANGE_REJECTED = "exchange_rejected"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionResult:
+    """The executor's answer to one signal.
+
+    Attributes:
+        signal: the signal handled.
+        outcome: submitted, refused by risk / the venue / the circuit breaker, an
+            unfilled entry cancelled, or an execution error.
+        reason: machine-readable reason (a ``RiskRule`` value, a venue reason such as
+            ``unknown_symbol``, ``circuit_breaker_open``, or the error's class name).
+        detail: the numbers or message behind the reason.
+        order: the order sent (or cancelled), if any.
+    """
+
+    signal: Signal
+    outcome: Outcome
+    reason: str = ""
+    detail: str = ""
+    order: Order | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorConfig:
+    """Executor parameters.
+
+    Attributes:
+        initial_capital: starting cash in USD (``settings.trading.initial_capital``); the
+            portfolio is rebuilt from it and the stored fills at restart.
+        take_profit_r: take-profit distance in multiples of R (``settings.strategy``).
+        max_consecutive_errors: circuit breaker threshold (``settings.risk``).
+        time_in_force: of entries, their legs and closes (``day``: expire at the close).
+    """
+
+    initial_capital: float
+    take_profit_r: float = 2.0
+    max_consecutive_errors: int = 5
+    time_in_force: TimeInForce = TimeInForce.DAY
+
+
+class TradeExecutor:
+    """Turns signals into orders and fills into positions, trades, metrics and alerts.
+
+    Args:
+        orders: the order manager (the executor subscribes to its persisted events;
+            round trips go to its trade store).
+        exchange: the venue, for buying power and bar processing.
+        risk: sizes entries and refuses what breaks a limit.
+        clock: order creation times.
+        health: execution errors and the circuit breaker.
+        reporter: alert queue and metrics buffer.
+        config: capital, take-profit multiple, breaker threshold, time in force.
+    """
+
+    def __init__(
+        self,
+        orders: OrderManager,
+        exchange: BarVenue,
+        risk: RiskManager,
+        clock: Clock,
+        health: HealthReporter,
+        reporter: ExecutionReporter,
+        config: ExecutorConfig,
+    ) -> None:
+        self._orders = orders
+        self._exchange = exchange
+        self._risk = risk
+        self._store = orders.store
+        self._clock = clock
+        self._health = health
+        self._reporter = reporter
+        self._config = config
+        self.portfolio = Portfolio(config.initial_capital)
+        self.breaker = CircuitBreaker(config.max_consecutive_errors, health)
+        self.session = SessionCounters(self._store)
+        self._trips: dict[str, RoundTrip] = {}
+        self._recorder = TradeRecorder(
+            orders, self.portfolio, self._trips, reporter, config.take_profit_r, self._error
+        )
+        orders.subscribe(self._recorder.on_event)
+
+    @property
+    def reporter(self) -> ExecutionReporter:
+        """The alert queue and metrics buffer."""
+        return self._reporter
+
+    async def flush_alerts(self) -> int:
+        """Hand queued alerts to the notifier (see :meth:`ExecutionReporter.flush_alerts`)."""
+        return await self._reporter.flush_alerts()
+
+    # ------------------------------------------------------------------ start-up
+
+    def recover(self, report: RecoveryReport) -> None:
+        """Rebuild the portfolio and the round trips in progress from the database.
+
+        Call after :meth:`OrderManager.recover`, before the first signal or bar.
+        """
+        fills = self._store.get_fills()
+        self.portfolio = Portfolio.from_fills(self._config.initial_capital, fills)
+        self._recorder.portfolio = self.portfolio
+        self._trips.clear()
+        self._trips.update(rebuild_round_trips(self._store, report.working, fills))
+
+    def start_session(self, day: date, window_start: date | None = None) -> None:
+        """Begin the session of ``day`` (ET date): resets the daily counters.
+
+        Called by the orchestrator at each session open; a signal from a new day
+        starts its session automatically. ``window_start`` is the first session of
+        the 5-session pattern-day-trader window when the caller knows the calendar.
+        """
+        self._reporter.flush_metrics()
+        self.session.start(day, self.portfolio.equity, window_start)
+
+    # -------------------------------------------------------------------- signals
+
+    def handle_signal(self, signal: Signal) -> ExecutionResult:
+        """Execute one signal; never raises for refusals or execution errors."""
+        day = self.session.session_of(signal.timestamp)
+        if day != self.session.day:
+            self.start_session(day)
+        is_close = signal.action is SignalAction.CLOSE
+        try:
+            if not is_close and self.breaker.is_open:
+                result = self._refused(
+                    signal,
+                    Outcome.BLOCKED,
+                    "circuit_breaker_open",
+                    f"{self.breaker.consecutive_errors} consecutive execution errors",
+                )
+            else:
+                result = self._close(signal) if is_close else self._enter(signal)
+        except VibeError as exc:
+            self._error(f"{signal.action.value} {signal.symbol} failed: {exc}")
+            result = ExecutionResult(signal, Outcome.ERROR, type(exc).__name__, str(exc))
+        return result
+
+    def close_position(
+        self, symbol: str, reason: ExitReason = ExitReason.MANUAL, at: datetime | None = None
+    ) -> ExecutionResult:
+        """Close ``symbol``'s position (or cancel its unfilled entry) for ``reason``."""
+        trip = self._trips.get(symbol)
+        signal = Signal(
+            symbol,
+            SignalAction.CLOSE,
+            at or self._clock.now(),
+            self._mark(symbol),
+            exit_reason=reason,
+            strategy=trip.strategy if trip is not None else "",
+        )
+        return self.handle_signal(signal)
+
+    def close_all(self, reason: ExitReason = ExitReason.SHUTDOWN) -> list[ExecutionResult]:
+        """Close every open position and cancel every unfilled entry (e.g. at shutdown)."""
+        symbols = sorted(set(self.portfolio.quantities()) | set(self._trips))
+        results = [self.close_position(symbol, reason) for symbol in symbols]
+        self._reporter.flush_metrics()
+        return results
+
+    def _enter(self, signal: Signal) -> ExecutionResult:
+        decision = self._risk.evaluate(signal, self.account_state())
+        if isinstance(decision, RiskRejection):
+            return self._refused(
+                signal, Outcome.RISK_REJECTED, decision.rule.value, decision.detail
+            )
+        stop = float(signal.stop_price or 0.0)
+        side = PositionSide.LONG if signal.action is SignalAction.OPEN_LONG else PositionSide.SHORT
+        target = signal.take_profit_price
+        if target is None:
+            target = exit_levels(
+                side, signal.price, stop, self._config.take_profit_r
+            ).take_profit_price
+        entry = self._new_order(signal, decision.side, decision.quantity, "entry")
+        entry, stop_leg, target_leg = self._orders.submit_bracket(entry, stop, target)
+        if entry.status is OrderStatus.REJECTED:
+            return self._venue_rejected(signal, entry)
+        if signal.symbol not in self._trips:
+            self._trips[signal.symbol] = RoundTrip(
+                signal.symbol,
+                side,
+                signal.strategy,
+                stop,
+                entry.id,
+                stop_leg.id if stop_leg is not None else None,
+                target_leg.id if target_leg is not None else None,
+            )
+            self.session.trades_today += 1
+        return self._sent(signal, entry)
+
+    def _close(self, signal: Signal) -> ExecutionResult:
+        trip = self._trips.get(signal.symbol)
+        if trip is not None and trip.close_id is not None:
+            working = self._orders.get(trip.close_id)
+            if working is not None and not working.is_complete:
+                return ExecutionResult(
+                    signal, Outcome.SUBMITTED, "close_already_working", "", working
+                )
+        if trip is not None and self.portfolio.position(signal.symbol) is None:
+            entry = self._orders.cancel(trip.entry_id, "close before the entry filled")
+            return ExecutionResult(signal, Outcome.CANCELLED, "entry_not_filled", "", entry)
+        decision = self._risk.evaluate(signal, self.account_state())
+        if isinstance(decision, RiskRejection):
+            return self._refused(
+                signal, Outcome.RISK_REJECTED, decision.rule.value, decision.detail
+            )
+        if trip is not None:
+            for order_id in (*trip.legs(), trip.entry_id):
+                order = self._orders.get(order_id)
+                if order is not None and not order.is_complete:
+                    self._orders.cancel(order_id, "position closing")
+        reason = signal.exit_reason or ExitReason.MANUAL
+        order = self._new_order(signal, decision.side, decision.quantity, f"exit-{reason.value}")
+        order = self._orders.submit(order)
+        if order.status is OrderStatus.REJECTED:
+            return self._venue_rejected(signal, order)
+        if trip is not None:
+            trip.close_id = order.id
+        return self._sent(signal, order)
+
+    def _new_order(self, signal: Signal, side: OrderSide, quantity: int, purpose: str) -> Order:
+        return Order(
+            signal.symbol,
+            side,
+            quantity,
+            OrderType.MARKET,
+            self._clock.now(),
+            time_in_force=self._config.time_in_force,
+            client_order_id=client_order_id(
+                signal.strategy, signal.symbol, signal.timestamp, purpose
+            ),
+        )
+
+    # ------------------------------------------------------------------ outcomes
+
+    def account_state(self) -> AccountState:
+        """The snapshot the risk manager decides on (an unfilled entry counts as a position)."""
+        positions = self.portfolio.quantities()
+        for symbol, trip in self._trips.items():
+            positions.setdefault(symbol, trip.side.sign)
+        equity = self.portfolio.equity
+        return AccountState(
+            equity=equity,
+            buying_power=self._exchange.account().buying_power,
+            start_of_day_equity=self.session.start_of_day_equity,
+            daily_pnl=equity - self.session.start_of_day_equity,
+            trades_today=self.session.trades_today,
+            day_trades_5_sessions=self.session.day_trades_in_window,
+            positions=positions,
+        )
+
+    def _sent(self, signal: Signal, order: Order) -> ExecutionResult:
+        self.breaker.record_success()
+        self._reporter.alert(
+            OrderSentAlert.from_order(order, reason=f"{signal.strategy} {signal.action.value}")
+        )
+        return ExecutionResult(signal, Outcome.SUBMITTED, order=order)
+
+    def _refused(
+        self, signal: Signal, outcome: Outcome, reason: str, detail: str
+    ) -> ExecutionResult:
+        _log.info("signal refused", symbol=signal.symbol, reason=reason, detail=detail)
+        self._reporter.metric("execution", "signal_refused", 1.0, signal.symbol, reason=reason)
+        return ExecutionResult(signal, outcome, reason, detail)
+
+    def _venue_rejected(self, signal: Signal, order: Order) -> ExecutionResult:
+        reason = order.reject_reason or "rejected"
+        self._error(f"{order.symbol} {order.side.value} {order.quantity} rejected: {reason}")
+        self._reporter.metric("execution", "order_rejected", 1.0, signal.symbol, reason=reason)
+        return ExecutionResult(signal, Outcome.EXCHANGE_REJECTED, reason, "", order)
+
+    def _error(self, message: str) -> None:
+        _log.error("execution error", message=message)
+        if self.breaker.record_error(message):
+            self._reporter.alert(
+                SystemAlert(
+                    timestamp=self._clock.now(),
+                    event=SystemEvent.CIRCUIT_BREAKER,
+                    message=(
+                        f"{self.breaker.consecutive_errors} consecutive execution errors: "
+                        "new entries stopped, closes still allowed"
+                    ),
+                    component="execution",
+                    details={"last_error": message[:200]},
+                )
+            )
+
+    # ---------------------------------------------------------------------- bars
+
+    def on_bar(self, bar: Bar) -> list[Fill]:
+        """Let the exchange fill what ``bar`` allows and mark the position to its close."""
+        try:
+            fills = self._exchange.process_bar(bar)
+        except VibeError as exc:
+            self._error(f"processing the {bar.symbol} bar at {bar.timestamp} failed: {exc}")
+            fills = []
+        self.portfolio.mark(bar.symbol, bar.close)
+        return fills
+
+    def fill_at_close(self, bar: Bar) -> list[Fill]:
+        """Fill working market orders (closes) at the session's last ``bar`` close."""
+        fills = self._exchange.fill_market_orders_at_close(bar)
+        self.portfolio.mark(bar.symbol, bar.close)
+        self._reporter.flush_metrics()
+        return fills
+
+    def expire_day_orders(self, at: datetime) -> list[Order]:
+        """Expire working day orders at the session close ``at``."""
+        expired = self._exchange.expire_day_orders(at)
+        self._reporter.flush_metrics()
+        return expired
+
+    def _mark(self, symbol: str) -> float:
+        position = self.portfolio.position(symbol)
+        if position is not None and position.last_price is not None:
+            return position.last_price
+        return position.average_price if position is not None else 1.0
