@@ -22,6 +22,7 @@ from vibe.common.models import require_quantity
 from vibe.trading_bot.storage.sqlite import (
     DEFAULT_BUSY_TIMEOUT_MS,
     SQLiteDatabase,
+    SQLiteStore,
     from_iso,
     to_iso,
 )
@@ -93,7 +94,7 @@ def _level(level: str) -> str:
     return level.upper()
 
 
-class LogStore:
+class LogStore(SQLiteStore):
     """Service log lines in one SQLite file (default ``DATA_DIR/logs.db``).
 
     Args:
@@ -125,15 +126,6 @@ class LogStore:
     ) -> LogStore:
         """Open ``data_dir/logs.db``."""
         return cls(Path(data_dir) / DEFAULT_FILENAME, clock, retention_days)
-
-    @property
-    def path(self) -> Path:
-        """The database file."""
-        return self.db.path
-
-    def close(self) -> None:
-        """Checkpoint and close the file. Idempotent."""
-        self.db.close()
 
     def insert_log(
         self,

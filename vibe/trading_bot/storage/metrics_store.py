@@ -25,7 +25,12 @@ from typing import Any
 
 from vibe.common.clock import Clock
 from vibe.common.errors import InvalidInputError
-from vibe.trading_bot.storage.sqlite import DEFAULT_BUSY_TIMEOUT_MS, SQLiteDatabase, to_iso
+from vibe.trading_bot.storage.sqlite import (
+    DEFAULT_BUSY_TIMEOUT_MS,
+    SQLiteDatabase,
+    SQLiteStore,
+    to_iso,
+)
 
 DEFAULT_FILENAME = "metrics.db"
 
@@ -142,7 +147,7 @@ def _require_value(value: float) -> float:
     return float(value)
 
 
-class MetricsStore:
+class MetricsStore(SQLiteStore):
     """Metrics in one SQLite file (default ``DATA_DIR/metrics.db``).
 
     Args:
@@ -164,15 +169,6 @@ class MetricsStore:
     def in_data_dir(cls, data_dir: Path, clock: Clock) -> MetricsStore:
         """Open ``data_dir/metrics.db``."""
         return cls(Path(data_dir) / DEFAULT_FILENAME, clock)
-
-    @property
-    def path(self) -> Path:
-        """The database file."""
-        return self.db.path
-
-    def close(self) -> None:
-        """Checkpoint and close the file. Idempotent."""
-        self.db.close()
 
     def record_metric(
         self,

@@ -210,3 +210,18 @@ class SQLiteDatabase:
                 conn.execute("ROLLBACK")
             message = f"{self.path}: migration to version {version} failed ({exc})"
             raise StorageError(message) from exc
+
+
+class SQLiteStore:
+    """Base of the stores: owns one :class:`SQLiteDatabase` as ``self.db``."""
+
+    db: SQLiteDatabase
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self.db.path
+
+    def close(self) -> None:
+        """Checkpoint and close the file. Idempotent."""
+        self.db.close()

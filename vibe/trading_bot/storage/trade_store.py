@@ -33,6 +33,7 @@ from vibe.common.models import (
 from vibe.trading_bot.storage.sqlite import (
     DEFAULT_BUSY_TIMEOUT_MS,
     SQLiteDatabase,
+    SQLiteStore,
     from_iso,
     to_iso,
 )
@@ -135,7 +136,7 @@ class PnLStats:
     profit_factor: float | None
 
 
-class TradeStore:
+class TradeStore(SQLiteStore):
     """Trades, orders and fills in one SQLite file (default ``DATA_DIR/trades.db``).
 
     Args:
@@ -157,15 +158,6 @@ class TradeStore:
     def in_data_dir(cls, data_dir: Path, clock: Clock) -> TradeStore:
         """Open ``data_dir/trades.db``."""
         return cls(Path(data_dir) / DEFAULT_FILENAME, clock)
-
-    @property
-    def path(self) -> Path:
-        """The database file."""
-        return self.db.path
-
-    def close(self) -> None:
-        """Checkpoint and close the file. Idempotent."""
-        self.db.close()
 
     # ----------------------------------------------------------------- trades
 
