@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vibe.common.errors import ConfigurationError
+from vibe.trading_bot.commands import run as run_cmd
 from vibe.trading_bot.config.loader import load_settings
 from vibe.trading_bot.config.settings import AppSettings
 
@@ -124,6 +125,52 @@ def validate_config(
             _print_check(check)
     if check is not None and not check.ok:
         raise typer.Exit(EXIT_CONNECTION_FAILED)
+
+
+@app.command("run")
+def run(
+    replay: run_cmd.ReplayOption = None,
+    speed: run_cmd.SpeedOption = "max",
+    start: run_cmd.DayOption = None,
+    end: run_cmd.DayOption = None,
+    symbols: run_cmd.SymbolsOption = None,
+    env_file: EnvFileOption = Path(".env"),
+) -> None:
+    """Run the paper-trading daemon: live, or on recorded bars with --replay."""
+    run_cmd.run_command(replay, speed, start, end, symbols, env_file)
+
+
+@app.command("backtest")
+def backtest(  # noqa: PLR0913 - one parameter per command-line option
+    start: Annotated[str, typer.Option("--start", help="first session, YYYY-MM-DD")],
+    end: Annotated[str, typer.Option("--end", help="last session (inclusive), YYYY-MM-DD")],
+    symbols: run_cmd.SymbolsOption = None,
+    timeframe: Annotated[str | None, typer.Option(help="1m or 5m (default: TIMEFRAME)")] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="folder of <SYMBOL>_<tf>.csv (default: Yahoo)")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="name=value override, repeatable")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="report JSON path")] = None,
+    notify: Annotated[bool, typer.Option("--notify", help="send Discord alerts")] = False,
+    env_file: EnvFileOption = Path(".env"),
+) -> None:
+    """Backtest the strategy with the daemon's own components on a simulated clock."""
+    from vibe.trading_bot.commands.backtest import backtest_command
+
+    backtest_command(start, end, symbols, timeframe, data, param or [], output, notify, env_file)
+
+
+@app.command("show-status")
+def show_status(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    env_file: EnvFileOption = Path(".env"),
+) -> None:
+    """Status of the running daemon (or, when none answers, of its databases)."""
+    from vibe.trading_bot.commands.status import status_command
+
+    status_command(as_json, env_file)
 
 
 def main() -> None:

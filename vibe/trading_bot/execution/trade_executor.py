@@ -257,10 +257,21 @@ class TradeExecutor:
 
     def close_all(self, reason: ExitReason = ExitReason.SHUTDOWN) -> list[ExecutionResult]:
         """Close every open position and cancel every unfilled entry (e.g. at shutdown)."""
-        symbols = sorted(set(self.portfolio.quantities()) | set(self._trips))
-        results = [self.close_position(symbol, reason) for symbol in symbols]
+        results = [self.close_position(symbol, reason) for symbol in self.open_symbols()]
         self._reporter.flush_metrics()
         return results
+
+    def position_side(self, symbol: str) -> PositionSide | None:
+        """Direction held in ``symbol``, counting an entry sent but not yet filled."""
+        position = self.portfolio.position(symbol)
+        if position is not None and position.quantity:
+            return position.side
+        trip = self._trips.get(symbol)
+        return trip.side if trip is not None else None
+
+    def open_symbols(self) -> list[str]:
+        """Symbols with an open position or a round trip in progress, sorted."""
+        return sorted(set(self.portfolio.quantities()) | set(self._trips))
 
     def _enter(self, signal: Signal) -> ExecutionResult:
         decision = self._risk.evaluate(signal, self.account_state())

@@ -1,0 +1,167 @@
+"""``backtest``: the daemon's own orchestrator on a simulated clock, as fast as it goes.
+
+The run is the same code path as ``run --replay`` (same feed, processor,
+exchange, executor and stores) with these differences: the stores live in a
+temporary folder (never the live ``DATA_DIR`` databases) that is deleted
+afterwards; no health server; no cloud sync; notifications only with
+``--notify``; the equity curve is kept at every bar close; console logging is
+at WARNING. Indicators are warmed up on the sessions before ``--start``.
+
+``--param name=value`` overrides any strategy, risk, slippage or commission
+setting (``settings`` name in lower case) and ``initial_capital``; other names
+are refused with the list of accepted ones.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from vibe.common.errors import InvalidInputError
+from vibe.common.models import Trade
+from vibe.trading_bot.backtest.metrics import compute_metrics
+from vibe.trading_bot.backtest.report import BacktestConfig, BacktestResult, ParamValue
+from vibe.trading_bot.config.settings import AppSettings
+from vibe.trading_bot.core.bar_processor import BarProcessor
+from vibe.trading_bot.core.run_plan import ProgressHook, RunMode, RunPlan
+from vibe.trading_bot.data.frames import timeframe_seconds
+from vibe.trading_bot.storage.trade_store import TradeStore
+
+PARAM_GROUPS = ("strategy", "risk", "exchange")
+EXTRA_PARAMS = ("initial_capital",)
+
+
+def allowed_params() -> list[str]:
+    """Every name ``--param`` accepts (settings names in lower case), sorted."""
+    from vibe.trading_bot.config.settings import (
+        ExchangeSettings,
+        RiskSettings,
+        StrategySettings,
+    )
+
+    names = set(EXTRA_PARAMS)
+    for group in (StrategySettings, RiskSettings, ExchangeSettings):
+        names.update(group.model_fields)
+    return sorted(names)
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    """``["name=value", ...]`` -> ``{name: value}`` (values are validated by the settings).
+
+    Raises:
+        InvalidInputError: a pair without ``=`` or an unknown name (the message lists
+            the accepted names).
+    """
+    allowed = allowed_params()
+    params: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip().lower()
+        if not sep or not name:
+            raise InvalidInputError(f"--param {pair!r}: expected name=value")
+        if name not in allowed:
+            raise InvalidInputError(
+                f"--param {name}: unknown; expected one of {', '.join(allowed)}"
+            )
+        params[name] = value.strip()
+    return params
+
+
+@dataclass(frozen=True)
+class BacktestRequest:
+    """What the user asked for (dates inclusive, ET session dates)."""
+
+    start: date
+    end: date
+    symbols: tuple[str, ...]
+    timeframe: str
+    data: Path | None
+    params: Mapping[str, str]
+    notify: bool = False
+
+
+async def run_backtest(
+    settings: AppSettings, request: BacktestRequest, progress: ProgressHook | None = None
+) -> BacktestResult:
+    """Run the backtest and collect its result (trades, equity curve, metrics, rejections).
+
+    Raises:
+        InvalidInputError: bad dates or no session in range.
+        NoDataError: a symbol has no bars in the range.
+        DataError: the data folder is unreadable.
+    """
+    from vibe.trading_bot.core.orchestrator import Orchestrator
+
+    with tempfile.TemporaryDirectory(prefix="vibe-backtest-") as workdir:
+        plan = RunPlan(
+            RunMode.BACKTEST,
+            Path(workdir),
+            request.symbols,
+            request.timeframe,
+            replay_dir=request.data,
+            start=request.start,
+            end=request.end,
+            serve_health=False,
+            notify=request.notify,
+            cloud_sync=False,
+            record_equity=True,
+            resume=False,
+            progress=progress,
+        )
+        outcome = await Orchestrator(settings, plan).run()
+        store = TradeStore.in_data_dir(Path(workdir), outcome.parts.clock)
+        try:
+            trades = store.get_trades()
+        finally:
+            store.close()
+    processor = outcome.parts.processor
+    curve = processor.equity_curve if processor is not None else None
+    return _result(settings, request, trades, curve or [], processor)
+
+
+def typed_params(settings: AppSettings, params: Mapping[str, str]) -> dict[str, ParamValue]:
+    """The ``--param`` values as the settings parsed them (bool, int, float or str)."""
+    groups = [settings.trading, settings.strategy, settings.risk, settings.exchange]
+    typed: dict[str, ParamValue] = {}
+    for name in params:
+        for group in groups:
+            if name in type(group).model_fields:
+                value = getattr(group, name)
+                typed[name] = value if isinstance(value, bool | int | float) else str(value)
+    return typed
+
+
+def _result(
+    settings: AppSettings,
+    request: BacktestRequest,
+    trades: list[Trade],
+    curve: list[tuple[datetime, float]],
+    processor: BarProcessor | None,
+) -> BacktestResult:
+    capital = settings.trading.initial_capital
+    index = pd.DatetimeIndex([t for t, _ in curve])
+    equity = pd.Series([v for _, v in curve], index=index, dtype=float)
+    flags = processor.in_market if processor is not None else []
+    in_market = pd.Series(flags, index=index, dtype=bool)
+    closed = [t.pnl for t in trades if t.pnl is not None]
+    metrics = compute_metrics(
+        equity, closed, capital, timeframe_seconds(request.timeframe) // 60, in_market
+    )
+    exchange = settings.exchange
+    config = BacktestConfig(
+        symbols=list(request.symbols),
+        start=request.start,
+        end=request.end,
+        timeframe=request.timeframe,
+        params=typed_params(settings, request.params),
+        initial_capital=capital,
+        slippage_model=exchange.slippage_model,
+        commission_model=exchange.commission_model,
+    )
+    rejections = dict(processor.rejections) if processor is not None else {}
+    return BacktestResult(config, metrics, trades, list(curve), rejections)

@@ -1,0 +1,83 @@
+"""``backtest``: run the daemon over history, write the JSON and HTML reports, print a summary."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from vibe.trading_bot.commands.common import (
+    check_data_dir,
+    check_range,
+    check_timeframe,
+    fail,
+    parse_day,
+    parse_symbols,
+    user_errors,
+)
+from vibe.trading_bot.commands.progress import SessionProgress
+
+
+def backtest_command(  # noqa: PLR0913 - one parameter per command-line option
+    start: str,
+    end: str,
+    symbols: str | None,
+    timeframe: str | None,
+    data: Path | None,
+    params: list[str],
+    output: Path | None,
+    notify: bool,
+    env_file: Path,
+) -> None:
+    """Run a backtest (see ``python -m vibe.trading_bot backtest --help``)."""
+    from vibe.trading_bot.backtest.runner import BacktestRequest, parse_params, run_backtest
+    from vibe.trading_bot.config.loader import load_settings
+
+    first, last = parse_day(start, "--start"), parse_day(end, "--end")
+    if first is None or last is None:
+        fail("--start and --end are required (YYYY-MM-DD)")
+    check_range(first, last)
+    chosen = parse_symbols(symbols)
+    if timeframe is not None:
+        check_timeframe(timeframe)
+    if data is not None:
+        check_data_dir(data, "--data")
+    with user_errors():
+        overrides: dict[str, object] = dict(parse_params(params))
+        if chosen:
+            overrides["symbols"] = chosen
+        if timeframe:
+            overrides["timeframe"] = timeframe
+        settings = load_settings(env_file, overrides)
+        request = BacktestRequest(
+            first,
+            last,
+            tuple(settings.trading.symbols),
+            settings.trading.timeframe,
+            data,
+            parse_params(params),
+            notify,
+        )
+        with SessionProgress(Console(stderr=True)) as progress:
+            result = asyncio.run(run_backtest(settings, request, progress.update))
+        _write(result, output, settings.storage.results_dir)
+
+
+def _write(result: object, output: Path | None, results_dir: Path) -> None:
+    from vibe.trading_bot.backtest.console import print_summary
+    from vibe.trading_bot.backtest.html_report import write_html
+    from vibe.trading_bot.backtest.report import (
+        BacktestResult,
+        default_output_path,
+        html_path_for,
+        write_json,
+    )
+
+    assert isinstance(result, BacktestResult)  # noqa: S101 - narrowing for the type checker
+    json_path = write_json(result, output or default_output_path(results_dir, datetime.now(UTC)))
+    html_path = write_html(result, html_path_for(json_path))
+    console = Console()
+    print_summary(result, console)
+    console.print(f"report: {json_path}\nchart:  {html_path}", highlight=False)

@@ -1,0 +1,160 @@
+"""One closed bar through the trading path: exchange -> strategy -> risk -> executor.
+
+The same object serves live trading, ``run --replay`` and ``backtest`` (that
+is what makes their trades equal on the same data). For each bar, in order:
+
+1. the exchange is fed the bar (:meth:`TradeExecutor.on_bar`): orders sent at
+   earlier bar closes fill at this bar's open, stops and take-profits trigger on
+   its range, and positions are marked to its close;
+2. the strategy sees the bar with its session's open and close (early closes
+   come from the calendar) and the current position in the symbol;
+3. each signal goes through the executor (risk checks, order manager, venue).
+
+An exception while handling one symbol's bar is isolated: it is logged,
+counted per symbol and reported to health; the other symbols and later bars
+carry on. At the session close, :meth:`BarProcessor.end_session` flattens any
+position the strategy could not close itself (e.g. the data ended before the
+flatten bar) at the symbol's last bar close, then expires day orders.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from vibe.common.models import Bar, ExitReason
+from vibe.common.strategies.base import BarContext, Rejection, Strategy
+from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
+from vibe.trading_bot.execution.trade_executor import TradeExecutor
+from vibe.trading_bot.utils.logger import get_logger
+
+_log = get_logger(__name__)
+
+
+class BarProcessor:
+    """Feeds bars of one session at a time to the exchange, the strategy and the executor.
+
+    Args:
+        strategy: the signal generator (e.g. :class:`~vibe.common.strategies.orb.OrbStrategy`).
+        executor: the execution core (exchange, risk, orders, portfolio).
+        health: per-symbol errors are reported here (state DEGRADED while any occur).
+        record_equity: keep ``(bar close time, equity USD)`` after every bar group
+            (:meth:`mark_equity`), for the backtest's equity curve.
+    """
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        executor: TradeExecutor,
+        health: HealthReporter,
+        *,
+        record_equity: bool = False,
+    ) -> None:
+        self.strategy = strategy
+        self.executor = executor
+        self._health = health
+        self._contexts: dict[str, BarContext] = {}
+        self._session: tuple[datetime, datetime] | None = None
+        self.last_bars: dict[str, Bar] = {}
+        self.rejections: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.bars_processed = 0
+        self.signals = 0
+        self.equity_curve: list[tuple[datetime, float]] | None = [] if record_equity else None
+        self.in_market: list[bool] = []
+
+    def start_session(self, session_open: datetime, session_close: datetime) -> None:
+        """Begin the session ``[session_open, session_close)`` (tz-aware UTC)."""
+        self._session = (session_open, session_close)
+        self._contexts = {}
+        self.last_bars = {}
+
+    def _context(self, symbol: str) -> BarContext:
+        context = self._contexts.get(symbol)
+        if context is None:
+            if self._session is None:
+                raise RuntimeError("BarProcessor.start_session() must be called before bars")
+            context = self._contexts[symbol] = BarContext(*self._session)
+        return context
+
+    def warm_up(self, bar: Bar) -> None:
+        """Show ``bar`` to the strategy only (state rebuild); its signals are dropped.
+
+        For history before the first traded bar: earlier sessions (indicator and
+        volume warm-up) and, after a restart, the current session's bars up to the
+        resume point.
+        """
+        try:
+            self.strategy.on_bar(bar, self._context(bar.symbol))
+        except Exception as exc:  # one symbol's failure must not stop the others
+            self._isolate(bar, exc)
+        self.strategy.pop_rejections()
+        self.last_bars[bar.symbol] = bar
+
+    def process(self, bar: Bar) -> None:
+        """Trade one closed bar (see the module doc); never raises for one symbol's failure."""
+        symbol = bar.symbol
+        executor = self.executor
+        try:
+            executor.on_bar(bar)
+            context = self._context(symbol)
+            context.position = executor.position_side(symbol)
+            signals = self.strategy.on_bar(bar, context)
+            for signal in signals:
+                self.signals += 1
+                executor.handle_signal(signal)
+            rejected = self.strategy.pop_rejections()
+            if rejected:
+                self._count_rejections(rejected)
+        except Exception as exc:  # one symbol's failure must not stop the others
+            self._isolate(bar, exc)
+        self.last_bars[symbol] = bar
+        self.bars_processed += 1
+
+    def _count_rejections(self, rejected: list[Rejection]) -> None:
+        for rejection in rejected:
+            self.rejections[rejection.rule] += 1
+            self.executor.reporter.metric(
+                "strategy", "breakout_rejected", 1.0, rejection.symbol, rule=rejection.rule
+            )
+
+    def mark_equity(self, at: datetime) -> None:
+        """Append ``(at, equity)`` to the equity curve when recording (one per bar group).
+
+        ``in_market`` gets ``True`` for the point when any position is open (exposure).
+        """
+        if self.equity_curve is not None:
+            portfolio = self.executor.portfolio
+            self.equity_curve.append((at, portfolio.equity))
+            self.in_market.append(bool(portfolio.quantities()))
+
+    def end_session(self, session_close: datetime) -> None:
+        """Flatten what is still open at the last bar's close, then expire day orders.
+
+        A position is normally closed by the strategy's flatten signal before the
+        close; one still open here (data ended early, an entry filled late, a
+        restart) is closed with exit reason ``end_of_day`` at its symbol's last bar
+        close of the session (plus slippage).
+        """
+        executor = self.executor
+        for symbol in executor.open_symbols():
+            try:
+                executor.close_position(symbol, ExitReason.END_OF_DAY, at=session_close)
+                last = self.last_bars.get(symbol)
+                if last is not None:
+                    executor.fill_at_close(last)
+                else:
+                    _log.error("no bar this session to flatten at", symbol=symbol)
+            except Exception as exc:  # flatten the others regardless
+                self._health.record_error(f"end-of-day flatten of {symbol} failed: {exc!r}")
+        executor.expire_day_orders(session_close)
+        self._session = None
+
+    def _isolate(self, bar: Bar, exc: Exception) -> None:
+        self.errors[bar.symbol] += 1
+        message = f"{bar.symbol} bar at {bar.timestamp.isoformat()} failed: {exc!r}"
+        _log.error("bar processing failed", symbol=bar.symbol, error=repr(exc))
+        self._health.record_error(message)
+        self._health.set_state(
+            HealthState.DEGRADED, f"errors on {dict(self.errors)} (other symbols unaffected)"
+        )

@@ -1,0 +1,316 @@
+"""Building the daemon's parts in start-up phases, each reported to the startup probe.
+
+Phases, in order (:data:`STARTUP_PHASES`): ``config`` -> ``logging`` ->
+``stores`` -> ``cloud_restore`` -> ``data`` -> ``exchange`` (executor and
+reconciliation with the stored orders) -> ``notifier`` -> ``health_server``.
+A phase that fails is marked failed (the startup probe shows which and why)
+and the error propagates: the daemon does not start half-built.
+
+Every part that needs stopping registers its shutdown step with the
+:class:`~vibe.trading_bot.core.service.Service` as it is built; the service
+runs them in reverse, so the trading shutdown (registered last, see the
+orchestrator) runs first and the log handler (registered first) last.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from vibe.common.clock import Clock
+from vibe.trading_bot.api.metrics import TradingMetrics
+from vibe.trading_bot.config.logging_config import configure_logging
+from vibe.trading_bot.config.settings import AppSettings
+from vibe.trading_bot.core.bar_processor import BarProcessor
+from vibe.trading_bot.core.health_monitor import HealthMonitor
+from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
+from vibe.trading_bot.core.run_plan import RunMode, RunPlan
+from vibe.trading_bot.core.scheduler import MarketScheduler
+from vibe.trading_bot.core.service import Service
+from vibe.trading_bot.core.trading_stack import TradingStack, build_trading_stack
+from vibe.trading_bot.data.factory import build_data_manager
+from vibe.trading_bot.data.manager import DataManager
+from vibe.trading_bot.execution.notifier import Notifier, RecordingNotifier
+from vibe.trading_bot.storage.log_handler import SQLiteLogHandler
+from vibe.trading_bot.storage.log_store import LogStore
+from vibe.trading_bot.storage.metrics_store import MetricsStore
+from vibe.trading_bot.storage.run_state import SYNC_NOTE, RunStateStore
+from vibe.trading_bot.storage.trade_store import TradeStore
+from vibe.trading_bot.utils.logger import get_logger
+
+if TYPE_CHECKING:
+    from vibe.trading_bot.api.health import HealthServer
+    from vibe.trading_bot.storage.sync import CloudSync, SyncScheduler
+
+_log = get_logger(__name__)
+
+STARTUP_PHASES = (
+    "config",
+    "logging",
+    "stores",
+    "cloud_restore",
+    "data",
+    "exchange",
+    "notifier",
+    "health_server",
+)
+#: Databases restored from the cloud at start-up (the log file is not: logs are operational).
+RESTORED = ("trades", "metrics", "state", "notifications")
+
+
+_T = TypeVar("_T")
+
+
+def built(value: _T | None, what: str) -> _T:
+    """``value``, or a ``RuntimeError`` saying which start-up phase has not built ``what``."""
+    if value is None:
+        raise RuntimeError(f"{what} is not built yet: the start-up phases run out of order")
+    return value
+
+
+@dataclass
+class Stores:
+    """The SQLite stores in ``DATA_DIR``."""
+
+    trades: TradeStore
+    metrics: MetricsStore
+    state: RunStateStore
+
+    def close(self) -> None:
+        """Close every store (idempotent)."""
+        for store in (self.trades, self.metrics, self.state):
+            store.close()
+
+
+@dataclass
+class Components:
+    """Everything the orchestrator drives (built by :class:`ComponentBuilder`)."""
+
+    settings: AppSettings
+    plan: RunPlan
+    clock: Clock
+    scheduler: MarketScheduler
+    monitor: HealthMonitor
+    metrics: TradingMetrics
+    service: Service
+    stores: Stores | None = None
+    logs: LogStore | None = None
+    log_handler: SQLiteLogHandler | None = None
+    cloud: CloudSync | None = None
+    sync: SyncScheduler | None = None
+    data: DataManager | None = None
+    stack: TradingStack | None = None
+    processor: BarProcessor | None = None
+    notifier: Notifier = field(default_factory=RecordingNotifier)
+    server: HealthServer | None = None
+    data_health: HealthReporter | None = None
+
+
+def open_stores(data_dir: Path, clock: Clock) -> Stores:
+    """Open (creating when missing) ``trades.db``, ``metrics.db`` and ``state.db``.
+
+    Raises:
+        StorageError: a file exists but is not a readable database of this bot.
+    """
+    return Stores(
+        TradeStore.in_data_dir(data_dir, clock),
+        MetricsStore.in_data_dir(data_dir, clock),
+        RunStateStore.in_data_dir(data_dir, clock),
+    )
+
+
+def note_sync(parts: Components, ok: bool) -> None:
+    """Record a cloud sync outcome in ``state.db`` (read by ``show-status``)."""
+    parts.monitor.record_sync(ok, "" if ok else "see the cloud_sync component")
+    if parts.stores is not None:
+        parts.stores.state.set_note(*SYNC_NOTE, "ok" if ok else "failed")
+
+
+class ComponentBuilder:
+    """Runs the start-up phases for one :class:`RunPlan` (see module doc).
+
+    Args:
+        parts: the components known before start-up (settings, plan, clock, monitor...).
+    """
+
+    def __init__(self, parts: Components) -> None:
+        self.parts = parts
+
+    async def build(self) -> Components:
+        """Run every phase in order; returns the completed components.
+
+        Raises:
+            VibeError: a phase failed (it is marked failed on the startup probe).
+        """
+        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("config", self._config),
+            ("logging", self._logging),
+            ("stores", self._stores),
+            ("cloud_restore", self._cloud_restore),
+            ("data", self._data),
+            ("exchange", self._exchange),
+            ("notifier", self._notifier),
+            ("health_server", self._health_server),
+        ]
+        monitor = self.parts.monitor
+        for name, step in steps:
+            monitor.begin_phase(name)
+            try:
+                await step()
+            except Exception as exc:
+                monitor.fail_phase(name, f"{type(exc).__name__}: {exc}")
+                raise
+            monitor.complete_phase(name)
+        return self.parts
+
+    async def _config(self) -> None:
+        _log.info("configuration loaded", mode=self.parts.plan.mode.value)
+
+    async def _logging(self) -> None:
+        p = self.parts
+        settings = p.settings
+        service = settings.service
+        level = service.log_level if p.plan.mode is not RunMode.BACKTEST else "WARNING"
+        log_format = service.log_format or (
+            "json" if service.environment == "production" else "console"
+        )
+        handler_health = p.monitor.register("logging", critical=False)
+        p.logs = LogStore.in_data_dir(
+            p.plan.data_dir, p.clock, retention_days=settings.storage.log_retention_days
+        )
+        handler = SQLiteLogHandler(
+            p.logs,
+            queue_size=settings.storage.log_queue_size,
+            secrets=settings.secret_values(),
+            level=logging.INFO,
+            health=handler_health,
+        )
+        p.log_handler = handler
+        configure_logging(level, log_format, settings.secret_values(), service.log_file, [handler])
+        handler_health.set_state(HealthState.HEALTHY, "logging to stdout and logs.db")
+        p.service.register_shutdown_handler(self._close_logging, "logging")
+
+    def _close_logging(self) -> None:
+        p = self.parts
+        if p.log_handler is not None:
+            logging.getLogger().removeHandler(p.log_handler)
+            p.log_handler.close()
+        if p.logs is not None:
+            p.logs.close()
+
+    async def _stores(self) -> None:
+        p = self.parts
+        p.stores = open_stores(p.plan.data_dir, p.clock)
+        p.service.register_shutdown_handler(self._close_stores, "close stores")
+        p.service.register_shutdown_handler(self._stop_health, "health server")
+
+    def _close_stores(self) -> None:
+        if self.parts.stores is not None:
+            self.parts.stores.close()
+
+    async def _stop_health(self) -> None:
+        p = self.parts
+        if p.server is not None:
+            await p.server.stop()
+        await p.monitor.stop()
+
+    async def _cloud_restore(self) -> None:
+        p = self.parts
+        cloud = p.settings.cloud
+        if not (p.plan.cloud_sync and cloud.enable_cloud_sync):
+            _log.info("cloud sync disabled")
+            return
+        from vibe.trading_bot.storage.sync import CloudSync, SyncScheduler, build_backend
+
+        health = p.monitor.register("cloud_sync", critical=False)
+        data_dir = p.plan.data_dir
+        files = {
+            "trades": data_dir / "trades.db",
+            "metrics": data_dir / "metrics.db",
+            "state": data_dir / "state.db",
+            "notifications": data_dir / "notifications.db",
+            "logs": data_dir / "logs.db",
+        }
+        p.cloud = CloudSync(
+            build_backend(cloud),
+            files,
+            p.clock,
+            prefix=cloud.cloud_sync_prefix,
+            keep=cloud.cloud_sync_keep,
+            health=health,
+        )
+        built(p.stores, "stores").close()  # a newer snapshot replaces the closed files
+        try:
+            for name in RESTORED:
+                result = await p.cloud.restore_if_newer(name)
+                _log.info("cloud restore", database=name, status=result.status.value)
+        finally:
+            p.stores = open_stores(data_dir, p.clock)
+        p.sync = SyncScheduler(p.cloud, p.clock, cloud.cloud_sync_interval_seconds, health)
+        p.service.register_shutdown_handler(self._final_sync, "final cloud sync")
+
+    async def _final_sync(self) -> None:
+        if self.parts.sync is not None:
+            note_sync(self.parts, await self.parts.sync.shutdown())
+
+    async def _data(self) -> None:
+        p = self.parts
+        health = p.data_health = p.monitor.register("market_data", critical=True)
+        p.data = build_data_manager(
+            p.settings, p.clock, health, p.scheduler, replay_dir=p.plan.replay_dir
+        )
+        await p.data.connect()
+        p.service.register_shutdown_handler(p.data.close, "market data")
+
+    async def _exchange(self) -> None:
+        p = self.parts
+        stores = built(p.stores, "stores")
+        health = p.monitor.register("execution", critical=True)
+        p.stack = build_trading_stack(
+            p.settings,
+            p.clock,
+            p.scheduler,
+            stores.trades,
+            stores.metrics,
+            p.notifier,
+            health,
+        )
+        report = p.stack.recovery
+        if report.mismatches:
+            _log.warning("reconciliation mismatches", count=len(report.mismatches))
+        loop_health = p.monitor.register("trading_loop", critical=True)
+        p.processor = BarProcessor(
+            p.stack.strategy, p.stack.executor, loop_health, record_equity=p.plan.record_equity
+        )
+        health.set_state(HealthState.HEALTHY, f"{len(report.working)} working orders restored")
+        loop_health.set_state(HealthState.HEALTHY, "trading loop ready")
+
+    async def _notifier(self) -> None:
+        p = self.parts
+        settings = p.settings.notifications
+        if not p.plan.notify or settings.discord_webhook_url is None:
+            _log.info("discord alerts off: alerts go to the log only")
+            return
+        from vibe.trading_bot.notifications.discord import build_discord_notifier
+
+        health = p.monitor.register("notifications", critical=False)
+        notifier = build_discord_notifier(settings, p.plan.data_dir, p.clock, health)
+        await notifier.start()
+        p.notifier = notifier
+        built(p.stack, "trading stack").executor.reporter.notifier = notifier
+        p.service.register_shutdown_handler(notifier.stop, "notifier")
+
+    async def _health_server(self) -> None:
+        p = self.parts
+        if not p.plan.serve_health:
+            return
+        from vibe.trading_bot.api.health import build_health_server
+
+        await p.monitor.start()
+        p.metrics.track(p.monitor.uptime_seconds, p.monitor.loop_lag_seconds)
+        p.server = build_health_server(p.settings.health, p.monitor, p.metrics)
+        await p.server.start()
+        _log.info("health server listening", url=p.server.url)

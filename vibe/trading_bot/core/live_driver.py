@@ -1,0 +1,162 @@
+"""The loop on the wall clock: ``run`` (live paper trading).
+
+* **Market closed**: sleep until ``WARMUP_MINUTES_BEFORE_OPEN`` before the next
+  open (the health state shows the next open); a stop request wakes it at once.
+* **Warm-up**: load the history the strategy needs (the sessions its volume
+  average needs and today's bars so far) and show it to the strategy only: a
+  restart continues at the current time, it never trades bars from the past.
+* **Session**: the data manager's live stream (Finnhub, else Yahoo polling)
+  runs as a task feeding a queue; each closed bar goes through the
+  :class:`~.bar_processor.BarProcessor` in a worker thread (it writes SQLite),
+  one at a time. The session ends when every symbol's bar ending at the close
+  has arrived, or ``CLOSE_WAIT_SECONDS`` after the close.
+* **After the close**: the session loop's flatten and after-close work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from vibe.common.errors import VibeError
+from vibe.common.models import Bar
+from vibe.trading_bot.core.components import Components, built
+from vibe.trading_bot.core.historical_feed import (
+    TradingDay,
+    sessions_before,
+    warmup_sessions_needed,
+)
+from vibe.trading_bot.core.session_loop import SessionLoop
+from vibe.trading_bot.data.frames import frame_to_bars, timeframe_seconds
+from vibe.trading_bot.utils.logger import get_logger
+
+_log = get_logger(__name__)
+CLOSE_WAIT_SECONDS = 120.0
+MAX_SLEEP_SECONDS = 300.0
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+class LiveDriver:
+    """Drives the session loop from live market data (see module doc).
+
+    Args:
+        parts: the built components (live data manager, wall clock).
+    """
+
+    def __init__(self, parts: Components) -> None:
+        self.parts = parts
+        self.loop = SessionLoop(parts)
+        self.data = built(parts.data, "data manager")
+        self._symbols: Sequence[str] = parts.plan.symbols
+        self._timeframe = parts.plan.timeframe
+        self._interval = timeframe_seconds(self._timeframe)
+        self._warmup = timedelta(minutes=parts.settings.trading.warmup_minutes_before_open)
+        self._last_end: datetime | None = None
+        self._seen: dict[str, datetime] = {}
+
+    @property
+    def _stopping(self) -> bool:
+        return self.parts.service.stop_requested
+
+    async def run(self) -> None:
+        """Trade session after session until a stop is requested."""
+        while not self._stopping:
+            day = self._current_or_next()
+            wake = day.open - self._warmup
+            if self.parts.clock.now() < wake:
+                _log.info("market closed", next_open=day.open.isoformat())
+                await self._sleep_until(wake)
+                continue
+            await self._session(day)
+
+    def _current_or_next(self) -> TradingDay:
+        now = self.parts.clock.now()
+        scheduler = self.parts.scheduler
+        bounds = scheduler.session_bounds_at(now.timestamp())
+        if bounds is None:
+            open_ = scheduler.next_open(now)
+        else:
+            open_ = datetime.fromtimestamp(bounds[0], now.tzinfo)
+        day = open_.astimezone(NEW_YORK).date()
+        session = scheduler.session(day)
+        if session is None:  # cannot happen: next_open is a session open
+            raise VibeError(f"calendar has no session on {day.isoformat()}")
+        return TradingDay(day, *session)
+
+    async def _sleep_until(self, when: datetime) -> None:
+        seconds = min((when - self.parts.clock.now()).total_seconds(), MAX_SLEEP_SECONDS)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.parts.service.wait_for_stop(), max(seconds, 0.0))
+
+    async def _session(self, day: TradingDay) -> None:
+        await self._warm_up(day)
+        queue: asyncio.Queue[Bar] = asyncio.Queue()
+        pump = asyncio.create_task(self._pump(queue), name="live-bars")
+        try:
+            await self._consume(day, queue)
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+        if not self._stopping:
+            await self.loop.end(day)
+
+    async def _warm_up(self, day: TradingDay) -> None:
+        processor = self.loop.processor
+        count = warmup_sessions_needed(
+            self.parts.settings.strategy.volume_lookback_bars, self._timeframe
+        )
+        now = self.parts.clock.now()
+        for past in [*sessions_before(self.parts.scheduler, day.day, count), day]:
+            processor.start_session(past.open, past.close)
+            end = min(past.close, now)
+            if end > past.open:
+                for bar in await self._history(past.open, end):
+                    if bar.end <= now:
+                        processor.warm_up(bar)
+                        self._seen[bar.symbol] = bar.timestamp
+        self.loop.begin(day)
+
+    async def _history(self, start: datetime, end: datetime) -> list[Bar]:
+        bars: list[Bar] = []
+        for symbol in self._symbols:
+            try:
+                frame = await self.data.get_history(symbol, self._timeframe, start, end)
+            except VibeError as exc:
+                _log.warning("warm-up history unavailable", symbol=symbol, error=str(exc))
+                continue
+            bars.extend(frame_to_bars(symbol, frame, self._interval))
+        bars.sort(key=lambda bar: (bar.timestamp, bar.symbol))
+        return bars
+
+    async def _pump(self, queue: asyncio.Queue[Bar]) -> None:
+        try:
+            async for bar in self.data.stream_bars(self._symbols):
+                await queue.put(bar)
+        except VibeError as exc:
+            _log.error("live data stopped", error=str(exc))
+
+    async def _consume(self, day: TradingDay, queue: asyncio.Queue[Bar]) -> None:
+        deadline = day.close + timedelta(seconds=CLOSE_WAIT_SECONDS)
+        done_at_close: set[str] = set()
+        while not self._stopping and self.parts.clock.now() < deadline:
+            try:
+                bar = await asyncio.wait_for(queue.get(), timeout=1.0)
+            except TimeoutError:
+                continue
+            if bar.timestamp < day.open or bar.timestamp >= day.close:
+                continue
+            seen = self._seen.get(bar.symbol)
+            if seen is not None and bar.timestamp <= seen:
+                continue  # already shown in the warm-up or processed
+            self._seen[bar.symbol] = bar.timestamp
+            await asyncio.to_thread(self.loop.processor.process, bar)
+            self._last_end = max(self._last_end or bar.end, bar.end)
+            await self.loop.group_done(self._last_end)
+            if bar.end >= day.close:
+                done_at_close.add(bar.symbol)
+                if done_at_close.issuperset(self._symbols):
+                    return

@@ -1,0 +1,228 @@
+"""The daemon: start-up phases, the trading loop, and the ordered shutdown.
+
+``Orchestrator.run()``:
+
+1. builds the components in phases (:mod:`.components`), each reported to the
+   startup probe; SIGTERM/SIGINT are routed to a graceful stop;
+2. runs the loop: :class:`~.replay_driver.ReplayDriver` on a simulated clock
+   (``run --replay``, ``backtest``) or :class:`~.live_driver.LiveDriver` on the
+   wall clock (``run``);
+3. shuts down in reverse order of start-up within ``SHUTDOWN_TIMEOUT_SECONDS``:
+   the trading step first (no new entries; unfilled entries cancelled; open
+   positions closed at the last known bar close when
+   ``CLOSE_POSITIONS_ON_SHUTDOWN``, reason ``shutdown``; alerts handed to the
+   notifier), then the notifier (drained), the data feeds, the final cloud
+   sync, the health server, the stores and finally the log handler.
+
+The outcome (:class:`RunOutcome`) says whether the run ended because the data
+ended, a stop was requested, or an error stopped it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from vibe.common.clock import Clock, LiveClock, SimulatedClock
+from vibe.common.errors import InvalidInputError
+from vibe.common.models import ExitReason
+from vibe.trading_bot.api.metrics import TradingMetrics
+from vibe.trading_bot.config.settings import AppSettings
+from vibe.trading_bot.core.components import (
+    STARTUP_PHASES,
+    ComponentBuilder,
+    Components,
+    built,
+)
+from vibe.trading_bot.core.health_monitor import HealthMonitor
+from vibe.trading_bot.core.health_reporter import PositionsSummary
+from vibe.trading_bot.core.historical_feed import (
+    HistoricalFeed,
+    sessions_before,
+    warmup_sessions_needed,
+)
+from vibe.trading_bot.core.run_plan import RunMode, RunPlan
+from vibe.trading_bot.core.scheduler import MarketScheduler
+from vibe.trading_bot.core.service import Service, ShutdownResult
+from vibe.trading_bot.notifications.payloads import SystemAlert, SystemEvent
+from vibe.trading_bot.utils.logger import get_logger
+
+_log = get_logger(__name__)
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended.
+
+    Attributes:
+        parts: the components (stores closed; in-memory results such as the
+            processor's equity curve remain readable).
+        stop_reason: the signal or request that stopped it, ``None`` when the data ended.
+        shutdown: what each shutdown step did.
+        sessions: sessions traded (replay/backtest).
+    """
+
+    parts: Components
+    stop_reason: str | None
+    shutdown: list[ShutdownResult]
+    sessions: int = 0
+
+
+def initial_time(scheduler: MarketScheduler, plan: RunPlan, lookback_bars: int) -> datetime:
+    """Start of the simulated clock: midnight UTC of the first warm-up session."""
+    start = plan.start or date(2000, 1, 3)
+    count = warmup_sessions_needed(lookback_bars, plan.timeframe)
+    warmup = sessions_before(scheduler, start, count)
+    first = warmup[0].day if warmup else start
+    return datetime.combine(first, time(0), UTC)
+
+
+class Orchestrator:
+    """Builds, runs and stops the daemon for one :class:`RunPlan` (see module doc).
+
+    Args:
+        settings: the validated configuration.
+        plan: live, replay or backtest, and its options.
+        clock: time source; default :class:`LiveClock` (live) or a
+            :class:`SimulatedClock` at the first warm-up session (replay, backtest).
+        scheduler: market calendar; default ``MARKET_CALENDAR``.
+        handle_signals: route SIGTERM/SIGINT to a graceful stop (main thread only).
+    """
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        plan: RunPlan,
+        clock: Clock | None = None,
+        scheduler: MarketScheduler | None = None,
+        *,
+        handle_signals: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.plan = plan
+        first_year = (plan.start.year - 1) if plan.start else 2015
+        self.scheduler = scheduler or MarketScheduler(
+            settings.trading.market_calendar, first_year, max(first_year + 1, 2027)
+        )
+        lookback = settings.strategy.volume_lookback_bars
+        if clock is None:
+            if plan.mode is RunMode.LIVE:
+                clock = LiveClock()
+            else:
+                clock = SimulatedClock(initial_time(self.scheduler, plan, lookback))
+        self.clock = clock
+        self.service = Service(settings.service.shutdown_timeout_seconds)
+        self._handle_signals = handle_signals
+        self.monitor = HealthMonitor(
+            settings.health,
+            clock,
+            mode=f"paper-{plan.mode.value}",
+            startup_phases=STARTUP_PHASES,
+            secrets=settings.secret_values(),
+        )
+        self.parts = Components(
+            settings, plan, clock, self.scheduler, self.monitor, TradingMetrics(), self.service
+        )
+
+    async def run(self) -> RunOutcome:
+        """Start, trade until the data ends or a stop is requested, then shut down.
+
+        Raises:
+            VibeError: start-up failed or the data cannot be read (after shutting
+                down what was started).
+        """
+        if self._handle_signals:
+            self.service.install_signal_handlers()
+        sessions = 0
+        try:
+            await ComponentBuilder(self.parts).build()
+            self._wire_status()
+            self.service.register_shutdown_handler(self._trading_shutdown, "trading")
+            self._system_alert(SystemEvent.STARTUP, f"started ({self.plan.mode.value})")
+            sessions = await self._loop()
+        finally:
+            results = await self.service.shutdown()
+            if self._handle_signals:
+                self.service.remove_signal_handlers()
+        return RunOutcome(self.parts, self.service.stop_reason, results, sessions)
+
+    async def _loop(self) -> int:
+        plan, parts = self.plan, self.parts
+        if plan.mode is RunMode.LIVE:
+            from vibe.trading_bot.core.live_driver import LiveDriver
+
+            await LiveDriver(parts).run()
+            return 0
+        from vibe.trading_bot.core.replay_driver import ReplayDriver
+
+        if plan.start is None or plan.end is None:
+            raise InvalidInputError("a replay or backtest needs a start and an end date")
+        feed = HistoricalFeed(
+            built(parts.data, "data manager"),
+            self.scheduler,
+            plan.symbols,
+            plan.timeframe,
+            plan.start,
+            plan.end,
+            warmup_sessions_needed(self.settings.strategy.volume_lookback_bars, plan.timeframe),
+        )
+        await feed.load()
+        driver = ReplayDriver(parts, feed)
+        await driver.run()
+        return driver.sessions_done
+
+    def _wire_status(self) -> None:
+        parts = self.parts
+        parts.monitor.set_positions_provider(self._positions)
+        clock, scheduler = self.clock, self.scheduler
+
+        def session_open() -> datetime | None:
+            bounds = scheduler.session_bounds_at(clock.now().timestamp())
+            return None if bounds is None else datetime.fromtimestamp(bounds[0], UTC)
+
+        parts.monitor.set_market_providers(
+            session_open=session_open, next_open=lambda: scheduler.next_open(clock.now())
+        )
+
+    def _positions(self) -> PositionsSummary | None:
+        stack = self.parts.stack
+        if stack is None:
+            return None
+        portfolio = stack.executor.portfolio
+        positions = portfolio.positions
+        return PositionsSummary(
+            open_positions=len(positions),
+            symbols=tuple(sorted(positions)),
+            market_value_usd=round(portfolio.market_value, 2),
+            unrealized_pnl_usd=round(portfolio.unrealized_pnl, 2),
+            equity_usd=round(portfolio.equity, 2),
+            realized_pnl_usd=round(portfolio.realized_pnl, 2),
+        )
+
+    def _system_alert(self, event: SystemEvent, message: str) -> None:
+        stack = self.parts.stack
+        if stack is None or self.plan.mode is RunMode.BACKTEST:
+            return
+        stack.executor.reporter.alert(
+            SystemAlert(timestamp=self.clock.now(), event=event, message=message)
+        )
+
+    async def _trading_shutdown(self) -> None:
+        """Stop trading: cancel unfilled entries, close positions (per setting), flush alerts."""
+        parts = self.parts
+        if parts.stack is None or parts.processor is None:
+            return
+        executor, processor = parts.stack.executor, parts.processor
+        close_all = self.settings.service.close_positions_on_shutdown
+        for symbol in executor.open_symbols():
+            has_position = executor.portfolio.position(symbol) is not None
+            if has_position and not close_all:
+                continue  # kept open with its protective legs; restored at the next start
+            executor.close_position(symbol, ExitReason.SHUTDOWN)
+            last = processor.last_bars.get(symbol)
+            if has_position and last is not None:
+                executor.fill_at_close(last)
+        executor.reporter.flush_metrics()
+        reason = self.service.stop_reason or "data ended"
+        self._system_alert(SystemEvent.SHUTDOWN, f"stopped ({reason})")
+        await executor.flush_alerts()

@@ -1,0 +1,119 @@
+"""The loop on a simulated clock: ``run --replay`` and ``backtest``.
+
+Sessions come from the calendar between the run's start and end dates; their
+bars from a :class:`HistoricalFeed`. The simulated clock jumps to
+``WARMUP_MINUTES_BEFORE_OPEN`` before each open (the live daemon's wake-up
+time), then to each bar group's close as the group is processed. With a
+``speed`` the loop sleeps (real time) ``bar length / speed`` per group; without
+one it runs as fast as it can, yielding to the event loop between groups so
+the health probes keep answering (backtests skip even that).
+
+Resume: bars that end at or before the stored cursor were processed by an
+earlier run on the same ``DATA_DIR``; they are shown to the strategy only
+(rebuilding its state) and trading resumes with the next bar group. A session
+without any bar (a data gap day) is logged, reported to health and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+
+from vibe.common.clock import SimulatedClock
+from vibe.trading_bot.core.components import Components
+from vibe.trading_bot.core.historical_feed import HistoricalFeed, TradingDay
+from vibe.trading_bot.core.run_plan import RunMode
+from vibe.trading_bot.core.session_loop import SessionLoop
+from vibe.trading_bot.data.frames import timeframe_seconds
+from vibe.trading_bot.utils.logger import get_logger
+
+_log = get_logger(__name__)
+
+
+class ReplayDriver:
+    """Drives the session loop through a feed of recorded bars (see module doc).
+
+    Args:
+        parts: the built components; ``parts.clock`` must be a :class:`SimulatedClock`.
+        feed: the loaded feed of the run's sessions.
+    """
+
+    def __init__(self, parts: Components, feed: HistoricalFeed) -> None:
+        if not isinstance(parts.clock, SimulatedClock):
+            raise TypeError("ReplayDriver needs a SimulatedClock")
+        self.parts = parts
+        self.clock: SimulatedClock = parts.clock
+        self.feed = feed
+        self.loop = SessionLoop(parts)
+        self._interval = timedelta(seconds=timeframe_seconds(parts.plan.timeframe))
+        speed = parts.plan.speed
+        self._pause = self._interval.total_seconds() / speed if speed else None
+        self._yield = parts.plan.mode is not RunMode.BACKTEST
+        self._warmup = timedelta(minutes=parts.settings.trading.warmup_minutes_before_open)
+        self.sessions_done = 0
+
+    @property
+    def _stopping(self) -> bool:
+        return self.parts.service.stop_requested
+
+    async def run(self) -> None:
+        """Replay every session until the data ends or a stop is requested."""
+        cursor = self.loop.cursor()
+        for day in self.feed.warmup_days():
+            self.loop.processor.start_session(day.open, day.close)
+            for bar in self.feed.bars(day):
+                self.loop.processor.warm_up(bar)
+        total = len(self.feed.days)
+        progress = self.parts.plan.progress
+        for day in self.feed.days:
+            if self._stopping:
+                break
+            await self._run_day(day, cursor)
+            self.sessions_done += 1
+            if progress is not None:
+                progress(self.sessions_done, total, self.loop.processor.bars_processed)
+        _log.info("replay finished", sessions=self.sessions_done, stopped=self._stopping)
+
+    def _advance(self, to: datetime) -> None:
+        if to > self.clock.now():
+            self.clock.advance_to(to)
+
+    async def _run_day(self, day: TradingDay, cursor: datetime | None) -> None:
+        bars = self.feed.bars(day)
+        self._advance(day.open - self._warmup)
+        if not bars:
+            message = f"no bars for the session of {day.day.isoformat()}: data gap, skipped"
+            _log.warning("data gap", day=day.day.isoformat())
+            if self.parts.data_health is not None:
+                self.parts.data_health.record_error(message)
+            return
+        self.loop.begin(day)
+        processor = self.loop.processor
+        interval = self._interval
+        group_end: datetime | None = None
+        for bar in bars:
+            end = bar.timestamp + interval
+            if cursor is not None and end <= cursor:
+                processor.warm_up(bar)
+                continue
+            if end != group_end:
+                if group_end is not None and await self._group_done(group_end):
+                    return  # stop requested: the shutdown closes what is open
+                group_end = end
+                self._advance(end)
+            processor.process(bar)
+        if group_end is not None and await self._group_done(group_end):
+            return
+        self._advance(day.close)
+        await self.loop.end(day)
+
+    async def _group_done(self, bar_end: datetime) -> bool:
+        """Book-keep the finished group and pace; True when a stop was requested."""
+        await self.loop.group_done(bar_end)
+        if self._pause is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.parts.service.wait_for_stop(), self._pause)
+        elif self._yield:
+            await asyncio.sleep(0)
+        return self._stopping

@@ -1,0 +1,108 @@
+"""The per-session steps every driver shares: open, bar groups, close, after-close work.
+
+A *bar group* is every symbol's bar for one timestamp. After each group the
+loop records the equity point (backtests), moves the resume cursor (so a
+restart never trades a bar twice), tells the health monitor and the metrics a
+bar arrived, and hands queued alerts to the notifier.
+
+After the close: the end-of-day flatten of anything still open
+(:meth:`BarProcessor.end_session`), the daily summary alert (trades, P&L,
+equity, win rate), the daily metrics, the log-retention cleanup and a cloud
+sync; then the session is marked closed in ``state.db`` so a restart does not
+repeat it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from vibe.trading_bot.core.components import Components, built, note_sync
+from vibe.trading_bot.core.daily_summary import daily_figures
+from vibe.trading_bot.core.historical_feed import TradingDay, sessions_before
+from vibe.trading_bot.core.run_plan import RunMode
+from vibe.trading_bot.storage.metrics_store import MetricRecord
+from vibe.trading_bot.utils.logger import get_logger
+
+_log = get_logger(__name__)
+PDT_WINDOW = 5
+
+
+class SessionLoop:
+    """Session open/close and bar-group bookkeeping for one run (see module doc).
+
+    Args:
+        parts: the built components (stores, processor, stack, monitor...).
+    """
+
+    def __init__(self, parts: Components) -> None:
+        self.parts = parts
+        self.processor = built(parts.processor, "bar processor")
+        self.executor = built(parts.stack, "trading stack").executor
+        self.stores = built(parts.stores, "stores")
+        self._source = parts.plan.source
+        self._persist_cursor = parts.plan.mode is not RunMode.BACKTEST
+        self.current: TradingDay | None = None
+
+    def cursor(self) -> datetime | None:
+        """End of the last processed bar group of this run's source, if resuming."""
+        if not self.parts.plan.resume:
+            return None
+        return self.stores.state.cursor(self._source)
+
+    def begin(self, day: TradingDay) -> None:
+        """Open the session ``day``: strategy contexts and the executor's daily counters."""
+        self.current = day
+        self.processor.start_session(day.open, day.close)
+        window = sessions_before(self.parts.scheduler, day.day, PDT_WINDOW - 1)
+        self.executor.start_session(day.day, window[0].day if window else day.day)
+
+    async def group_done(self, bar_end: datetime) -> None:
+        """Book-keeping after the bar group ending at ``bar_end`` (tz-aware UTC)."""
+        self.processor.mark_equity(bar_end)
+        if not self._persist_cursor:
+            return
+        self.stores.state.set_cursor(self._source, bar_end)
+        self.parts.monitor.record_bar(bar_end)
+        if self.executor.reporter.pending_alerts:
+            await self.executor.flush_alerts()
+
+    async def end(self, day: TradingDay) -> None:
+        """Close the session: flatten, expire day orders, then the after-close work."""
+        self.processor.end_session(day.close)
+        self.current = None
+        if self.parts.plan.mode is RunMode.BACKTEST:
+            return
+        last = self.stores.state.last_closed_session(self._source)
+        if last is None or last < day.day:
+            await self.after_close(day)
+
+    async def after_close(self, day: TradingDay) -> None:
+        """Daily summary alert and metrics, log cleanup, cloud sync; marks ``day`` closed."""
+        executor = self.executor
+        trades = self.stores.trades.get_trades(start=day.open, end=day.close)
+        figures = daily_figures(
+            day.day, trades, executor.session.start_of_day_equity, executor.portfolio.equity
+        )
+        now = self.parts.clock.now()
+        executor.reporter.alert(figures.to_alert(now))
+        await executor.flush_alerts()
+        records = [
+            MetricRecord("daily", name, value, {"session": day.day.isoformat()}, now)
+            for name, value in figures.metrics().items()
+        ]
+        self.stores.metrics.record_many(records)
+        executor.reporter.flush_metrics()
+        if self.parts.logs is not None:
+            removed = await asyncio.to_thread(self.parts.logs.cleanup_old_logs)
+            _log.info("log retention cleanup", removed=removed)
+        if self.parts.sync is not None:
+            note_sync(self.parts, await self.parts.sync.on_session_close())
+        self.stores.state.set_session_closed(self._source, day.day)
+        _log.info(
+            "session closed",
+            day=day.day.isoformat(),
+            trades=figures.trades,
+            net_pnl_usd=round(figures.net_pnl, 2),
+            equity_usd=round(figures.ending_equity, 2),
+        )

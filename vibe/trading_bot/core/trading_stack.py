@@ -1,0 +1,129 @@
+"""The trading stack built from settings: exchange, order manager, risk, executor, strategy.
+
+One function builds it the same way for live trading, ``run --replay`` and
+``backtest`` (the parity of their trades rests on this). On a database that
+already holds orders and fills, the mock exchange is re-seeded from it and the
+order manager reconciles both views before the first bar (see
+:meth:`OrderManager.recover`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from vibe.common.clock import Clock
+from vibe.common.risk import RiskManager, RiskParams
+from vibe.common.strategies.orb import OrbParams, OrbStrategy
+from vibe.trading_bot.config.settings import AppSettings
+from vibe.trading_bot.core.health_reporter import HealthReporter
+from vibe.trading_bot.core.scheduler import MarketScheduler
+from vibe.trading_bot.exchange.commission import build_commission_model
+from vibe.trading_bot.exchange.mock_exchange import MockExchange
+from vibe.trading_bot.exchange.slippage import build_slippage_model
+from vibe.trading_bot.execution.notifier import Notifier
+from vibe.trading_bot.execution.order_manager import (
+    OrderManager,
+    RecoveryReport,
+    seed_mock_exchange,
+)
+from vibe.trading_bot.execution.reporting import ExecutionReporter
+from vibe.trading_bot.execution.trade_executor import ExecutorConfig, TradeExecutor
+from vibe.trading_bot.storage.metrics_store import MetricsStore
+from vibe.trading_bot.storage.trade_store import TradeStore
+
+CLOSING_GRACE_SECONDS = 300.0
+
+
+class SessionWindow:
+    """When the paper venue accepts orders: in session, plus a grace after the close.
+
+    The grace (``CLOSING_GRACE_SECONDS`` = 300 s) admits the end-of-day flatten
+    that the daemon sends once the session's last bar has arrived, just after the
+    close; it fills at that last bar's close, like a market-on-close order.
+
+    Args:
+        scheduler: the market calendar.
+        grace_seconds: seconds after the close during which orders are accepted.
+    """
+
+    def __init__(
+        self, scheduler: MarketScheduler, grace_seconds: float = CLOSING_GRACE_SECONDS
+    ) -> None:
+        self._scheduler = scheduler
+        self._grace = timedelta(seconds=grace_seconds)
+
+    def __call__(self, at: datetime) -> bool:
+        """True when an order sent at ``at`` (tz-aware) is accepted."""
+        return self._scheduler.is_open(at) or self._scheduler.is_open(at - self._grace)
+
+
+@dataclass
+class TradingStack:
+    """The wired execution path (see module doc)."""
+
+    exchange: MockExchange
+    orders: OrderManager
+    executor: TradeExecutor
+    strategy: OrbStrategy
+    recovery: RecoveryReport
+
+
+def orb_params(settings: AppSettings) -> OrbParams:
+    """The strategy parameters from ``settings.strategy`` (same field names)."""
+    names = {f.name for f in dataclasses.fields(OrbParams)}
+    values = settings.strategy.model_dump()
+    return OrbParams(**{k: v for k, v in values.items() if k in names})
+
+
+def risk_params(settings: AppSettings) -> RiskParams:
+    """The risk limits from ``settings.risk`` (same field names)."""
+    names = {f.name for f in dataclasses.fields(RiskParams)}
+    values = settings.risk.model_dump()
+    return RiskParams(**{k: v for k, v in values.items() if k in names})
+
+
+def build_trading_stack(
+    settings: AppSettings,
+    clock: Clock,
+    scheduler: MarketScheduler,
+    trades: TradeStore,
+    metrics: MetricsStore | None,
+    notifier: Notifier | None,
+    health: HealthReporter,
+) -> TradingStack:
+    """Build and reconcile the stack on ``trades`` (empty or from an earlier run).
+
+    Raises:
+        InvalidInputError: a strategy or risk setting is out of its domain.
+        StorageError: the trade store cannot be read.
+    """
+    trading, exchange_settings = settings.trading, settings.exchange
+    exchange = MockExchange(
+        clock,
+        build_slippage_model(exchange_settings),
+        build_commission_model(exchange_settings),
+        trading.initial_capital,
+        max_volume_participation=exchange_settings.max_volume_participation,
+        symbols=trading.symbols,
+        is_market_open=SessionWindow(scheduler),
+    )
+    seed_mock_exchange(exchange, trades, trading.initial_capital)
+    orders = OrderManager(trades, exchange, clock, health)
+    executor = TradeExecutor(
+        orders,
+        exchange,
+        RiskManager(risk_params(settings)),
+        clock,
+        health,
+        ExecutionReporter(clock, health, notifier, metrics),
+        ExecutorConfig(
+            initial_capital=trading.initial_capital,
+            take_profit_r=settings.strategy.take_profit_r,
+            max_consecutive_errors=settings.risk.max_consecutive_errors,
+        ),
+    )
+    report = orders.recover()
+    executor.recover(report)
+    return TradingStack(exchange, orders, executor, OrbStrategy(orb_params(settings)), report)
