@@ -31,8 +31,11 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The whole daemon on the shipped sample (7 symbols, Jun-Aug 2025, 5m) as fast as it goes;
+# the databases stay in ./data for `python -m vibe.trading_bot show-status`.
+SAMPLE_SYMBOLS := AAPL,AMZN,GOOGL,MSFT,QQQ,SPY,TSLA
 run: $(RUN_STAMP)
-	$(PY) -m vibe.trading_bot validate-config
+	$(PY) -m vibe.trading_bot run --replay examples/data --speed max --symbols $(SAMPLE_SYMBOLS)
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check vibe benchmarks
