@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from vibe.common.clock import Clock
+from vibe.common.strategies.base import Strategy
 from vibe.trading_bot.api.metrics import TradingMetrics
 from vibe.trading_bot.config.logging_config import configure_logging
 from vibe.trading_bot.config.settings import AppSettings
@@ -107,6 +108,7 @@ class Components:
     notifier: Notifier = field(default_factory=RecordingNotifier)
     server: HealthServer | None = None
     data_health: HealthReporter | None = None
+    strategy: Strategy | None = None  # None: the configured ORB strategy
 
 
 def open_stores(data_dir: Path, clock: Clock) -> Stores:
@@ -277,6 +279,7 @@ class ComponentBuilder:
             stores.metrics,
             p.notifier,
             health,
+            p.strategy,
         )
         report = p.stack.recovery
         if report.mismatches:

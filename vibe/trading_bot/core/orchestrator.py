@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, time
 from vibe.common.clock import Clock, LiveClock, SimulatedClock
 from vibe.common.errors import InvalidInputError
 from vibe.common.models import ExitReason
+from vibe.common.strategies.base import Strategy
 from vibe.trading_bot.api.metrics import TradingMetrics
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.components import (
@@ -87,6 +88,7 @@ class Orchestrator:
             :class:`SimulatedClock` at the first warm-up session (replay, backtest).
         scheduler: market calendar; default ``MARKET_CALENDAR``.
         handle_signals: route SIGTERM/SIGINT to a graceful stop (main thread only).
+        strategy: replaces the configured ORB strategy (research variants, tests).
     """
 
     def __init__(
@@ -97,6 +99,7 @@ class Orchestrator:
         scheduler: MarketScheduler | None = None,
         *,
         handle_signals: bool = True,
+        strategy: Strategy | None = None,
     ) -> None:
         self.settings = settings
         self.plan = plan
@@ -123,6 +126,7 @@ class Orchestrator:
         self.parts = Components(
             settings, plan, clock, self.scheduler, self.monitor, TradingMetrics(), self.service
         )
+        self.parts.strategy = strategy
 
     async def run(self) -> RunOutcome:
         """Start, trade until the data ends or a stop is requested, then shut down.

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from vibe.common.clock import Clock
 from vibe.common.risk import RiskManager, RiskParams
+from vibe.common.strategies.base import Strategy
 from vibe.common.strategies.orb import OrbParams, OrbStrategy
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.health_reporter import HealthReporter
@@ -66,7 +67,7 @@ class TradingStack:
     exchange: MockExchange
     orders: OrderManager
     executor: TradeExecutor
-    strategy: OrbStrategy
+    strategy: Strategy
     recovery: RecoveryReport
 
 
@@ -92,8 +93,11 @@ def build_trading_stack(
     metrics: MetricsStore | None,
     notifier: Notifier | None,
     health: HealthReporter,
+    strategy: Strategy | None = None,
 ) -> TradingStack:
     """Build and reconcile the stack on ``trades`` (empty or from an earlier run).
+
+    ``strategy`` replaces the configured ORB strategy (e.g. a research variant).
 
     Raises:
         InvalidInputError: a strategy or risk setting is out of its domain.
@@ -126,4 +130,5 @@ def build_trading_stack(
     )
     report = orders.recover()
     executor.recover(report)
-    return TradingStack(exchange, orders, executor, OrbStrategy(orb_params(settings)), report)
+    chosen = strategy if strategy is not None else OrbStrategy(orb_params(settings))
+    return TradingStack(exchange, orders, executor, chosen, report)
