@@ -20,6 +20,8 @@ ended, a stop was requested, or an error stopped it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -49,6 +51,7 @@ from vibe.trading_bot.notifications.payloads import SystemAlert, SystemEvent
 from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
+LOOP_STOP_GRACE_SECONDS = 5.0
 
 
 @dataclass
@@ -143,12 +146,37 @@ class Orchestrator:
             self._wire_status()
             self.service.register_shutdown_handler(self._trading_shutdown, "trading")
             self._system_alert(SystemEvent.STARTUP, f"started ({self.plan.mode.value})")
-            sessions = await self._loop()
+            sessions = await self._loop_until_stopped()
         finally:
             results = await self.service.shutdown()
             if self._handle_signals:
                 self.service.remove_signal_handlers()
         return RunOutcome(self.parts, self.service.stop_reason, results, sessions)
+
+    async def _loop_until_stopped(self) -> int:
+        """Run the loop; on a stop request give it ``LOOP_STOP_GRACE_SECONDS`` to finish its step.
+
+        The drivers check for a stop between bar groups; a step that waits on the
+        network (a history request, a quiet feed) is cancelled after the grace, so
+        a SIGTERM never waits for a remote server.
+        """
+        loop = asyncio.create_task(self._loop(), name="trading-loop")
+        stop = asyncio.create_task(self.service.wait_for_stop(), name="stop-request")
+        try:
+            await asyncio.wait({loop, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if not loop.done():
+                await asyncio.wait({loop}, timeout=LOOP_STOP_GRACE_SECONDS)
+            if not loop.done():
+                _log.warning("trading loop step cancelled at shutdown")
+                loop.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop
+                return 0
+            return loop.result()
+        finally:
+            stop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stop
 
     async def _loop(self) -> int:
         plan, parts = self.plan, self.parts
