@@ -15,10 +15,16 @@ Rules:
   instead of sending a duplicate; a stored order that never reached the venue
   (``pending``) is sent then. Bracket legs get ``<entry id>-sl`` / ``<entry id>-tp``.
 * **Persist, then announce.** The manager is the venue's listener: it writes the
-  order with its status history and fills to the :class:`TradeStore` in one
-  transaction and only then calls its own subscribers. A new order is stored as
-  ``pending`` before it is sent. A storage failure is reported to health and
-  raised; the event is not forwarded.
+  order with its status history and fills to the :class:`TradeStore` and only
+  after the commit calls its own subscribers. A new order is stored (and
+  committed) as ``pending`` before it is sent. A storage failure is reported to
+  health and raised; the event is not forwarded.
+* **Units of work.** The events one call produces (a bracket's entry and legs
+  accepted, an entry and its legs cancelled) are written in one transaction and
+  announced, in order, once it has committed: see :meth:`OrderManager.unit_of_work`,
+  which callers may also open around several calls. All or nothing: if anything
+  in the unit fails, none of its events is stored or announced. An event the
+  venue sends outside any call (a fill while it processes a bar) is its own unit.
 * **Start-up.** :meth:`OrderManager.recover` loads open orders and positions from
   the database and compares them with the venue's view. Differences are logged,
   reported to health (state ``degraded``) and returned; nothing is overwritten.
@@ -27,7 +33,8 @@ Rules:
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -162,6 +169,8 @@ class OrderManager:
         self._by_client: dict[str, Order] = {}
         self._seen: dict[str, int] = {}  # order id -> history entries already persisted
         self._subscribers: list[OrderListener] = []
+        self._queue: list[OrderEvent] | None = None  # stored in the open unit, not announced
+        self._undo: dict[str, int | None] = {}  # ``_seen`` before the open unit
         exchange.add_listener(self.handle_event)
 
     def subscribe(self, listener: OrderListener) -> None:
@@ -171,6 +180,55 @@ class OrderManager:
     def get(self, order_id: str) -> Order | None:
         """An order seen by this manager (this run or recovered), or ``None``."""
         return self._orders.get(order_id)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """Store every order event of the block in one transaction, then announce them.
+
+        Re-entrant: an inner block joins the outer one. Events are checked and
+        written as they arrive; when the outermost block ends they are committed
+        together and then announced to the subscribers in arrival order. A new
+        order submitted inside the block is still committed before it is sent
+        (the transaction is committed at that point and continues). If an
+        exception leaves the block, the uncommitted writes are rolled back and
+        their events are not announced. A subscriber that raises does not keep
+        the other committed events from being announced; the first exception is
+        raised once all have been.
+
+        Raises:
+            StorageError | TemporaryError: the commit failed (reported to health).
+        """
+        if self._queue is not None:
+            yield
+            return
+        self._queue, self._undo = [], {}
+        try:
+            with self._store.batch():
+                yield
+        except BaseException as exc:
+            for order_id, seen in self._undo.items():
+                if seen is None:
+                    self._seen.pop(order_id, None)
+                else:
+                    self._seen[order_id] = seen
+            if isinstance(exc, VibeError):
+                self._health.record_error(f"order events not stored: {exc}")
+            raise
+        finally:
+            queued, self._queue, self._undo = self._queue, None, {}
+        self._announce(queued)
+
+    def _announce(self, events: list[OrderEvent]) -> None:
+        """Call every subscriber for every event; the first exception is raised at the end."""
+        failure: BaseException | None = None
+        for event in events:
+            for listener in self._subscribers:
+                try:
+                    listener(event)
+                except Exception as exc:  # the other committed events must still be heard
+                    failure = failure or exc
+        if failure is not None:
+            raise failure
 
     # ------------------------------------------------------------------ submitting
 
@@ -184,12 +242,14 @@ class OrderManager:
             StorageError | TemporaryError: the order could not be stored (not sent).
         """
         known = self._known(order.client_order_id)
-        if known is not None:
-            if known.status is OrderStatus.PENDING:
-                return self._exchange.submit(known)
+        if known is not None and known.status is not OrderStatus.PENDING:
             return known
-        self._persist_new(order)
-        return self._exchange.submit(order)
+        if known is None:
+            self._persist_new(order)
+        else:
+            order = known
+        with self.unit_of_work():
+            return self._exchange.submit(order)
 
     def submit_bracket(
         self, entry: Order, stop_price: float, take_profit_price: float | None = None
@@ -210,7 +270,8 @@ class OrderManager:
             return known, *self._legs(known)
         else:
             entry = known
-        return self._exchange.submit_bracket(entry, stop_price, take_profit_price)
+        with self.unit_of_work():
+            return self._exchange.submit_bracket(entry, stop_price, take_profit_price)
 
     def amend(
         self, order_id: str, limit_price: float | None = None, stop_price: float | None = None
@@ -220,7 +281,8 @@ class OrderManager:
         Raises:
             OrderRejectedError: ``unknown_order``, ``not_working`` or ``price_not_finite``.
         """
-        return self._exchange.amend(order_id, limit_price=limit_price, stop_price=stop_price)
+        with self.unit_of_work():
+            return self._exchange.amend(order_id, limit_price=limit_price, stop_price=stop_price)
 
     def cancel(self, order_id: str, reason: str = "cancelled") -> Order:
         """Cancel an order: a pending one here, a working one at the venue.
@@ -233,7 +295,8 @@ class OrderManager:
         order = self._orders.get(order_id)
         if order is not None and order.status is OrderStatus.PENDING:
             return self.transition(order_id, OrderStatus.CANCELLED, reason)
-        return self._exchange.cancel(order_id, reason)
+        with self.unit_of_work():
+            return self._exchange.cancel(order_id, reason)
 
     def transition(self, order_id: str, target: OrderStatus, reason: str | None = None) -> Order:
         """Move a known order to ``target`` here (e.g. cancel a never-sent pending order).
@@ -262,10 +325,17 @@ class OrderManager:
     def handle_event(self, event: OrderEvent) -> None:
         """The venue listener: check the lifecycle, persist, then forward to subscribers.
 
+        Inside a :meth:`unit_of_work` the event is written and queued; otherwise it is
+        a unit of its own (committed, then announced, before this returns).
+
         Raises:
             InvalidTransitionError: the event's order went through a forbidden change.
             StorageError | TemporaryError: the change could not be stored.
         """
+        if self._queue is None:
+            with self.unit_of_work():
+                self.handle_event(event)
+            return
         order = event.order
         if order.parent_id is not None and order.client_order_id == order.id:
             self._name_leg(order)
@@ -276,10 +346,14 @@ class OrderManager:
             self._health.record_error(f"order {order.id} {event.kind.value} not stored: {exc}")
             _log.error("order event not stored", order_id=order.id, kind=event.kind.value)
             raise
-        self._seen[order.id] = len(order.history)
+        self._mark_seen(order)
         self._track(order)
-        for listener in self._subscribers:
-            listener(event)
+        self._queue.append(event)
+
+    def _mark_seen(self, order: Order) -> None:
+        if order.id not in self._undo:
+            self._undo[order.id] = self._seen.get(order.id)
+        self._seen[order.id] = len(order.history)
 
     def _check_lifecycle(self, order: Order) -> None:
         start = self._seen.get(order.id, 1)
@@ -389,6 +463,7 @@ class OrderManager:
             )
         try:
             self._store.upsert_order(order)
+            self._store.flush()  # durable before it is sent, also inside a unit of work
         except VibeError as exc:
             self._health.record_error(f"order {order.client_order_id} not stored: {exc}")
             raise
@@ -403,23 +478,17 @@ class OrderManager:
         order = self._by_client.get(client_id)
         if order is not None:
             return order
-        rows = self._store.db.query("SELECT id FROM orders WHERE client_order_id = ?", (client_id,))
-        if not rows:
-            return None
-        stored = self._store.get_order(rows[0]["id"])
-        if stored is None:  # pragma: no cover - deleted between the two reads
+        stored = self._store.get_order_by_client_id(client_id)
+        if stored is None:
             return None
         self._seen[stored.id] = len(stored.history)
         self._track(stored)
         return stored
 
     def _legs(self, entry: Order) -> tuple[Order | None, Order | None]:
-        rows = self._store.db.query(
-            "SELECT id FROM orders WHERE parent_id = ? ORDER BY created_at, id", (entry.id,)
-        )
-        legs = [self._orders.get(r["id"]) or self._store.get_order(r["id"]) for r in rows]
-        stop = next((o for o in legs if o and o.order_type is OrderType.STOP), None)
-        target = next((o for o in legs if o and o.order_type is OrderType.LIMIT), None)
+        legs = [self._orders.get(o.id) or o for o in self._store.child_orders(entry.id)]
+        stop = next((o for o in legs if o.order_type is OrderType.STOP), None)
+        target = next((o for o in legs if o.order_type is OrderType.LIMIT), None)
         return stop, target
 
 

@@ -9,18 +9,84 @@ one transaction. The synchronous execution core thus never waits for Discord and
 pays one commit per batch of metrics; a crash can lose at most the unflushed
 metrics (never an order, fill or trade: those are committed before they are
 announced).
+
+Full batches are written by a background thread (:class:`MetricsWriter`), so
+a signal or bar call never waits for the metrics database's commit (which
+includes SQLite's automatic checkpoint and its fsync every ~1,000 pages).
+:meth:`ExecutionReporter.flush_metrics` still returns only once everything
+buffered so far is written. The batch is small on purpose: storing a metric
+costs about 12 us of Python (validation, JSON dimensions, ISO time) whatever
+the batch size, and that part holds the GIL, so the trading thread may wait for
+up to one batch's worth of it: 32 metrics are about 0.4 ms, 256 would be 3 ms.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import deque
 
 from vibe.common.clock import Clock
-from vibe.common.errors import VibeError
 from vibe.trading_bot.core.health_reporter import HealthReporter
 from vibe.trading_bot.execution.notifier import Notifier, RecordingNotifier
 from vibe.trading_bot.notifications.payloads import Alert
 from vibe.trading_bot.storage.metrics_store import MetricRecord, MetricsStore
+
+DEFAULT_METRICS_BATCH = 32
+
+
+class MetricsWriter:
+    """Writes batches of metrics to a :class:`MetricsStore` on its own thread, in order.
+
+    The thread starts with the first batch. A failed write is reported to
+    ``health`` (the metrics of that batch are lost; the next batch is tried).
+
+    Args:
+        store: where the batches go (one transaction each).
+        health: receives write failures.
+    """
+
+    def __init__(self, store: MetricsStore, health: HealthReporter) -> None:
+        self._store = store
+        self._health = health
+        self._queue: queue.Queue[list[MetricRecord] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, records: list[MetricRecord]) -> None:
+        """Queue one batch (returns at once)."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="metrics-writer", daemon=True
+                )
+                self._thread.start()
+        self._queue.put(records)
+
+    def drain(self) -> None:
+        """Wait until every queued batch has been written (or has failed)."""
+        self._queue.join()
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread. Idempotent."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+
+    def _run(self) -> None:
+        while True:
+            records = self._queue.get()
+            try:
+                if records is None:
+                    return
+                self._store.record_many(records)
+            except Exception as exc:  # never kill the writer; the loss is reported
+                count = len(records or ())
+                self._health.record_error(f"{count} metrics not stored: {exc}")
+            finally:
+                self._queue.task_done()
 
 
 class ExecutionReporter:
@@ -31,7 +97,7 @@ class ExecutionReporter:
         health: receives notifier and metrics-store failures.
         notifier: alert destination; default a :class:`RecordingNotifier`.
         metrics: metrics destination; ``None`` drops metrics.
-        metrics_batch: buffered metrics that trigger a write (>= 1).
+        metrics_batch: buffered metrics that trigger a write (>= 1); see the module doc.
     """
 
     def __init__(
@@ -40,7 +106,7 @@ class ExecutionReporter:
         health: HealthReporter,
         notifier: Notifier | None = None,
         metrics: MetricsStore | None = None,
-        metrics_batch: int = 256,
+        metrics_batch: int = DEFAULT_METRICS_BATCH,
     ) -> None:
         self._clock = clock
         self._health = health
@@ -49,6 +115,7 @@ class ExecutionReporter:
         self._alerts: deque[Alert] = deque()
         self._buffer: list[MetricRecord] = []
         self._batch = max(1, metrics_batch)
+        self._writer = MetricsWriter(metrics, health) if metrics is not None else None
 
     def alert(self, alert: Alert) -> None:
         """Queue ``alert`` for :meth:`flush_alerts`."""
@@ -81,15 +148,24 @@ class ExecutionReporter:
             return
         dimensions = {"symbol": symbol, **dims} if symbol else dict(dims)
         self._buffer.append(MetricRecord(kind, name, value, dimensions, self._clock.now()))
-        if len(self._buffer) >= self._batch:
-            self.flush_metrics()
+        if len(self._buffer) >= self._batch and self._writer is not None:
+            records, self._buffer = self._buffer, []
+            self._writer.submit(records)  # written in the background
 
     def flush_metrics(self) -> None:
-        """Write the buffered metrics in one transaction; a failure is reported to health."""
-        if not self._buffer or self._metrics is None:
+        """Write every buffered metric and wait until it is stored.
+
+        A failure is reported to health, not raised.
+        """
+        if self._writer is None:
             return
-        records, self._buffer = self._buffer, []
-        try:
-            self._metrics.record_many(records)
-        except VibeError as exc:
-            self._health.record_error(f"{len(records)} metrics not stored: {exc}")
+        if self._buffer:
+            records, self._buffer = self._buffer, []
+            self._writer.submit(records)
+        self._writer.drain()
+
+    def close(self) -> None:
+        """Write every buffered metric and stop the writer thread (at shutdown). Idempotent."""
+        self.flush_metrics()
+        if self._writer is not None:
+            self._writer.close()

@@ -6,7 +6,9 @@ inserted at the first entry fill (when the take-profit leg is also re-priced
 from the fill with :func:`~vibe.common.strategies.orb.exit_levels`, or cancelled
 when the fill is already beyond the stop), updated on further entry fills, and
 closed once the exit fills cover the entry, with both legs' fees and slippage
-cost in USD and the exit reason of the order that completed the exit.
+cost in USD and the exit reason of the order that completed the exit. The
+take-profit change and the new trade row of a first entry fill are one unit of
+work (one transaction, see :meth:`OrderManager.unit_of_work`).
 """
 
 from __future__ import annotations
@@ -119,6 +121,10 @@ class TradeRecorder:
                 slippage_cost=done.slippage_cost,
             )
             return
+        with self._orders.unit_of_work():
+            self._open_trade(trip, fill)
+
+    def _open_trade(self, trip: RoundTrip, fill: Fill) -> None:
         levels = exit_levels(trip.side, fill.price, trip.stop_price, self._take_profit_r)
         target = self._orders.get(trip.target_id or "")
         if target is not None and not target.is_complete:

@@ -26,10 +26,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from vibe.common.errors import StorageError, TemporaryError
+from vibe.common.errors import InvalidInputError, StorageError, TemporaryError
 from vibe.common.models import require_aware
 
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
+_CHECKPOINT_MODES = frozenset({"PASSIVE", "FULL", "RESTART", "TRUNCATE"})
 
 
 def to_iso(value: datetime) -> str:
@@ -69,6 +70,15 @@ class SQLiteDatabase:
         path: database file; its parent directory is created when missing.
         migrations: SQL scripts; script ``i`` takes the schema from version ``i`` to ``i+1``.
         busy_timeout_ms: how long a writer waits for the lock, in milliseconds.
+        wal_autocheckpoint: ``PRAGMA wal_autocheckpoint`` for every connection, in WAL
+            pages; ``0`` turns automatic checkpoints off (the owner then calls
+            :meth:`checkpoint`); ``None`` keeps SQLite's default (1000 pages).
+        page_size: page size in bytes (a power of two, 512..65536) for a NEW file;
+            smaller pages mean fewer WAL bytes per small write. An existing file
+            keeps its page size. ``None`` keeps SQLite's default (4096).
+        journal_size_limit: ``PRAGMA journal_size_limit`` in bytes: when the WAL
+            restarts, its file is cut back to this size (or to its live content);
+            ``None`` keeps SQLite's default (never cut back).
 
     Raises:
         StorageError: the file exists but is not a readable SQLite database, or its
@@ -80,10 +90,16 @@ class SQLiteDatabase:
         path: Path,
         migrations: Sequence[str],
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        wal_autocheckpoint: int | None = None,
+        page_size: int | None = None,
+        journal_size_limit: int | None = None,
     ) -> None:
         self.path = Path(path)
         self._migrations = tuple(migrations)
         self._busy_timeout_ms = busy_timeout_ms
+        self._wal_autocheckpoint = wal_autocheckpoint
+        self._page_size = page_size
+        self._journal_size_limit = journal_size_limit
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -123,9 +139,15 @@ class SQLiteDatabase:
             )
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            if self._page_size is not None:  # before WAL mode creates the file; else no-op
+                conn.execute(f"PRAGMA page_size={int(self._page_size)}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            if self._wal_autocheckpoint is not None:
+                conn.execute(f"PRAGMA wal_autocheckpoint={int(self._wal_autocheckpoint)}")
+            if self._journal_size_limit is not None:
+                conn.execute(f"PRAGMA journal_size_limit={int(self._journal_size_limit)}")
         except sqlite3.Error as exc:
             raise StorageError(f"{self.path}: cannot open database ({exc})") from exc
         return conn
@@ -166,6 +188,31 @@ class SQLiteDatabase:
             return self.connection().execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise translate_error(exc, self.path) from exc
+
+    def checkpoint(self, mode: str = "PASSIVE") -> tuple[int, int, int]:
+        """Run ``PRAGMA wal_checkpoint(mode)`` on this thread's connection.
+
+        ``PASSIVE`` (the default) copies what it can from the WAL into the database
+        without waiting for, or blocking, readers and the writer.
+
+        Args:
+            mode: ``PASSIVE``, ``FULL``, ``RESTART`` or ``TRUNCATE``.
+
+        Returns:
+            ``(busy, wal_frames, checkpointed_frames)`` as SQLite reports them:
+            ``busy`` is 1 when a blocking mode could not finish; the frame counts are
+            the WAL's size and how much of it is now in the database file (pages).
+
+        Raises:
+            InvalidInputError: an unknown mode.
+            StorageError | TemporaryError: translated SQLite errors.
+        """
+        if mode not in _CHECKPOINT_MODES:
+            raise InvalidInputError(
+                f"checkpoint mode={mode!r}; expected one of {sorted(_CHECKPOINT_MODES)}"
+            )
+        row = self.query(f"PRAGMA wal_checkpoint({mode})")[0]
+        return int(row[0]), int(row[1]), int(row[2])
 
     def integrity_check(self) -> str:
         """``PRAGMA integrity_check``: ``"ok"`` for a healthy file, else SQLite's findings."""

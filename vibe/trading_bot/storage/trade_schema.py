@@ -1,6 +1,6 @@
 """Schema of ``trades.db``, input validation, and the mapping between rows and domain objects.
 
-Tables (schema version 1):
+Tables (schema version 2):
 
 * ``trades``: one row per round trip. ``pnl`` (USD, after fees) and ``pnl_pct``
   (percent of entry notional) are copies of :attr:`Trade.pnl` / :attr:`Trade.pnl_pct`
@@ -9,6 +9,11 @@ Tables (schema version 1):
 * ``order_events``: every status an order passed through, ``(order_id, seq)`` unique.
 * ``fills``: every execution, keyed by ``fill_id`` (inserting a fill twice is a no-op).
 
+Version 2 replaces the index on ``orders.status`` (rewritten by every status change,
+and no help to the start-up query, which asks for the open statuses) with two
+partial indexes: open orders (an order enters it when stored and leaves it once,
+when it completes) and bracket legs by parent (written once per leg).
+
 All times are ISO-8601 UTC text written by :func:`~vibe.trading_bot.storage.sqlite.to_iso`.
 """
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from vibe.common.errors import InvalidInputError
@@ -104,8 +110,17 @@ CREATE INDEX idx_fills_order ON fills (order_id);
 CREATE INDEX idx_fills_symbol_time ON fills (symbol, timestamp);
 """
 
+#: Statuses of orders that are not complete (the ``idx_orders_open`` partial index).
+OPEN_STATUSES_SQL = "('pending', 'submitted', 'accepted', 'partially_filled')"
+
+TRADES_V2 = f"""
+DROP INDEX idx_orders_status;
+CREATE INDEX idx_orders_open ON orders (created_at, id) WHERE status IN {OPEN_STATUSES_SQL};
+CREATE INDEX idx_orders_parent ON orders (parent_id, created_at) WHERE parent_id IS NOT NULL;
+"""
+
 #: Forward migrations of ``trades.db``; index ``i`` takes version ``i`` to ``i + 1``.
-TRADE_MIGRATIONS: tuple[str, ...] = (TRADES_V1,)
+TRADE_MIGRATIONS: tuple[str, ...] = (TRADES_V1, TRADES_V2)
 
 #: Trade fields :meth:`TradeStore.update_trade` may change.
 UPDATABLE_TRADE_FIELDS = frozenset(
@@ -163,8 +178,13 @@ def validate_trade(trade: Trade) -> Trade:
     return checked
 
 
-def validate_order(order: Order) -> None:
-    """Re-check a (possibly mutated) order: quantities, prices and tz-aware times.
+def validate_order(order: Order, history_from: int = 0, fills_from: int = 0) -> None:
+    """Re-check a (possibly mutated) order: quantities, prices, tz-aware times, its fills.
+
+    Args:
+        order: the order.
+        history_from: status history entries before this index are known good (stored).
+        fills_from: fills before this index are known good (stored).
 
     Raises:
         InvalidInputError: any bad value, named.
@@ -183,8 +203,10 @@ def validate_order(order: Order) -> None:
         raise InvalidInputError(
             f"filled_quantity={order.filled_quantity!r}; expected 0..{order.quantity} shares"
         )
-    for _, at in order.history:
+    for _, at in order.history[history_from:]:
         require_aware("order history time", at)
+    for fill in order.fills[fills_from:]:
+        validate_fill(fill)
 
 
 def validate_fill(fill: Fill) -> None:
@@ -200,8 +222,22 @@ def validate_fill(fill: Fill) -> None:
     require_aware("fill timestamp", fill.timestamp)
 
 
+def utc_iso(value: datetime) -> str:
+    """:func:`~vibe.trading_bot.storage.sqlite.to_iso`, with a shortcut for UTC datetimes.
+
+    The models keep times in UTC, so the conversion is usually not needed; the text
+    is identical either way.
+
+    Raises:
+        InvalidInputError: ``value`` is naive.
+    """
+    if value.tzinfo is UTC:
+        return value.isoformat(timespec="microseconds")
+    return to_iso(value)
+
+
 def _opt_iso(value: Any) -> str | None:
-    return None if value is None else to_iso(value)
+    return None if value is None else utc_iso(value)
 
 
 def _opt_time(text: str | None) -> Any:
@@ -216,7 +252,7 @@ def trade_values(trade: Trade) -> tuple[Any, ...]:
         trade.quantity,
         trade.entry_price,
         trade.exit_price,
-        to_iso(trade.entry_time),
+        utc_iso(trade.entry_time),
         _opt_iso(trade.exit_time),
         "closed" if trade.is_closed else "open",
         trade.pnl,
@@ -264,8 +300,8 @@ def order_values(order: Order) -> dict[str, Any]:
         "filled_quantity": order.filled_quantity,
         "average_fill_price": order.average_fill_price,
         "reject_reason": order.reject_reason,
-        "created_at": to_iso(order.created_at),
-        "updated_at": to_iso(order.updated_at or order.created_at),
+        "created_at": utc_iso(order.created_at),
+        "updated_at": utc_iso(order.updated_at or order.created_at),
     }
 
 
@@ -280,7 +316,7 @@ def fill_values(fill: Fill) -> tuple[Any, ...]:
         fill.price,
         fill.commission,
         fill.slippage_cost,
-        to_iso(fill.timestamp),
+        utc_iso(fill.timestamp),
     )
 
 

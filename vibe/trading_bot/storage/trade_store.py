@@ -3,8 +3,17 @@
 Every write is one ``BEGIN IMMEDIATE`` transaction on the shared
 :class:`~vibe.trading_bot.storage.sqlite.SQLiteDatabase` (WAL, ``synchronous=NORMAL``:
 a committed write survives ``kill -9``; only an OS crash or power cut can lose the
-last commits). When a method returns, its rows are committed. Methods are
-blocking: call them from async code through ``asyncio.to_thread``.
+last commits). When a method returns, its rows are committed, unless the caller
+opened :meth:`TradeStore.batch`: then every write of that thread inside the block
+joins one transaction, committed when the block ends, or rolled back entirely.
+Methods are blocking: call them from async code through ``asyncio.to_thread``.
+
+Checkpoints: by default the file is opened with ``wal_autocheckpoint=0`` and a
+:class:`~vibe.trading_bot.storage.wal_checkpointer.WalCheckpointer` moves the WAL
+into the database from a background thread when the writer is quiet, so that no
+commit on the trading path pays for a checkpoint's fsyncs; the WAL is capped at
+``max_wal_bytes`` (one inline checkpoint when a burst reaches it).
+:meth:`TradeStore.checkpoint` runs one on demand (e.g. at the end of a session).
 
 Input is validated before anything is written: a NaN or non-positive price, a
 quantity that is not a positive whole number, or a naive datetime raises
@@ -14,6 +23,9 @@ left unchanged.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -30,47 +42,37 @@ from vibe.common.models import (
     Trade,
     require_quantity,
 )
+from vibe.trading_bot.storage.order_rows import INSERT_FILL, OrderRows
 from vibe.trading_bot.storage.sqlite import (
     DEFAULT_BUSY_TIMEOUT_MS,
     SQLiteDatabase,
     SQLiteStore,
     from_iso,
     to_iso,
+    translate_error,
 )
 from vibe.trading_bot.storage.trade_schema import (
+    OPEN_STATUSES_SQL,
     TRADE_MIGRATIONS,
     UPDATABLE_TRADE_FIELDS,
     fill_values,
-    order_values,
     row_to_fill,
     row_to_order,
     row_to_trade,
     trade_values,
     validate_fill,
-    validate_order,
     validate_trade,
+)
+from vibe.trading_bot.storage.unit_of_work import UnitOfWork
+from vibe.trading_bot.storage.wal_checkpointer import (
+    DEFAULT_MAX_WAL_BYTES,
+    DEFAULT_WAKE_BYTES,
+    WalCheckpointer,
 )
 
 DEFAULT_FILENAME = "trades.db"
+DEFAULT_PAGE_SIZE = 1024
 
-_UPSERT_ORDER = """
-INSERT INTO orders (
-    id, client_order_id, parent_id, symbol, side, order_type, time_in_force, quantity,
-    limit_price, stop_price, status, filled_quantity, average_fill_price, reject_reason,
-    created_at, updated_at
-) VALUES (
-    :id, :client_order_id, :parent_id, :symbol, :side, :order_type, :time_in_force, :quantity,
-    :limit_price, :stop_price, :status, :filled_quantity, :average_fill_price, :reject_reason,
-    :created_at, :updated_at
-) ON CONFLICT(id) DO UPDATE SET
-    client_order_id = excluded.client_order_id, parent_id = excluded.parent_id,
-    symbol = excluded.symbol, side = excluded.side, order_type = excluded.order_type,
-    time_in_force = excluded.time_in_force, quantity = excluded.quantity,
-    limit_price = excluded.limit_price, stop_price = excluded.stop_price,
-    status = excluded.status, filled_quantity = excluded.filled_quantity,
-    average_fill_price = excluded.average_fill_price, reject_reason = excluded.reject_reason,
-    updated_at = excluded.updated_at
-"""
 _INSERT_TRADE = """
 INSERT INTO trades (
     symbol, side, quantity, entry_price, exit_price, entry_time, exit_time, status,
@@ -90,11 +92,8 @@ SELECT count(*), coalesce(sum(pnl > 0), 0), coalesce(sum(pnl < 0), 0),
     coalesce(sum(CASE WHEN pnl > 0 THEN pnl END), 0.0),
     coalesce(-sum(CASE WHEN pnl < 0 THEN pnl END), 0.0)
 FROM trades"""
-_OPEN_ORDERS = (
-    "SELECT * FROM orders WHERE status NOT IN "
-    "('filled', 'cancelled', 'rejected', 'expired') ORDER BY created_at, id"
-)
-_INSERT_FILL = "INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# the WHERE matches the partial index idx_orders_open (schema version 2)
+_OPEN_ORDERS = f"SELECT * FROM orders WHERE status IN {OPEN_STATUSES_SQL} ORDER BY created_at, id"  # noqa: S608
 
 
 class TradeStatus(StrEnum):
@@ -143,21 +142,96 @@ class TradeStore(SQLiteStore):
         path: the database file (created with its parent folder when missing).
         clock: source of the ``created_at`` / ``updated_at`` record times.
         busy_timeout_ms: how long a writer waits for the file lock, in milliseconds.
+        checkpoint_wake_bytes: WAL growth (bytes) that asks for a background checkpoint
+            (run once the writer is quiet); ``None`` keeps SQLite's automatic
+            checkpoint in the committing thread instead.
+        max_wal_bytes: WAL file size (bytes) at which a commit checkpoints inline
+            (>= ``checkpoint_wake_bytes``).
+        page_size: bytes per page of a new file (1 KiB: the rows are small, and a
+            commit writes whole pages to the WAL); an existing file keeps its own.
 
     Raises:
         StorageError: the file exists but is not a readable database of this bot.
+        InvalidInputError: a checkpoint threshold below 1, or the cap below the wake size.
     """
 
     def __init__(
-        self, path: Path, clock: Clock, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+        self,
+        path: Path,
+        clock: Clock,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        checkpoint_wake_bytes: int | None = DEFAULT_WAKE_BYTES,
+        max_wal_bytes: int = DEFAULT_MAX_WAL_BYTES,
+        page_size: int = DEFAULT_PAGE_SIZE,
     ) -> None:
-        self.db = SQLiteDatabase(path, TRADE_MIGRATIONS, busy_timeout_ms)
+        background = checkpoint_wake_bytes is not None
+        self.db = SQLiteDatabase(
+            path,
+            TRADE_MIGRATIONS,
+            busy_timeout_ms,
+            wal_autocheckpoint=0 if background else None,
+            page_size=page_size,
+            journal_size_limit=checkpoint_wake_bytes,
+        )
+        self.checkpointer: WalCheckpointer | None = None
+        if checkpoint_wake_bytes is not None:
+            try:
+                self.checkpointer = WalCheckpointer(self.db, checkpoint_wake_bytes, max_wal_bytes)
+            except InvalidInputError:
+                self.db.close()
+                raise
         self._clock = clock
+        self._work = UnitOfWork(self.db, self.checkpointer)
+        self._rows = OrderRows()
 
     @classmethod
     def in_data_dir(cls, data_dir: Path, clock: Clock) -> TradeStore:
         """Open ``data_dir/trades.db``."""
         return cls(Path(data_dir) / DEFAULT_FILENAME, clock)
+
+    # ----------------------------------------------------- transactions, WAL
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run every write of this thread inside the block in one transaction.
+
+        Re-entrant (an inner block joins the outer one). The writes are committed
+        when the outermost block ends, or all rolled back when an exception leaves
+        it. Reads inside the block see the block's own writes.
+
+        Raises:
+            StorageError | TemporaryError: the commit failed (nothing was written).
+        """
+        with self._work.batch():
+            yield
+
+    def flush(self) -> None:
+        """Commit the writes of this thread's open :meth:`batch` now (no-op outside one).
+
+        Raises:
+            StorageError | TemporaryError: the commit failed.
+        """
+        self._work.flush()
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """Copy the WAL into the database now (``PASSIVE``), e.g. at the end of a session.
+
+        Returns:
+            ``(busy, wal_frames, checkpointed_frames)``.
+
+        Raises:
+            StorageError | TemporaryError: translated SQLite errors.
+        """
+        if self.checkpointer is not None:
+            return self.checkpointer.checkpoint()
+        return self.db.checkpoint()
+
+    def close(self) -> None:
+        """Stop the background checkpoints, checkpoint and close the file. Idempotent."""
+        if self.checkpointer is not None:
+            self.checkpointer.close()
+        self._rows.forget()
+        self.db.close()
 
     # ----------------------------------------------------------------- trades
 
@@ -178,8 +252,7 @@ class TradeStore(SQLiteStore):
             )
         checked = validate_trade(trade)
         now = to_iso(self._clock.now())
-        with self.db.transaction() as conn:
-            cursor = conn.execute(_INSERT_TRADE, (*trade_values(checked), now, now))
+        cursor = self._work.run(_INSERT_TRADE, (*trade_values(checked), now, now))
         trade_id = int(cursor.lastrowid or 0)
         trade.id = trade_id
         return trade_id
@@ -205,14 +278,15 @@ class TradeStore(SQLiteStore):
                 f"cannot update trade field(s) {unknown}; expected some of "
                 f"{sorted(UPDATABLE_TRADE_FIELDS)}"
             )
-        with self.db.transaction() as conn:
-            row = conn.execute("SELECT * FROM trades WHERE id = ?", (trade_id,)).fetchone()
+        with self._work.batch() as batch:
+            row = self._work.execute(
+                batch, "SELECT * FROM trades WHERE id = ?", (trade_id,)
+            ).fetchone()
             if row is None:
                 raise InvalidInputError(f"trade id={trade_id!r} not found in {self.path}")
             updated = validate_trade(replace(row_to_trade(row), **fields))
-            conn.execute(
-                _UPDATE_TRADE,
-                (*trade_values(updated), to_iso(self._clock.now()), trade_id),
+            self._work.execute(
+                batch, _UPDATE_TRADE, (*trade_values(updated), to_iso(self._clock.now()), trade_id)
             )
         return updated
 
@@ -282,21 +356,28 @@ class TradeStore(SQLiteStore):
             InvalidInputError: bad order or fill values; nothing is written.
             StorageError: e.g. another order already uses this ``client_order_id``.
         """
-        validate_order(order)
-        for fill in order.fills:
-            validate_fill(fill)
-        events = [
-            (order.id, seq, OrderStatus(status).value, to_iso(at))
-            for seq, (status, at) in enumerate(order.history)
-        ]
-        with self.db.transaction() as conn:
-            conn.execute(_UPSERT_ORDER, order_values(order))
-            conn.executemany(
-                "INSERT OR IGNORE INTO order_events (order_id, seq, status, at) "
-                "VALUES (?, ?, ?, ?)",
-                events,
-            )
-            conn.executemany(_INSERT_FILL, [fill_values(f) for f in order.fills])
+        self.upsert_orders((order,))
+
+    def upsert_orders(self, orders: Iterable[Order]) -> None:
+        """Store several orders (see :meth:`upsert_order`) in one transaction: all or none.
+
+        Every order is checked before anything is written. After the first write of
+        an order, later writes only add what changed (see
+        :mod:`~vibe.trading_bot.storage.order_rows`).
+
+        Raises:
+            InvalidInputError: a bad order or fill value; nothing is written.
+            StorageError: e.g. a duplicate ``client_order_id``; nothing is written.
+        """
+        orders = list(orders)
+        for order in orders:
+            self._rows.check(order)
+        with self._work.batch() as batch:
+            for order in orders:
+                try:
+                    batch.after_commit.append(self._rows.write(batch.conn, order))
+                except sqlite3.Error as exc:
+                    raise translate_error(exc, self.path) from exc
 
     def upsert_fill(self, fill: Fill) -> None:
         """Store one fill; storing the same ``fill_id`` again is a no-op.
@@ -305,13 +386,24 @@ class TradeStore(SQLiteStore):
             InvalidInputError: bad fill values; nothing is written.
         """
         validate_fill(fill)
-        with self.db.transaction() as conn:
-            conn.execute(_INSERT_FILL, fill_values(fill))
+        self._work.run(INSERT_FILL, fill_values(fill))
 
     def get_order(self, order_id: str) -> Order | None:
         """The stored order with its fills and status history, or ``None``."""
         rows = self.db.query("SELECT * FROM orders WHERE id = ?", (order_id,))
         return self._load_order(rows[0]) if rows else None
+
+    def get_order_by_client_id(self, client_order_id: str) -> Order | None:
+        """The stored order with this client order id (unique), or ``None``."""
+        rows = self.db.query("SELECT * FROM orders WHERE client_order_id = ?", (client_order_id,))
+        return self._load_order(rows[0]) if rows else None
+
+    def child_orders(self, parent_id: str) -> list[Order]:
+        """The bracket legs of entry ``parent_id``, oldest first (indexed by parent)."""
+        rows = self.db.query(
+            "SELECT * FROM orders WHERE parent_id = ? ORDER BY created_at, id", (parent_id,)
+        )
+        return [self._load_order(row) for row in rows]
 
     def get_orders(
         self, symbol: str | None = None, status: OrderStatus | str | None = None

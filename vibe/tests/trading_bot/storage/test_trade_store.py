@@ -60,7 +60,7 @@ def test_insert_and_read_back_every_field(store, clock):
     assert row["exit_reason"] == "take_profit"
     assert row["created_at"] == "2025-07-03T13:30:00.000000+00:00"
     assert store.get_trade(trade_id + 1) is None
-    assert store.db.schema_version == 1
+    assert store.db.schema_version == 2
     with pytest.raises(InvalidInputError, match="already has id"):
         store.insert_trade(trade)  # a second insert of the same object would duplicate it
     assert len(store.get_trades()) == 1
