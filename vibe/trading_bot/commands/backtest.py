@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import gc
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,6 +65,10 @@ def backtest_command(  # noqa: PLR0913 - one parameter per command-line option
         with SessionProgress(Console(stderr=True)) as progress:
             result = asyncio.run(run_backtest(settings, request, progress.update))
         _write(result, output, settings.storage.results_dir)
+    # The reports are written and closed. At exit, skip the interpreter's final
+    # full collection over the run's ~100,000 bars and equity points (~0.4 s for
+    # a 1-minute year); the memory goes back to the OS with the process.
+    atexit.register(gc.freeze)
 
 
 def _write(result: object, output: Path | None, results_dir: Path) -> None:
@@ -77,7 +83,10 @@ def _write(result: object, output: Path | None, results_dir: Path) -> None:
 
     assert isinstance(result, BacktestResult)  # noqa: S101 - narrowing for the type checker
     json_path = write_json(result, output or default_output_path(results_dir, datetime.now(UTC)))
-    html_path = write_html(result, html_path_for(json_path))
     console = Console()
     print_summary(result, console)
-    console.print(f"report: {json_path}\nchart:  {html_path}", highlight=False)
+    console.print(f"report: {json_path}", highlight=False)
+    # the chart (matplotlib import and render, ~1 s for a 1-minute year) comes last,
+    # so the summary and the JSON do not wait for it
+    html_path = write_html(result, html_path_for(json_path))
+    console.print(f"chart:  {html_path}", highlight=False)

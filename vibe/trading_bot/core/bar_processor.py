@@ -95,15 +95,17 @@ class BarProcessor:
         """Trade one closed bar (see the module doc); never raises for one symbol's failure."""
         symbol = bar.symbol
         executor = self.executor
+        strategy = self.strategy
         try:
             executor.on_bar(bar)
-            context = self._context(symbol)
+            context = self._contexts.get(symbol) or self._context(symbol)
             context.position = executor.position_side(symbol)
-            signals = self.strategy.on_bar(bar, context)
-            for signal in signals:
-                self.signals += 1
-                executor.handle_signal(signal)
-            rejected = self.strategy.pop_rejections()
+            signals = strategy.on_bar(bar, context)
+            if signals:
+                for signal in signals:
+                    self.signals += 1
+                    executor.handle_signal(signal)
+            rejected = strategy.pop_rejections()
             if rejected:
                 self._count_rejections(rejected)
         except Exception as exc:  # one symbol's failure must not stop the others
@@ -123,10 +125,11 @@ class BarProcessor:
 
         ``in_market`` gets ``True`` for the point when any position is open (exposure).
         """
-        if self.equity_curve is not None:
+        curve = self.equity_curve
+        if curve is not None:
             portfolio = self.executor.portfolio
-            self.equity_curve.append((at, portfolio.equity))
-            self.in_market.append(bool(portfolio.quantities()))
+            curve.append((at, portfolio.equity))
+            self.in_market.append(portfolio.has_open_positions)
 
     def end_session(self, session_close: datetime) -> None:
         """Flatten what is still open at the last bar's close, then expire day orders.

@@ -28,6 +28,7 @@ from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.bar_processor import BarProcessor
 from vibe.trading_bot.core.health_monitor import HealthMonitor
 from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
+from vibe.trading_bot.core.metrics_bridge import MetricsBridge
 from vibe.trading_bot.core.run_plan import RunMode, RunPlan
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.core.service import Service
@@ -109,6 +110,7 @@ class Components:
     server: HealthServer | None = None
     data_health: HealthReporter | None = None
     strategy: Strategy | None = None  # None: the configured ORB strategy
+    bridge: MetricsBridge | None = None  # Prometheus feed (not in backtests)
 
 
 def open_stores(data_dir: Path, clock: Clock) -> Stores:
@@ -288,6 +290,9 @@ class ComponentBuilder:
         p.processor = BarProcessor(
             p.stack.strategy, p.stack.executor, loop_health, record_equity=p.plan.record_equity
         )
+        if p.plan.mode is not RunMode.BACKTEST:
+            p.bridge = MetricsBridge(p.metrics, p.stack.executor)
+            p.stack.orders.subscribe(p.bridge.on_order_event)
         health.set_state(HealthState.HEALTHY, f"{len(report.working)} working orders restored")
         loop_health.set_state(HealthState.HEALTHY, "trading loop ready")
 

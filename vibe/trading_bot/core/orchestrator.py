@@ -258,3 +258,4 @@ class Orchestrator:
         reason = self.service.stop_reason or "data ended"
         self._system_alert(SystemEvent.SHUTDOWN, f"stopped ({reason})")
         await executor.flush_alerts()
+        await asyncio.to_thread(executor.reporter.close)

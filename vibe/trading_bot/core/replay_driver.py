@@ -21,8 +21,9 @@ import contextlib
 from datetime import datetime, timedelta
 
 from vibe.common.clock import SimulatedClock
+from vibe.common.models import Bar
 from vibe.trading_bot.core.components import Components
-from vibe.trading_bot.core.historical_feed import HistoricalFeed, TradingDay
+from vibe.trading_bot.core.historical_feed import HistoricalFeed, TradingDay, paused_gc
 from vibe.trading_bot.core.run_plan import RunMode
 from vibe.trading_bot.core.session_loop import SessionLoop
 from vibe.trading_bot.data.frames import timeframe_seconds
@@ -50,6 +51,7 @@ class ReplayDriver:
         speed = parts.plan.speed
         self._pause = self._interval.total_seconds() / speed if speed else None
         self._yield = parts.plan.mode is not RunMode.BACKTEST
+        self._fast = self._pause is None and not self._yield and self.loop.equity_only
         self._warmup = timedelta(minutes=parts.settings.trading.warmup_minutes_before_open)
         self.sessions_done = 0
 
@@ -58,7 +60,18 @@ class ReplayDriver:
         return self.parts.service.stop_requested
 
     async def run(self) -> None:
-        """Replay every session until the data ends or a stop is requested."""
+        """Replay every session until the data ends or a stop is requested.
+
+        A backtest replays with the cyclic garbage collector paused (see
+        :func:`~.historical_feed.paused_gc`): it is bounded and runs flat out.
+        """
+        if self._fast:
+            with paused_gc():
+                await self._replay()
+        else:
+            await self._replay()
+
+    async def _replay(self) -> None:
         cursor = self.loop.cursor()
         for day in self.feed.warmup_days():
             self.loop.processor.start_session(day.open, day.close)
@@ -81,6 +94,9 @@ class ReplayDriver:
 
     async def _run_day(self, day: TradingDay, cursor: datetime | None) -> None:
         bars = self.feed.bars(day)
+        if cursor is not None and bars and bars[-1].timestamp + self._interval <= cursor:
+            await self._replayed_day(day, bars)
+            return
         self._advance(day.open - self._warmup)
         if not bars:
             message = f"no bars for the session of {day.day.isoformat()}: data gap, skipped"
@@ -89,6 +105,17 @@ class ReplayDriver:
                 self.parts.data_health.record_error(message)
             return
         self.loop.begin(day)
+        if self._fast and cursor is None:
+            stopped = self._trade_bars_now(bars)
+        else:
+            stopped = await self._trade_bars(bars, cursor)
+        if stopped:
+            return  # stop requested: the shutdown closes what is open
+        self._advance(day.close)
+        await self.loop.end(day)
+
+    async def _trade_bars(self, bars: list[Bar], cursor: datetime | None) -> bool:
+        """Trade the session's bars group by group; True when a stop was requested."""
         processor = self.loop.processor
         interval = self._interval
         group_end: datetime | None = None
@@ -99,14 +126,50 @@ class ReplayDriver:
                 continue
             if end != group_end:
                 if group_end is not None and await self._group_done(group_end):
-                    return  # stop requested: the shutdown closes what is open
+                    return True
                 group_end = end
                 self._advance(end)
             processor.process(bar)
-        if group_end is not None and await self._group_done(group_end):
-            return
-        self._advance(day.close)
-        await self.loop.end(day)
+        return group_end is not None and await self._group_done(group_end)
+
+    def _trade_bars_now(self, bars: list[Bar]) -> bool:
+        """:meth:`_trade_bars` for a backtest (no resume cursor, no pacing, no yielding).
+
+        The same steps in the same order, without a coroutine per group: a
+        backtest's group book-keeping is only the equity point
+        (:attr:`SessionLoop.equity_only`).
+        """
+        process = self.loop.processor.process
+        mark_equity = self.loop.processor.mark_equity
+        service = self.parts.service
+        advance_to = self.clock.advance_to  # ignores a time before now, like _advance
+        interval = self._interval
+        group_end: datetime | None = None
+        for bar in bars:
+            end = bar.timestamp + interval
+            if end != group_end:
+                if group_end is not None:
+                    mark_equity(group_end)
+                    if service.stop_requested:
+                        return True
+                group_end = end
+                advance_to(end)
+            process(bar)
+        if group_end is None:
+            return False
+        mark_equity(group_end)
+        return service.stop_requested
+
+    async def _replayed_day(self, day: TradingDay, bars: list[Bar]) -> None:
+        """A session an earlier run finished: rebuild the strategy's state only.
+
+        Its after-close work runs if that run stopped before doing it; positions
+        restored from the database belong to a later session and are left alone.
+        """
+        self.loop.processor.start_session(day.open, day.close)
+        for bar in bars:
+            self.loop.processor.warm_up(bar)
+        await self.loop.close_if_pending(day)
 
     async def _group_done(self, bar_end: datetime) -> bool:
         """Book-keep the finished group and pace; True when a stop was requested."""

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from vibe.trading_bot.core.components import Components, built, note_sync
 from vibe.trading_bot.core.daily_summary import daily_figures
-from vibe.trading_bot.core.historical_feed import TradingDay, sessions_before
+from vibe.trading_bot.core.historical_feed import SessionDates, TradingDay
 from vibe.trading_bot.core.run_plan import RunMode
 from vibe.trading_bot.storage.metrics_store import MetricRecord
 from vibe.trading_bot.utils.logger import get_logger
@@ -43,6 +43,16 @@ class SessionLoop:
         self._source = parts.plan.source
         self._persist_cursor = parts.plan.mode is not RunMode.BACKTEST
         self.current: TradingDay | None = None
+        self._calendar = SessionDates(parts.scheduler)
+
+    @property
+    def equity_only(self) -> bool:
+        """True when :meth:`group_done` only records the equity point (backtests).
+
+        Drivers may then call ``processor.mark_equity`` themselves, without a
+        coroutine per bar group.
+        """
+        return not self._persist_cursor
 
     def cursor(self) -> datetime | None:
         """End of the last processed bar group of this run's source, if resuming."""
@@ -54,8 +64,8 @@ class SessionLoop:
         """Open the session ``day``: strategy contexts and the executor's daily counters."""
         self.current = day
         self.processor.start_session(day.open, day.close)
-        window = sessions_before(self.parts.scheduler, day.day, PDT_WINDOW - 1)
-        self.executor.start_session(day.day, window[0].day if window else day.day)
+        window = self._calendar.before(day.day, PDT_WINDOW - 1)
+        self.executor.start_session(day.day, window[0] if window else day.day)
 
     async def group_done(self, bar_end: datetime) -> None:
         """Book-keeping after the bar group ending at ``bar_end`` (tz-aware UTC)."""
@@ -64,6 +74,9 @@ class SessionLoop:
             return
         self.stores.state.set_cursor(self._source, bar_end)
         self.parts.monitor.record_bar(bar_end)
+        if self.parts.bridge is not None:
+            group = {s: 1 for s, bar in self.processor.last_bars.items() if bar.end == bar_end}
+            self.parts.bridge.on_bars(group)
         if self.executor.reporter.pending_alerts:
             await self.executor.flush_alerts()
 
@@ -71,6 +84,10 @@ class SessionLoop:
         """Close the session: flatten, expire day orders, then the after-close work."""
         self.processor.end_session(day.close)
         self.current = None
+        await self.close_if_pending(day)
+
+    async def close_if_pending(self, day: TradingDay) -> None:
+        """Run :meth:`after_close` for ``day`` unless it was done (or this is a backtest)."""
         if self.parts.plan.mode is RunMode.BACKTEST:
             return
         last = self.stores.state.last_closed_session(self._source)
@@ -81,6 +98,8 @@ class SessionLoop:
         """Daily summary alert and metrics, log cleanup, cloud sync; marks ``day`` closed."""
         executor = self.executor
         trades = self.stores.trades.get_trades(start=day.open, end=day.close)
+        if self.parts.bridge is not None:
+            self.parts.bridge.on_trades(trades)
         figures = daily_figures(
             day.day, trades, executor.session.start_of_day_equity, executor.portfolio.equity
         )
@@ -98,6 +117,7 @@ class SessionLoop:
             _log.info("log retention cleanup", removed=removed)
         if self.parts.sync is not None:
             note_sync(self.parts, await self.parts.sync.on_session_close())
+        await asyncio.to_thread(self.stores.trades.checkpoint)
         self.stores.state.set_session_closed(self._source, day.day)
         _log.info(
             "session closed",

@@ -17,7 +17,6 @@ from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.data.cache import ParquetCache
 from vibe.trading_bot.data.manager import DataManager
 from vibe.trading_bot.data.providers.base import HistoryProvider, StreamingProvider
-from vibe.trading_bot.data.providers.finnhub import FinnhubProvider
 from vibe.trading_bot.data.providers.replay import ReplayProvider
 from vibe.trading_bot.data.providers.yahoo import YahooProvider
 
@@ -49,6 +48,8 @@ def build_data_manager(
     )
     live: list[StreamingProvider] = []
     if data.finnhub_api_key is not None:
+        from vibe.trading_bot.data.providers.finnhub import FinnhubProvider  # live only
+
         live.append(
             FinnhubProvider(
                 data.finnhub_api_key.get_secret_value(),

@@ -297,18 +297,13 @@ class MockExchange:
     # ---- bars --------------------------------------------------------------------
     def process_bar(self, bar: Bar) -> list[Fill]:
         """Mark positions to ``bar.close`` and fill what ``bar`` allows; returns the fills."""
-        self._last_price[bar.symbol] = bar.close
-        position = self.positions.get(bar.symbol)
-        working = self._working.get(bar.symbol)
-        if not working:
-            if position is not None:
-                position.last_price = bar.close
-            return []
-        fills = self._match(bar, working)
-        if position is None:
-            position = self.positions.get(bar.symbol)
+        symbol, close = bar.symbol, bar.close
+        self._last_price[symbol] = close
+        working = self._working.get(symbol)
+        fills = self._match(bar, working) if working else []
+        position = self.positions.get(symbol)  # after matching: a fill may have opened it
         if position is not None:
-            position.last_price = bar.close
+            position.last_price = close
         return fills
 
     def fill_market_orders_at_close(self, bar: Bar) -> list[Fill]:

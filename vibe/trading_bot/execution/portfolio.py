@@ -6,6 +6,10 @@ short-sale proceeds are credited to cash); positions use the average-cost method
 of :meth:`vibe.common.models.Position.apply_fill`; equity = cash + sum of
 ``quantity * mark`` over open positions, the mark being the last bar close seen
 (or the last fill price before any bar).
+
+Per-bar reads are cheap while flat: the book keeps the set of symbols with an open
+position, so ``equity``, ``quantities()`` and ``has_open_positions`` do not walk
+every position ever held (the backtest asks for equity after every bar group).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class Portfolio:
         self.initial_cash = float(initial_cash)
         self.cash = float(initial_cash)
         self._positions: dict[str, Position] = {}
+        self._open: set[str] = set()  # symbols whose position is not flat
 
     @classmethod
     def from_fills(cls, initial_cash: float, fills: Iterable[Fill]) -> Portfolio:
@@ -41,7 +46,12 @@ class Portfolio:
         position = self._positions.get(fill.symbol)
         if position is None:
             position = self._positions[fill.symbol] = Position(fill.symbol)
-        return position.apply_fill(fill.side, fill.quantity, fill.price, fill.commission)
+        realized = position.apply_fill(fill.side, fill.quantity, fill.price, fill.commission)
+        if position.quantity:
+            self._open.add(fill.symbol)
+        else:
+            self._open.discard(fill.symbol)
+        return realized
 
     def mark(self, symbol: str, price: float) -> None:
         """Set the mark (USD per share) of ``symbol``'s position, if there is one."""
@@ -59,13 +69,22 @@ class Portfolio:
         """Open (non-flat) positions by symbol."""
         return {s: p for s, p in self._positions.items() if p.quantity != 0}
 
+    @property
+    def has_open_positions(self) -> bool:
+        """True while any position is not flat."""
+        return bool(self._open)
+
     def quantities(self) -> dict[str, int]:
         """Signed open shares by symbol (< 0 short)."""
+        if not self._open:
+            return {}
         return {s: p.quantity for s, p in self._positions.items() if p.quantity != 0}
 
     @property
     def market_value(self) -> float:
         """Signed USD value of the open positions at their marks."""
+        if not self._open:
+            return 0
         return sum(
             p.quantity * (p.last_price if p.last_price is not None else p.average_price)
             for p in self._positions.values()
@@ -75,6 +94,8 @@ class Portfolio:
     @property
     def equity(self) -> float:
         """Cash plus the marked value of the open positions, USD."""
+        if not self._open:
+            return self.cash
         return self.cash + self.market_value
 
     @property

@@ -1,8 +1,8 @@
 """Per-session counters the risk manager needs: start-of-day equity and entry counts.
 
 Sessions are identified by their America/New_York date. Counts come from the
-trade store at the start of each session (so a restart mid-session keeps them)
-plus the entries made since.
+trade store at the start of each session (so a restart mid-session keeps them;
+one query per session) plus the entries made since.
 """
 
 from __future__ import annotations
@@ -49,10 +49,13 @@ class SessionCounters:
         self.start_of_day_equity = equity
         first = window_start or self._days[0]
         day_start = datetime.combine(day, time(0), ET)
-        self.trades_today = len(self._store.get_trades(start=day_start))
-        self._earlier_in_window = len(
-            self._store.get_trades(start=datetime.combine(first, time(0), ET), end=day_start)
-        )
+        window_start_at = datetime.combine(first, time(0), ET)
+        # one query for both counts: entries since the window start (or today's start)
+        entries = [
+            t.entry_time for t in self._store.get_trades(start=min(window_start_at, day_start))
+        ]
+        self.trades_today = sum(1 for at in entries if at >= day_start)
+        self._earlier_in_window = sum(1 for at in entries if window_start_at <= at < day_start)
 
     def session_of(self, at: datetime) -> date:
         """The ET date of ``at``."""

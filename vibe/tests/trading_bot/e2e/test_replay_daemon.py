@@ -138,7 +138,7 @@ async def test_hand_checked_aapl_short_stopped_out(shared_data: Path, tmp_path: 
     # Fees: 123 x 0.005 = 0.615 < 1.00 minimum -> 1.00 per order, 2.00 in total.
     # Net P&L: (202.489749 - 203.860384) x 123 - 2.00 = -170.588105.
     settings = settings_for(tmp_path, ["AAPL"])
-    await replay(settings, shared_data / SAMPLE, date(2025, 6, 5), date(2025, 6, 5))
+    outcome = await replay(settings, shared_data / SAMPLE, date(2025, 6, 5), date(2025, 6, 5))
     assert stored_trades(tmp_path) == [
         (
             "AAPL",
@@ -156,6 +156,10 @@ async def test_hand_checked_aapl_short_stopped_out(shared_data: Path, tmp_path: 
     with sqlite3.connect(tmp_path / "trades.db") as conn:
         (pnl,) = conn.execute("SELECT pnl FROM trades").fetchone()
     assert pnl == pytest.approx((202.489749 - 203.860384) * 123 - 2.0, abs=1e-6)
+    scrape = outcome.parts.metrics.render().decode()  # what /metrics serves
+    assert 'vibe_bars_processed_total{symbol="AAPL"} 78.0' in scrape
+    assert 'vibe_fills_total{side="sell",symbol="AAPL"} 1.0' in scrape
+    assert 'vibe_trades_total{outcome="loss",symbol="AAPL"} 1.0' in scrape
 
 
 @pytest.mark.asyncio

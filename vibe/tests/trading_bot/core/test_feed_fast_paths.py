@@ -1,0 +1,79 @@
+"""The historical feed's fast paths give the same answers as the plain ones."""
+
+from __future__ import annotations
+
+import gc
+from datetime import date, timedelta
+
+import pytest
+
+from vibe.trading_bot.core.historical_feed import (
+    SessionDates,
+    frame_bars,
+    paused_gc,
+    sessions_before,
+    sessions_between,
+)
+from vibe.trading_bot.core.scheduler import MarketScheduler
+from vibe.trading_bot.data.frames import frame_to_bars
+from vibe.trading_bot.data.providers.replay import ReplayProvider
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> MarketScheduler:
+    return MarketScheduler("XNYS", 2023, 2027)
+
+
+@pytest.mark.parametrize("count", [0, 1, 4, 9])
+def test_session_dates_match_sessions_before(scheduler: MarketScheduler, count: int) -> None:
+    cache = SessionDates(scheduler)
+    days = [d.day for d in sessions_between(scheduler, date(2023, 12, 1), date(2026, 1, 31))]
+    # every session in order (year boundaries included), then a jump backwards
+    for day in [*days, date(2024, 1, 2), date(2025, 1, 10), date(2024, 12, 31)]:
+        expected = [d.day for d in sessions_before(scheduler, day, count)]
+        assert cache.before(day, count) == expected, day
+
+
+def test_session_dates_skip_the_2025_01_09_closure(scheduler: MarketScheduler) -> None:
+    window = SessionDates(scheduler).before(date(2025, 1, 13), 4)
+    assert window == [date(2025, 1, 6), date(2025, 1, 7), date(2025, 1, 8), date(2025, 1, 10)]
+
+
+@pytest.mark.parametrize(("name", "seconds"), [("SPY_5m", 300), ("AAPL_5m", 300)])
+def test_frame_bars_equal_frame_to_bars(shared_data, scheduler, name, seconds) -> None:
+    folder = shared_data / "bars_5m" / "yfinance_2025-06_2025-08"
+    frame = ReplayProvider(folder, scheduler, timeframe="5m").load(name.split("_")[0], "5m")
+    bars, starts = frame_bars("SPY", frame, seconds)
+    assert bars == list(frame_to_bars("SPY", frame, seconds))
+    assert starts == [bar.timestamp for bar in bars]
+    assert all(type(bar.volume) is int for bar in bars)
+    as_float = frame.astype({"volume": "float64"})
+    assert frame_bars("SPY", as_float, seconds)[0] == bars
+
+
+def test_frame_bars_of_nothing() -> None:
+    assert frame_bars("SPY", None, 60) == ([], [])
+
+
+def test_paused_gc_restores_the_previous_state() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), paused_gc():
+        assert not gc.isenabled()
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # it was off before: left off
+    finally:
+        gc.enable()
+
+
+def test_session_dates_refetch_only_per_year(scheduler: MarketScheduler) -> None:
+    cache = SessionDates(scheduler)
+    cache.before(date(2024, 3, 1), 4)
+    fetched = cache._dates
+    for offset in range(200):
+        cache.before(date(2024, 3, 1) + timedelta(days=offset), 4)
+    assert cache._dates is fetched
