@@ -116,6 +116,7 @@ class ExecutionReporter:
         self._buffer: list[MetricRecord] = []
         self._batch = max(1, metrics_batch)
         self._writer = MetricsWriter(metrics, health) if metrics is not None else None
+        self._undrained = False  # batches handed to the writer since the last drain
 
     def alert(self, alert: Alert) -> None:
         """Queue ``alert`` for :meth:`flush_alerts`."""
@@ -151,18 +152,23 @@ class ExecutionReporter:
         if len(self._buffer) >= self._batch and self._writer is not None:
             records, self._buffer = self._buffer, []
             self._writer.submit(records)  # written in the background
+            self._undrained = True
 
-    def flush_metrics(self) -> None:
-        """Write every buffered metric and wait until it is stored.
+    def flush_metrics(self, wait: bool = True) -> None:
+        """Hand every buffered metric to the writer and (``wait``) until it is stored.
 
-        A failure is reported to health, not raised.
+        ``wait=False`` (session boundaries) only hands them over: the writer thread
+        stores them in the background. A failure is reported to health, not raised.
         """
         if self._writer is None:
             return
         if self._buffer:
             records, self._buffer = self._buffer, []
             self._writer.submit(records)
-        self._writer.drain()
+            self._undrained = True
+        if wait and self._undrained:  # nothing handed over: no thread round trip
+            self._writer.drain()
+            self._undrained = False
 
     def close(self) -> None:
         """Write every buffered metric and stop the writer thread (at shutdown). Idempotent."""

@@ -214,7 +214,7 @@ class TradeExecutor:
         starts its session automatically. ``window_start`` is the first session of
         the 5-session pattern-day-trader window when the caller knows the calendar.
         """
-        self._reporter.flush_metrics()
+        self._reporter.flush_metrics(wait=False)
         self.session.start(day, self.portfolio.equity, window_start)
 
     # -------------------------------------------------------------------- signals
@@ -258,7 +258,7 @@ class TradeExecutor:
     def close_all(self, reason: ExitReason = ExitReason.SHUTDOWN) -> list[ExecutionResult]:
         """Close every open position and cancel every unfilled entry (e.g. at shutdown)."""
         results = [self.close_position(symbol, reason) for symbol in self.open_symbols()]
-        self._reporter.flush_metrics()
+        self._reporter.flush_metrics(wait=False)
         return results
 
     def position_side(self, symbol: str) -> PositionSide | None:
@@ -416,13 +416,13 @@ class TradeExecutor:
         """Fill working market orders (closes) at the session's last ``bar`` close."""
         fills = self._exchange.fill_market_orders_at_close(bar)
         self.portfolio.mark(bar.symbol, bar.close)
-        self._reporter.flush_metrics()
+        self._reporter.flush_metrics(wait=False)
         return fills
 
     def expire_day_orders(self, at: datetime) -> list[Order]:
         """Expire working day orders at the session close ``at``."""
         expired = self._exchange.expire_day_orders(at)
-        self._reporter.flush_metrics()
+        self._reporter.flush_metrics(wait=False)
         return expired
 
     def _mark(self, symbol: str) -> float:
