@@ -9,24 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from vibe.tests.conftest import REPO_ROOT
+from vibe.tests.trading_bot.backtest.test_report import METRIC_KEYS
 from vibe.trading_bot.cli import app
 
 SAMPLE = REPO_ROOT / "examples" / "data"
-METRIC_KEYS = {
-    "total_return_pct",
-    "cagr_pct",
-    "sharpe",
-    "sortino",
-    "calmar",
-    "max_drawdown_pct",
-    "win_rate_pct",
-    "profit_factor",
-    "expectancy_usd",
-    "num_trades",
-    "exposure_pct",
-    "var_95_pct",
-    "final_equity",
-}
 
 
 @pytest.fixture

@@ -7,8 +7,12 @@ import atexit
 import gc
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from vibe.trading_bot.backtest.report import BacktestResult
 
 from vibe.trading_bot.commands.common import (
     check_data_dir,
@@ -71,17 +75,11 @@ def backtest_command(  # noqa: PLR0913 - one parameter per command-line option
     atexit.register(gc.freeze)
 
 
-def _write(result: object, output: Path | None, results_dir: Path) -> None:
+def _write(result: BacktestResult, output: Path | None, results_dir: Path) -> None:
     from vibe.trading_bot.backtest.console import print_summary
     from vibe.trading_bot.backtest.html_report import write_html
-    from vibe.trading_bot.backtest.report import (
-        BacktestResult,
-        default_output_path,
-        html_path_for,
-        write_json,
-    )
+    from vibe.trading_bot.backtest.report import default_output_path, html_path_for, write_json
 
-    assert isinstance(result, BacktestResult)  # noqa: S101 - narrowing for the type checker
     json_path = write_json(result, output or default_output_path(results_dir, datetime.now(UTC)))
     console = Console()
     print_summary(result, console)

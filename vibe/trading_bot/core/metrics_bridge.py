@@ -11,6 +11,8 @@ Not used by backtests (no ``/metrics`` there).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from vibe.common.models import Trade
 from vibe.trading_bot.api.metrics import TradingMetrics
 from vibe.trading_bot.exchange.base import OrderEvent, OrderEventKind
@@ -30,7 +32,6 @@ class MetricsBridge:
     def __init__(self, metrics: TradingMetrics, executor: TradeExecutor) -> None:
         self._metrics = metrics
         self._executor = executor
-        self._bars_seen = 0
 
     def on_order_event(self, event: OrderEvent) -> None:
         """Count the order's new status and its fill, if any."""
@@ -39,11 +40,10 @@ class MetricsBridge:
         if event.fill is not None:
             self._metrics.record_fill(event.fill.symbol, event.fill.side.value)
 
-    def on_bars(self, symbols: dict[str, int]) -> None:
-        """Count processed bars (symbol -> count) and refresh the account gauges."""
-        for symbol, count in symbols.items():
-            for _ in range(count):
-                self._metrics.record_bar(symbol)
+    def on_bars(self, symbols: Iterable[str]) -> None:
+        """Count one processed bar per symbol of a bar group; refresh the account gauges."""
+        for symbol in symbols:
+            self._metrics.record_bar(symbol)
         portfolio = self._executor.portfolio
         self._metrics.set_account(
             equity_usd=portfolio.equity,

@@ -75,8 +75,8 @@ class SessionLoop:
         self.stores.state.set_cursor(self._source, bar_end)
         self.parts.monitor.record_bar(bar_end)
         if self.parts.bridge is not None:
-            group = {s: 1 for s, bar in self.processor.last_bars.items() if bar.end == bar_end}
-            self.parts.bridge.on_bars(group)
+            last = self.processor.last_bars
+            self.parts.bridge.on_bars(s for s, bar in last.items() if bar.end == bar_end)
         if self.executor.reporter.pending_alerts:
             await self.executor.flush_alerts()
 

@@ -63,20 +63,27 @@ def has_open_trade(data: Path) -> bool:
     return bool(query(data / "trades.db", "SELECT 1 FROM trades WHERE status = 'open'"))
 
 
-def test_sigterm_mid_replay_closes_positions_persists_fills_and_syncs(tmp_path: Path) -> None:
-    backups = tmp_path / "backups"
-    env = daemon_env(
-        tmp_path, ENABLE_CLOUD_SYNC="true", CLOUD_PROVIDER="local", CLOUD_SYNC_DIR=str(backups)
-    )
+def sigterm_with_a_position_open(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Replay from 2025-06-05 at 3000x; SIGTERM once a trade is open; return the ended process."""
     proc = start_replay(tmp_path, env, "--speed", "3000", "--start", "2025-06-05")
-    data = tmp_path / "data"
     try:
-        eventually_sync(lambda: has_open_trade(data), within=60)
+        eventually_sync(lambda: has_open_trade(tmp_path / "data"), within=60)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+    return proc
+
+
+def test_sigterm_mid_replay_closes_positions_persists_fills_and_syncs(tmp_path: Path) -> None:
+    backups = tmp_path / "backups"
+    env = daemon_env(
+        tmp_path, ENABLE_CLOUD_SYNC="true", CLOUD_PROVIDER="local", CLOUD_SYNC_DIR=str(backups)
+    )
+    proc = sigterm_with_a_position_open(tmp_path, env)
+    data = tmp_path / "data"
     assert proc.returncode == 0, log_tail(tmp_path)
     trades = stored_trades(data)
     assert trades and all(t[9] == "closed" for t in trades)
@@ -88,15 +95,8 @@ def test_sigterm_mid_replay_closes_positions_persists_fills_and_syncs(tmp_path: 
 
 def test_sigterm_keeps_positions_when_told_to(tmp_path: Path) -> None:
     env = daemon_env(tmp_path, CLOSE_POSITIONS_ON_SHUTDOWN="false")
-    proc = start_replay(tmp_path, env, "--speed", "3000", "--start", "2025-06-05")
+    proc = sigterm_with_a_position_open(tmp_path, env)
     data = tmp_path / "data"
-    try:
-        eventually_sync(lambda: has_open_trade(data), within=60)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 0
     assert open_quantities(data)  # the open position is kept (and restored at the next start)
     working = query(data / "trades.db", "SELECT count(*) FROM orders WHERE status = 'accepted'")

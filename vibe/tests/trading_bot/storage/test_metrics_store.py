@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import math
 import statistics
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from vibe.common.clock import SimulatedClock
 from vibe.common.errors import InvalidInputError
+from vibe.tests.trading_bot.storage.conftest import T0
 from vibe.trading_bot.storage.metrics_store import MetricRecord, MetricsStore
-
-T0 = datetime(2025, 7, 3, 13, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock():
-    return SimulatedClock(T0)
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from vibe.common.clock import SimulatedClock
 from vibe.common.errors import InvalidInputError, StorageError
 from vibe.common.models import (
     ExitReason,
@@ -20,14 +19,8 @@ from vibe.common.models import (
     PositionSide,
     Trade,
 )
+from vibe.tests.trading_bot.storage.conftest import T0
 from vibe.trading_bot.storage.trade_store import TradeStatus, TradeStore
-
-T0 = datetime(2025, 7, 3, 13, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock():
-    return SimulatedClock(T0)
 
 
 @pytest.fixture

@@ -7,24 +7,17 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from vibe.common.clock import SimulatedClock
 from vibe.common.errors import InvalidInputError, StorageError
 from vibe.common.models import Fill, Order, OrderSide, OrderStatus, OrderType, PositionSide, Trade
 from vibe.tests.support import eventually_sync
+from vibe.tests.trading_bot.storage.conftest import T0
 from vibe.trading_bot.storage.sqlite import SQLiteDatabase
 from vibe.trading_bot.storage.trade_schema import TRADE_MIGRATIONS
 from vibe.trading_bot.storage.trade_store import TradeStore
-
-T0 = datetime(2025, 7, 3, 13, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock():
-    return SimulatedClock(T0)
 
 
 @pytest.fixture
