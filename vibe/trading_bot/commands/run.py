@@ -50,7 +50,7 @@ def replay_dates(
     from vibe.trading_bot.data.frames import dt_index
     from vibe.trading_bot.data.providers.replay import ReplayProvider
 
-    scheduler = MarketScheduler(settings.trading.market_calendar)
+    scheduler = MarketScheduler.for_settings(settings)
     provider = ReplayProvider(folder, scheduler, timeframe=timeframe)
     firsts, lasts = [], []
     for symbol in symbols:

@@ -107,8 +107,8 @@ class Orchestrator:
         self.settings = settings
         self.plan = plan
         first_year = (plan.start.year - 1) if plan.start else 2015
-        self.scheduler = scheduler or MarketScheduler(
-            settings.trading.market_calendar, first_year, max(first_year + 1, 2027)
+        self.scheduler = scheduler or MarketScheduler.for_settings(
+            settings, first_year, max(first_year + 1, 2027)
         )
         lookback = settings.strategy.volume_lookback_bars
         if clock is None:

@@ -2,10 +2,11 @@
 
 :class:`MarketScheduler` wraps a pandas-market-calendars calendar (``XNYS`` by
 default, the ``MARKET_CALENDAR`` setting). The schedule is computed once per
-range of years with pandas and kept as sorted integer arrays of epoch seconds,
-so per-bar questions (``is_open``, ``session_index``) are a ``bisect`` on a
-Python list: no pandas call per bar. Asking about a year outside the computed
-range extends it (one pandas call per extension).
+range of years (:mod:`~vibe.trading_bot.core.calendar_schedule`: computed with
+pandas-market-calendars, cached in memory and on disk) and kept as sorted lists
+of epoch seconds, so per-bar questions (``is_open``, ``session_index``) are a
+``bisect`` on a Python list: no pandas call per bar. Asking about a year outside
+the computed range extends it (one schedule load per extension).
 
 Sessions come from the exchange's own rules as encoded by
 pandas-market-calendars: holidays, unscheduled closures (e.g. 2025-01-09 for
@@ -16,14 +17,20 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pandas as pd
-import pandas_market_calendars as mcal
 
-from vibe.common.errors import ConfigIssue, ConfigurationError, InvalidInputError
+from vibe.common.errors import InvalidInputError
 from vibe.common.models import require_aware
+from vibe.trading_bot.core.calendar_schedule import load_schedule
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from vibe.trading_bot.config.settings import AppSettings
 
 NEW_YORK = ZoneInfo("America/New_York")
 _REGULAR_CLOSE_ET = (16, 0)
@@ -41,32 +48,44 @@ class MarketScheduler:
         calendar_name: a pandas-market-calendars name such as ``XNYS`` or ``NYSE``.
         start_year: first year to precompute (further years load on demand).
         end_year: last year to precompute.
+        cache_dir: folder for the computed schedule (see
+            :func:`~vibe.trading_bot.core.calendar_schedule.load_schedule`); ``None``
+            keeps it in memory only.
 
     Raises:
         ConfigurationError: ``calendar_name`` is not a known calendar (names ``MARKET_CALENDAR``).
     """
 
-    def __init__(self, calendar_name: str = "XNYS", start_year: int = 2015, end_year: int = 2030):
-        try:
-            self._calendar = mcal.get_calendar(calendar_name)
-        except (RuntimeError, KeyError, ValueError) as exc:
-            raise ConfigurationError(
-                [ConfigIssue("MARKET_CALENDAR", calendar_name, "a pandas-market-calendars name")]
-            ) from exc
+    def __init__(
+        self,
+        calendar_name: str = "XNYS",
+        start_year: int = 2015,
+        end_year: int = 2030,
+        cache_dir: Path | None = None,
+    ):
         self.calendar_name = calendar_name
+        self._cache_dir = cache_dir
         self._first_year = self._last_year = 0
         self._dates: list[date] = []
         self._opens: list[int] = []
         self._closes: list[int] = []
         self._build(start_year, end_year)
 
+    @classmethod
+    def for_settings(
+        cls, settings: AppSettings, start_year: int = 2015, end_year: int = 2030
+    ) -> MarketScheduler:
+        """The ``MARKET_CALENDAR`` calendar, its schedule cached under ``DATA_DIR/cache/calendar``.
+
+        Raises:
+            ConfigurationError: ``MARKET_CALENDAR`` is not a known calendar.
+        """
+        cache_dir = settings.storage.data_dir / "cache" / "calendar"
+        return cls(settings.trading.market_calendar, start_year, end_year, cache_dir)
+
     def _build(self, first_year: int, last_year: int) -> None:
-        frame = self._calendar.schedule(f"{first_year}-01-01", f"{last_year}-12-31")
-        opens = frame["market_open"].dt.tz_convert(UTC)
-        closes = frame["market_close"].dt.tz_convert(UTC)
-        self._opens = opens.dt.as_unit("s").astype("int64").tolist()
-        self._closes = closes.dt.as_unit("s").astype("int64").tolist()
-        self._dates = [ts.date() for ts in frame.index]
+        schedule = load_schedule(self.calendar_name, first_year, last_year, self._cache_dir)
+        self._dates, self._opens, self._closes = schedule.dates, schedule.opens, schedule.closes
         self._first_year, self._last_year = first_year, last_year
 
     def _ensure(self, year: int) -> None:
@@ -155,6 +174,22 @@ class MarketScheduler:
             i = bisect_right(edges, seconds)
         return edges[i]
 
+    def _date_slice(self, start: date, end: date) -> tuple[int, int]:
+        self._ensure(start.year)
+        self._ensure(end.year)
+        return bisect_left(self._dates, start), bisect_left(self._dates, end + timedelta(days=1))
+
+    def session_list(self, start: date, end: date) -> list[tuple[date, datetime, datetime]]:
+        """Every session with ``start <= date <= end`` as ``(date, open, close)``, ascending.
+
+        ``open`` and ``close`` are tz-aware UTC (early closes included); the same
+        sessions as :meth:`sessions` without building a DataFrame.
+        """
+        lo, hi = self._date_slice(start, end)
+        return [
+            (self._dates[i], _utc(self._opens[i]), _utc(self._closes[i])) for i in range(lo, hi)
+        ]
+
     def sessions(self, start: date, end: date) -> pd.DataFrame:
         """Every session with ``start <= date <= end``.
 
@@ -162,10 +197,9 @@ class MarketScheduler:
             DataFrame indexed by session date (``date`` objects, ascending) with columns
             ``open`` and ``close`` (tz-aware UTC ``datetime64``) and ``early_close`` (bool).
         """
-        self._ensure(start.year)
-        self._ensure(end.year)
-        lo = bisect_left(self._dates, start)
-        hi = bisect_left(self._dates, end + timedelta(days=1))
+        import pandas as pd
+
+        lo, hi = self._date_slice(start, end)
         opens = pd.to_datetime(np.array(self._opens[lo:hi], dtype="int64"), unit="s", utc=True)
         closes = pd.to_datetime(np.array(self._closes[lo:hi], dtype="int64"), unit="s", utc=True)
         local_close = closes.tz_convert(NEW_YORK)

@@ -98,3 +98,13 @@ def test_bad_inputs():
     sched = MarketScheduler("XNYS", 2025, 2025)
     with pytest.raises(InvalidInputError):
         sched.is_open(datetime(2025, 7, 2, 13, 30))  # noqa: DTZ001
+
+
+def test_session_list_matches_reference(scheduler, reference):
+    ours = scheduler.session_list(date(2024, 1, 1), date(2026, 12, 31))
+    expected = [
+        (row.date, row.open.to_pydatetime(), row.close.to_pydatetime())
+        for row in reference.itertuples()
+    ]
+    assert ours == expected
+    assert scheduler.session_list(date(2025, 1, 9), date(2025, 1, 9)) == []  # closure
