@@ -2,7 +2,7 @@
 
 A :class:`BacktestResult` is what a backtest run hands to the writers:
 :func:`write_json` here, :func:`vibe.trading_bot.backtest.html_report.write_html`
-(chart report, imports matplotlib only when called) and
+(chart report, hand-built SVG) and
 :func:`vibe.trading_bot.backtest.console.print_summary` (rich table).
 
 JSON layout (``result_to_dict``), the contract of the ``backtest`` command:
@@ -265,15 +265,17 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, allow_nan=False, ensure_ascii=False)
 
 
-def render_json(result: BacktestResult) -> str:
+def render_json(result: BacktestResult, payload: dict[str, Any] | None = None) -> str:
     """The report as JSON text: one line per top-level key and per trade (diff-friendly).
 
     Uses the C encoder for each piece, so a year of 1-minute equity points stays fast.
+    ``payload`` is ``result_to_dict(result)`` when the caller has it already.
 
     Raises:
         InvalidInputError: a naive timestamp.
     """
-    payload = result_to_dict(result)
+    if payload is None:
+        payload = result_to_dict(result)
     trades = ",\n  ".join(_dumps(trade) for trade in payload["trades"])
     parts = [
         f' "config": {_dumps(payload["config"])}',
@@ -321,8 +323,10 @@ def write_text_atomic(path: Path, text: str) -> Path:
     return path
 
 
-def write_json(result: BacktestResult, path: Path) -> Path:
+def write_json(result: BacktestResult, path: Path, payload: dict[str, Any] | None = None) -> Path:
     """Write the JSON report to ``path`` atomically (see :func:`write_text_atomic`).
+
+    ``payload`` is ``result_to_dict(result)`` when the caller has it already.
 
     Returns:
         ``path``.
@@ -331,7 +335,7 @@ def write_json(result: BacktestResult, path: Path) -> Path:
         InvalidInputError: a naive timestamp (nothing is written).
         StorageError: ``path`` cannot be written; the message names it.
     """
-    return write_text_atomic(Path(path), render_json(result))
+    return write_text_atomic(Path(path), render_json(result, payload))
 
 
 def default_output_path(results_dir: Path, now: datetime) -> Path:

@@ -78,13 +78,18 @@ def backtest_command(  # noqa: PLR0913 - one parameter per command-line option
 def _write(result: BacktestResult, output: Path | None, results_dir: Path) -> None:
     from vibe.trading_bot.backtest.console import print_summary
     from vibe.trading_bot.backtest.html_report import write_html
-    from vibe.trading_bot.backtest.report import default_output_path, html_path_for, write_json
+    from vibe.trading_bot.backtest.report import (
+        default_output_path,
+        html_path_for,
+        result_to_dict,
+        write_json,
+    )
 
-    json_path = write_json(result, output or default_output_path(results_dir, datetime.now(UTC)))
+    payload = result_to_dict(result)  # once, for both reports
+    json_path = output or default_output_path(results_dir, datetime.now(UTC))
+    write_json(result, json_path, payload)
     console = Console()
     print_summary(result, console)
     console.print(f"report: {json_path}", highlight=False)
-    # the chart (matplotlib import and render, ~1 s for a 1-minute year) comes last,
-    # so the summary and the JSON do not wait for it
-    html_path = write_html(result, html_path_for(json_path))
+    html_path = write_html(result, html_path_for(json_path), payload)
     console.print(f"chart:  {html_path}", highlight=False)

@@ -1,13 +1,10 @@
-"""Backtest report writers: JSON contract, HTML chart report, console summary."""
+"""Backtest report writers: JSON contract and console summary (HTML: test_html_report.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +15,6 @@ from rich.console import Console
 from vibe.common.errors import InvalidInputError, StorageError
 from vibe.common.models import ExitReason, PositionSide, Trade
 from vibe.trading_bot.backtest.console import print_summary
-from vibe.trading_bot.backtest.html_report import write_html
 from vibe.trading_bot.backtest.metrics import compute_metrics
 from vibe.trading_bot.backtest.report import (
     BacktestConfig,
@@ -116,8 +112,8 @@ def simulate(closes, plan):
     return trades, pd.Series(equity, index=index)
 
 
-@pytest.fixture(scope="module")
-def real_result(shared_data):
+def build_real_result(shared_data):
+    """Two real 5m sessions of SPY and AAPL with the PLAN trades (also used by the HTML tests)."""
     closes = {sym: load_closes(shared_data, sym) for sym in ("SPY", "AAPL")}
     assert closes["SPY"].index.equals(closes["AAPL"].index)
     assert len(closes["SPY"]) == 156  # two full 78-bar sessions
@@ -140,6 +136,11 @@ def real_result(shared_data):
     curve = [(ts.to_pydatetime(), float(v)) for ts, v in equity.items()]
     rejections = {"max_open_positions": 3, "trend_filter": 7, "[bold]markup[/bold]": 1}
     return BacktestResult(config, metrics, trades, curve, rejections)
+
+
+@pytest.fixture(scope="module")
+def real_result(shared_data):
+    return build_real_result(shared_data)
 
 
 def reject_constant(name):
@@ -273,62 +274,6 @@ def test_default_output_path_and_html_path(tmp_path):
         html_path_for(tmp_path / "report.html")
 
 
-def svg_of(text):
-    start = text.index("<svg")
-    end = text.index("</svg>") + len("</svg>")
-    return ET.fromstring(text[start:end])  # noqa: S314 - our own output
-
-
-def markers_in(svg, gid):
-    for element in svg.iter():
-        if element.get("id") == gid:
-            uses = sum(1 for node in element.iter() if node.tag.endswith("}use"))
-            return uses + sum(1 for node in element if node.tag.endswith("}path"))
-    return 0
-
-
-def test_html_report_has_chart_markers_and_tables(real_result, tmp_path):
-    path = write_html(real_result, tmp_path / "bt.html")
-    text = path.read_text(encoding="utf-8")
-    assert text.startswith("<!DOCTYPE html>")
-    for symbol in {t.symbol for t in real_result.trades}:
-        assert f'<td class="l">{symbol}</td>' in text
-    svg = svg_of(text)
-    assert markers_in(svg, "entries-long") == 2
-    assert markers_in(svg, "entries-short") == 2
-    assert markers_in(svg, "exits") == 4
-    assert "Drawdown (%)" in text and "2025-06-05" in text
-    assert "Sharpe ratio" in text and "Trades (4)" in text
-    assert "&lt;" not in text.replace("[bold]markup[/bold]", "")  # nothing needed escaping
-    assert "<script" not in text and "<link" not in text and " src=" not in text
-
-
-def test_html_escapes_user_text(real_result, tmp_path):
-    result = dataclasses.replace(real_result, rejections={"<script>alert(1)</script>": 1})
-    text = write_html(result, tmp_path / "bt.html").read_text(encoding="utf-8")
-    assert "<script>" not in text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
-
-
-def test_html_with_zero_trades_and_one_point(real_result, tmp_path):
-    one = real_result.equity_curve[:1]
-    equity = pd.Series([one[0][1]], index=pd.DatetimeIndex([one[0][0]]))
-    metrics = compute_metrics(equity, [], CAPITAL, 5)
-    result = BacktestResult(real_result.config, metrics, [], one, {})
-    text = write_html(result, tmp_path / "bt.html").read_text(encoding="utf-8")
-    svg = svg_of(text)
-    assert markers_in(svg, "exits") == 0
-    assert "No trades." in text and "No entries were rejected." in text
-    data = load_json(write_json(result, tmp_path / "bt.json"))
-    assert data["trades"] == [] and len(data["equity_curve"]) == 1
-
-
-def test_html_without_equity_points(real_result, tmp_path):
-    result = dataclasses.replace(real_result, trades=[], equity_curve=[])
-    text = write_html(result, tmp_path / "bt.html").read_text(encoding="utf-8")
-    assert "<svg" not in text and "No equity points." in text
-
-
 def test_print_summary_shows_metrics_exits_and_rejections(real_result):
     console = Console(record=True, width=120)
     print_summary(real_result, console)
@@ -348,13 +293,3 @@ def test_print_summary_without_trades_or_rejections(real_result):
     print_summary(dataclasses.replace(real_result, trades=[], rejections={}), console)
     out = console.export_text()
     assert "Final equity" in out and "Exit reason" not in out and "Rule" not in out
-
-
-def test_report_modules_do_not_import_matplotlib():
-    code = (
-        "import sys\n"
-        "import vibe.trading_bot.backtest.report, vibe.trading_bot.backtest.html_report\n"
-        "import vibe.trading_bot.backtest.console\n"
-        "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
