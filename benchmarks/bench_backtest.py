@@ -10,7 +10,7 @@ sessions 2024-03-27..2025-04-01) and (b) the seven symbols of the 5-minute sampl
   line on stdout, printed before the HTML chart is rendered), and peak RSS
   (``os.wait4``); for (a) also without the report writers (the same command with
   ``commands.backtest._write`` replaced by a no-op: the difference is the report
-  writing and its imports, matplotlib among them);
+  writing and its imports);
 * ``run --replay examples/data --speed 60``: wall time from spawn until
   ``GET /health/ready`` answers 200 (``DATA_DIR`` in a temporary folder,
   ``HEALTH_CHECK_HOST=127.0.0.1``, a free port), then SIGTERM, its exit status and

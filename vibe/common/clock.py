@@ -83,7 +83,8 @@ class SimulatedClock:
         Raises:
             InvalidInputError: ``when`` is naive.
         """
-        when = require_aware("when", when).astimezone(UTC)
+        if when.tzinfo is not UTC:  # the per-bar call passes UTC already: skip the conversion
+            when = require_aware("when", when).astimezone(UTC)
         if when > self._now:
             self._now = when
 

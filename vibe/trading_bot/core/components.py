@@ -32,7 +32,11 @@ from vibe.trading_bot.core.metrics_bridge import MetricsBridge
 from vibe.trading_bot.core.run_plan import RunMode, RunPlan
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.core.service import Service
-from vibe.trading_bot.core.trading_stack import TradingStack, build_trading_stack
+from vibe.trading_bot.core.trading_stack import (
+    TradingStack,
+    build_trading_stack,
+    execution_reporter,
+)
 from vibe.trading_bot.data.factory import build_data_manager
 from vibe.trading_bot.data.manager import DataManager
 from vibe.trading_bot.execution.notifier import Notifier, RecordingNotifier
@@ -278,8 +282,13 @@ class ComponentBuilder:
             p.clock,
             p.scheduler,
             stores.trades,
-            stores.metrics,
-            p.notifier,
+            execution_reporter(
+                p.clock,
+                health,
+                p.notifier,
+                stores.metrics,
+                backtest=p.plan.mode is RunMode.BACKTEST,
+            ),
             health,
             p.strategy,
         )

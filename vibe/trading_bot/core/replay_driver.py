@@ -106,10 +106,8 @@ class ReplayDriver:
             return
         self.loop.begin(day)
         if self._fast and cursor is None:
-            stopped = self._trade_bars_now(bars)
-        else:
-            stopped = await self._trade_bars(bars, cursor)
-        if stopped:
+            self._trade_bars_now(bars)
+        elif await self._trade_bars(bars, cursor):
             return  # stop requested: the shutdown closes what is open
         self._advance(day.close)
         await self.loop.end(day)
@@ -132,16 +130,17 @@ class ReplayDriver:
             processor.process(bar)
         return group_end is not None and await self._group_done(group_end)
 
-    def _trade_bars_now(self, bars: list[Bar]) -> bool:
+    def _trade_bars_now(self, bars: list[Bar]) -> None:
         """:meth:`_trade_bars` for a backtest (no resume cursor, no pacing, no yielding).
 
         The same steps in the same order, without a coroutine per group: a
         backtest's group book-keeping is only the equity point
-        (:attr:`SessionLoop.equity_only`).
+        (:attr:`SessionLoop.equity_only`). A stop cannot arrive inside this
+        synchronous loop (signal handlers run on the event loop between
+        sessions), so it is checked per session by :meth:`_replay`.
         """
         process = self.loop.processor.process
         mark_equity = self.loop.processor.mark_equity
-        service = self.parts.service
         advance_to = self.clock.advance_to  # ignores a time before now, like _advance
         interval = self._interval
         group_end: datetime | None = None
@@ -150,15 +149,11 @@ class ReplayDriver:
             if end != group_end:
                 if group_end is not None:
                     mark_equity(group_end)
-                    if service.stop_requested:
-                        return True
                 group_end = end
                 advance_to(end)
             process(bar)
-        if group_end is None:
-            return False
-        mark_equity(group_end)
-        return service.stop_requested
+        if group_end is not None:
+            mark_equity(group_end)
 
     async def _replayed_day(self, day: TradingDay, bars: list[Bar]) -> None:
         """A session an earlier run finished: rebuild the strategy's state only.

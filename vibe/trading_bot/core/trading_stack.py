@@ -29,12 +29,13 @@ from vibe.trading_bot.execution.order_manager import (
     RecoveryReport,
     seed_mock_exchange,
 )
-from vibe.trading_bot.execution.reporting import ExecutionReporter
+from vibe.trading_bot.execution.reporting import DEFAULT_METRICS_BATCH, ExecutionReporter
 from vibe.trading_bot.execution.trade_executor import ExecutorConfig, TradeExecutor
 from vibe.trading_bot.storage.metrics_store import MetricsStore
 from vibe.trading_bot.storage.trade_store import TradeStore
 
 CLOSING_GRACE_SECONDS = 300.0
+BACKTEST_METRICS_BATCH = 1024  # metrics per writer transaction in a backtest
 
 
 class SessionWindow:
@@ -85,19 +86,40 @@ def risk_params(settings: AppSettings) -> RiskParams:
     return RiskParams(**{k: v for k, v in values.items() if k in names})
 
 
+def execution_reporter(
+    clock: Clock,
+    health: HealthReporter,
+    notifier: Notifier | None,
+    metrics: MetricsStore | None,
+    *,
+    backtest: bool = False,
+) -> ExecutionReporter:
+    """The executor's alert queue and metrics buffer; a ``backtest`` batches metrics per run.
+
+    Backtest metrics are read only after the run, so they are written in batches
+    of :data:`BACKTEST_METRICS_BATCH`, not at every session boundary.
+    """
+    if backtest:
+        return ExecutionReporter(
+            clock, health, notifier, metrics, BACKTEST_METRICS_BATCH, flush_at_boundaries=False
+        )
+    return ExecutionReporter(clock, health, notifier, metrics, DEFAULT_METRICS_BATCH)
+
+
 def build_trading_stack(
     settings: AppSettings,
     clock: Clock,
     scheduler: MarketScheduler,
     trades: TradeStore,
-    metrics: MetricsStore | None,
-    notifier: Notifier | None,
+    reporter: ExecutionReporter,
     health: HealthReporter,
     strategy: Strategy | None = None,
 ) -> TradingStack:
     """Build and reconcile the stack on ``trades`` (empty or from an earlier run).
 
-    ``strategy`` replaces the configured ORB strategy (e.g. a research variant).
+    ``reporter`` carries the executor's alerts and metrics (see
+    :func:`execution_reporter`); ``strategy`` replaces the configured ORB strategy
+    (e.g. a research variant).
 
     Raises:
         InvalidInputError: a strategy or risk setting is out of its domain.
@@ -121,7 +143,7 @@ def build_trading_stack(
         RiskManager(risk_params(settings)),
         clock,
         health,
-        ExecutionReporter(clock, health, notifier, metrics),
+        reporter,
         ExecutorConfig(
             initial_capital=trading.initial_capital,
             take_profit_r=settings.strategy.take_profit_r,

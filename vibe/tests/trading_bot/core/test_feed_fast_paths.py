@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from datetime import date, timedelta
 
+import pandas as pd
 import pytest
 
 from vibe.trading_bot.core.historical_feed import (
@@ -13,6 +14,7 @@ from vibe.trading_bot.core.historical_feed import (
     paused_gc,
     sessions_before,
     sessions_between,
+    utc_datetimes,
 )
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.data.frames import frame_to_bars
@@ -77,3 +79,17 @@ def test_session_dates_refetch_only_per_year(scheduler: MarketScheduler) -> None
     for offset in range(200):
         cache.before(date(2024, 3, 1) + timedelta(days=offset), 4)
     assert cache._dates is fetched
+
+
+@pytest.mark.parametrize("offset", [pd.Timedelta(0), pd.Timedelta(microseconds=7)])
+def test_utc_datetimes_equal_to_pydatetime(offset: pd.Timedelta) -> None:
+    index = (
+        pd.DatetimeIndex(
+            ["1965-03-01 14:30:00", "2025-01-08 14:31:00", "2025-07-03 16:59:00"], tz="UTC"
+        ).as_unit("ns")
+        + offset
+    )
+    ours = utc_datetimes(index)
+    assert ours == list(index.to_pydatetime())
+    assert all(dt.utcoffset() == timedelta(0) for dt in ours)
+    assert ours[2].microsecond == offset.microseconds

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import math
 import socket
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -161,10 +160,10 @@ async def test_no_provider_has_data(scheduler, clock, replay):
 @pytest.mark.asyncio
 async def test_every_bad_bar_is_rejected_and_counted(scheduler, spy_1m):
     real = list(frame_to_bars("SPY", spy_1m.loc[d(8, hour=13) : d(8, hour=14)], 60))[:6]
-    bad_high = replace(real[1], high=real[1].open - 1)
-    bad_low = replace(real[2], low=max(real[2].open, real[2].close) + 1)
-    nan_price = replace(real[3], close=math.nan)
-    negative = replace(real[3], volume=-5)
+    bad_high = real[1]._replace(high=real[1].open - 1)
+    bad_low = real[2]._replace(low=max(real[2].open, real[2].close) + 1)
+    nan_price = real[3]._replace(close=math.nan)
+    negative = real[3]._replace(volume=-5)
     stream = [
         real[0],
         bad_high,
