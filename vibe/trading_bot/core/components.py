@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from vibe.common.clock import Clock
 from vibe.common.strategies.base import Strategy
-from vibe.trading_bot.api.metrics import TradingMetrics
 from vibe.trading_bot.config.logging_config import configure_logging
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.bar_processor import BarProcessor
@@ -49,6 +48,7 @@ from vibe.trading_bot.utils.logger import get_logger
 
 if TYPE_CHECKING:
     from vibe.trading_bot.api.health import HealthServer
+    from vibe.trading_bot.api.metrics import TradingMetrics
     from vibe.trading_bot.storage.sync import CloudSync, SyncScheduler
 
 _log = get_logger(__name__)
@@ -100,8 +100,8 @@ class Components:
     clock: Clock
     scheduler: MarketScheduler
     monitor: HealthMonitor
-    metrics: TradingMetrics
     service: Service
+    metrics: TradingMetrics | None = None  # Prometheus collectors (not in backtests)
     stores: Stores | None = None
     logs: LogStore | None = None
     log_handler: SQLiteLogHandler | None = None
@@ -115,6 +115,15 @@ class Components:
     data_health: HealthReporter | None = None
     strategy: Strategy | None = None  # None: the configured ORB strategy
     bridge: MetricsBridge | None = None  # Prometheus feed (not in backtests)
+
+
+def prometheus(parts: Components) -> TradingMetrics:
+    """The run's Prometheus collectors, created on first use (backtests never need them)."""
+    if parts.metrics is None:
+        from vibe.trading_bot.api.metrics import TradingMetrics
+
+        parts.metrics = TradingMetrics()
+    return parts.metrics
 
 
 def open_stores(data_dir: Path, clock: Clock) -> Stores:
@@ -300,7 +309,7 @@ class ComponentBuilder:
             p.stack.strategy, p.stack.executor, loop_health, record_equity=p.plan.record_equity
         )
         if p.plan.mode is not RunMode.BACKTEST:
-            p.bridge = MetricsBridge(p.metrics, p.stack.executor)
+            p.bridge = MetricsBridge(prometheus(p), p.stack.executor)
             p.stack.orders.subscribe(p.bridge.on_order_event)
         health.set_state(HealthState.HEALTHY, f"{len(report.working)} working orders restored")
         loop_health.set_state(HealthState.HEALTHY, "trading loop ready")
@@ -327,7 +336,8 @@ class ComponentBuilder:
         from vibe.trading_bot.api.health import build_health_server
 
         await p.monitor.start()
-        p.metrics.track(p.monitor.uptime_seconds, p.monitor.loop_lag_seconds)
-        p.server = build_health_server(p.settings.health, p.monitor, p.metrics)
+        metrics = prometheus(p)
+        metrics.track(p.monitor.uptime_seconds, p.monitor.loop_lag_seconds)
+        p.server = build_health_server(p.settings.health, p.monitor, metrics)
         await p.server.start()
         _log.info("health server listening", url=p.server.url)

@@ -12,11 +12,14 @@ Not used by backtests (no ``/metrics`` there).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from vibe.common.models import Trade
-from vibe.trading_bot.api.metrics import TradingMetrics
 from vibe.trading_bot.exchange.base import OrderEvent, OrderEventKind
 from vibe.trading_bot.execution.trade_executor import TradeExecutor
+
+if TYPE_CHECKING:
+    from vibe.trading_bot.api.metrics import TradingMetrics
 
 _STATUS_EVENTS = frozenset(OrderEventKind) - {OrderEventKind.AMENDED}
 

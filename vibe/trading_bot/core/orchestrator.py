@@ -29,7 +29,6 @@ from vibe.common.clock import Clock, LiveClock, SimulatedClock
 from vibe.common.errors import InvalidInputError
 from vibe.common.models import ExitReason
 from vibe.common.strategies.base import Strategy
-from vibe.trading_bot.api.metrics import TradingMetrics
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.components import (
     STARTUP_PHASES,
@@ -126,9 +125,7 @@ class Orchestrator:
             startup_phases=STARTUP_PHASES,
             secrets=settings.secret_values(),
         )
-        self.parts = Components(
-            settings, plan, clock, self.scheduler, self.monitor, TradingMetrics(), self.service
-        )
+        self.parts = Components(settings, plan, clock, self.scheduler, self.monitor, self.service)
         self.parts.strategy = strategy
 
     async def run(self) -> RunOutcome:

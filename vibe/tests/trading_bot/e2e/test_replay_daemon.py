@@ -156,7 +156,9 @@ async def test_hand_checked_aapl_short_stopped_out(shared_data: Path, tmp_path: 
     with sqlite3.connect(tmp_path / "trades.db") as conn:
         (pnl,) = conn.execute("SELECT pnl FROM trades").fetchone()
     assert pnl == pytest.approx((202.489749 - 203.860384) * 123 - 2.0, abs=1e-6)
-    scrape = outcome.parts.metrics.render().decode()  # what /metrics serves
+    metrics = outcome.parts.metrics
+    assert metrics is not None  # a replay serves /metrics
+    scrape = metrics.render().decode()  # what /metrics serves
     assert 'vibe_bars_processed_total{symbol="AAPL"} 78.0' in scrape
     assert 'vibe_fills_total{side="sell",symbol="AAPL"} 1.0' in scrape
     assert 'vibe_trades_total{outcome="loss",symbol="AAPL"} 1.0' in scrape
