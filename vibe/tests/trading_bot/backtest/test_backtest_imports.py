@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 NOT_NEEDED = (
     "boto3",
@@ -44,7 +45,7 @@ print(json.dumps({"trades": len(result.trades), "modules": sorted(sys.modules)})
 """
 
 
-def _run(data, out) -> dict:
+def _run(data, out) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(data), str(out)],
         capture_output=True,
@@ -52,7 +53,8 @@ def _run(data, out) -> dict:
         check=True,
         timeout=120,
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
 
 
 def test_a_backtest_with_reports_imports_no_live_only_library(shared_data, tmp_path):

@@ -168,7 +168,7 @@ def _read_file(path: Path) -> pd.DataFrame:
             if "timestamp" in raw.columns:
                 raw = raw.set_index("timestamp")
         else:
-            raw = pd.read_csv(path)
+            raw = pd.read_csv(path, engine="pyarrow")  # ~2x the default C parser
             raw.index = pd.to_datetime(raw.pop("timestamp"), utc=True, format="ISO8601")
     except (OSError, ValueError, KeyError) as exc:
         raise DataError(f"cannot read bar file {path}: {exc}") from exc
