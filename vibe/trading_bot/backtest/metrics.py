@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -102,9 +103,8 @@ def _trade_stats(pnls: Sequence[float]) -> tuple[float | None, float | None, flo
     return win_rate, profit_factor, float(values.mean())
 
 
-def _cagr_pct(equity: pd.Series, initial: float) -> float | None:
-    days = (equity.index[-1] - equity.index[0]).total_seconds() / 86_400
-    final = float(equity.iloc[-1])
+def _cagr_pct(final: float, initial: float, period: tuple[datetime, datetime]) -> float | None:
+    days = (period[1] - period[0]).total_seconds() / 86_400
     if days <= 0 or final <= 0:
         return None
     try:
@@ -120,7 +120,7 @@ def compute_metrics(
     bar_minutes: int,
     in_market: pd.Series | None = None,
 ) -> PerformanceMetrics:
-    """Compute :class:`PerformanceMetrics`.
+    """Compute :class:`PerformanceMetrics` of an equity Series (see :func:`metrics_from_arrays`).
 
     Args:
         equity: equity in USD at every bar close, float, indexed by tz-aware close times
@@ -133,12 +133,44 @@ def compute_metrics(
     Raises:
         InvalidInputError: empty equity curve or non-positive initial capital.
     """
-    if equity.empty or initial_capital <= 0:
+    period = (equity.index[0], equity.index[-1]) if len(equity) else None
+    return metrics_from_arrays(
+        equity.to_numpy(dtype=float),
+        period,
+        trade_pnls,
+        initial_capital,
+        bar_minutes,
+        None if in_market is None else in_market.to_numpy(dtype=bool),
+    )
+
+
+def metrics_from_arrays(
+    equity: np.ndarray,
+    period: tuple[datetime, datetime] | None,
+    trade_pnls: Sequence[float],
+    initial_capital: float,
+    bar_minutes: int,
+    in_market: np.ndarray | None = None,
+) -> PerformanceMetrics:
+    """Compute :class:`PerformanceMetrics` from plain arrays (no time index needed).
+
+    Args:
+        equity: shape (n,) float64, equity in USD at every bar close, oldest first; n >= 1.
+        period: tz-aware close times of the first and last point (for CAGR).
+        trade_pnls: net P&L in USD of each closed trade.
+        initial_capital: equity before the first bar, USD (> 0).
+        bar_minutes: bar timeframe in minutes (1 for 1m, 5 for 5m), for annualization.
+        in_market: shape (n,) bool, True when any position was open (exposure).
+
+    Raises:
+        InvalidInputError: empty equity curve or non-positive initial capital.
+    """
+    if equity.size == 0 or period is None or initial_capital <= 0:
         raise InvalidInputError(
-            f"equity points={len(equity)}, initial_capital={initial_capital}; expected "
+            f"equity points={equity.size}, initial_capital={initial_capital}; expected "
             "at least one point and capital > 0"
         )
-    values = equity.to_numpy(dtype=float)
+    values = np.asarray(equity, dtype=float)
     returns = np.diff(np.concatenate(([initial_capital], values))) / np.concatenate(
         ([initial_capital], values[:-1])
     )
@@ -148,10 +180,10 @@ def compute_metrics(
     mean = float(returns.mean())
     sharpe = _ratio(mean * scale, std)
     sortino = _ratio(mean * scale, downside)
-    cagr = _cagr_pct(equity, initial_capital)
+    cagr = _cagr_pct(float(values[-1]), initial_capital, period)
     drawdown = max_drawdown_pct(np.concatenate(([initial_capital], values)))
     win_rate, profit_factor, expectancy = _trade_stats(trade_pnls)
-    exposure = float(in_market.mean() * 100.0) if in_market is not None and len(in_market) else 0.0
+    exposure = float(in_market.mean() * 100.0) if in_market is not None and in_market.size else 0.0
     var_95 = float(-np.percentile(returns, 5) * 100.0) if returns.size else None
     return PerformanceMetrics(
         total_return_pct=(values[-1] / initial_capital - 1.0) * 100.0,

@@ -18,13 +18,14 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import itemgetter
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 
 from vibe.common.errors import InvalidInputError
 from vibe.common.models import Trade
-from vibe.trading_bot.backtest.metrics import compute_metrics
+from vibe.trading_bot.backtest.metrics import metrics_from_arrays
 from vibe.trading_bot.backtest.report import BacktestConfig, BacktestResult, ParamValue
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.bar_processor import BarProcessor
@@ -144,14 +145,12 @@ def _result(
     processor: BarProcessor | None,
 ) -> BacktestResult:
     capital = settings.trading.initial_capital
-    index = pd.DatetimeIndex([t for t, _ in curve])
-    equity = pd.Series([v for _, v in curve], index=index, dtype=float)
-    flags = processor.in_market if processor is not None else []
-    in_market = pd.Series(flags, index=index, dtype=bool)
+    equity = np.fromiter(map(itemgetter(1), curve), dtype=float, count=len(curve))
+    period = (curve[0][0], curve[-1][0]) if curve else None
+    in_market = np.array(processor.in_market if processor is not None else [], dtype=bool)
     closed = [t.pnl for t in trades if t.pnl is not None]
-    metrics = compute_metrics(
-        equity, closed, capital, timeframe_seconds(request.timeframe) // 60, in_market
-    )
+    bar_minutes = timeframe_seconds(request.timeframe) // 60
+    metrics = metrics_from_arrays(equity, period, closed, capital, bar_minutes, in_market)
     exchange = settings.exchange
     config = BacktestConfig(
         symbols=list(request.symbols),
