@@ -13,12 +13,15 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
+import operator
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import repeat
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from vibe.common.errors import InvalidInputError, NoDataError
 from vibe.common.models import Bar
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 REGULAR_SESSION_MINUTES = 390
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @contextlib.contextmanager
@@ -54,13 +58,24 @@ def paused_gc() -> Iterator[None]:
 def utc_datetimes(index: pd.DatetimeIndex) -> list[datetime]:
     """The tz-aware UTC ``datetime`` of each element of a UTC ``index``.
 
-    Whole-second indexes (bars) go through ``datetime.fromtimestamp`` on integer
-    seconds, about 1.6x faster than ``DatetimeIndex.to_pydatetime``; others use it.
+    Whole-second indexes (bars) are built as ``day + time of day`` from two small
+    tables of distinct days and times of day (one C-level addition per element,
+    about 2x faster than ``DatetimeIndex.to_pydatetime``); others use that.
     """
     seconds, fraction = divmod(index.as_unit("us").asi8, 1_000_000)
     if fraction.any():
         return list(index.to_pydatetime())
-    return list(map(datetime.fromtimestamp, seconds.tolist(), repeat(UTC)))
+    days, day_of = np.unique(seconds // 86_400, return_inverse=True)
+    times, time_of = np.unique(seconds % 86_400, return_inverse=True)
+    midnights = [_EPOCH + timedelta(days=day) for day in days.tolist()]
+    offsets = [timedelta(seconds=t) for t in times.tolist()]
+    return list(
+        map(
+            operator.add,
+            map(midnights.__getitem__, day_of.tolist()),
+            map(offsets.__getitem__, time_of.tolist()),
+        )
+    )
 
 
 def frame_bars(
@@ -69,7 +84,8 @@ def frame_bars(
     """``(bars, their start times)`` of a bar frame, oldest first (``([], [])`` for ``None``).
 
     The same bars as :func:`~vibe.trading_bot.data.frames.frame_to_bars`, built
-    column-wise (a year of 1-minute bars is ~100,000 objects).
+    column-wise (a year of 1-minute bars is ~100,000 objects): each ``Bar`` is
+    made by ``tuple.__new__`` from a zipped row, without a Python-level call.
     """
     if frame is None:
         return [], []
@@ -77,9 +93,11 @@ def frame_bars(
     opens, highs, lows, closes, volumes = (frame[col].to_numpy().tolist() for col in BAR_COLUMNS)
     if frame["volume"].dtype.kind not in "iu":
         volumes = [int(v) for v in volumes]
-    fields = (opens, highs, lows, closes, volumes, repeat(interval_seconds))
+    rows = zip(
+        repeat(symbol), starts, opens, highs, lows, closes, volumes, repeat(interval_seconds)
+    )
     with paused_gc():
-        bars = list(map(Bar, repeat(symbol), starts, *fields))
+        bars: list[Bar] = list(map(tuple.__new__, repeat(Bar), rows))
     return bars, starts
 
 
