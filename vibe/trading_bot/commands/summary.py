@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from rich.console import Console
 from rich.table import Table
 
 from vibe.common.clock import LiveClock
 from vibe.trading_bot.config.settings import AppSettings
-from vibe.trading_bot.core.daily_summary import daily_figures
+from vibe.trading_bot.core.daily_summary import tally_trades
 from vibe.trading_bot.execution.order_manager import cash_from_fills
 from vibe.trading_bot.storage.trade_store import TradeStore
 
@@ -27,8 +25,7 @@ def print_run_summary(
         store.close()
     capital = settings.trading.initial_capital
     equity = cash_from_fills(capital, fills)
-    last_day = trades[-1].entry_time.date() if trades else date.min
-    figures = daily_figures(last_day, trades, capital, equity)
+    figures = tally_trades(trades)
     table = Table(title="replay finished" if stop_reason is None else f"stopped ({stop_reason})")
     table.add_column("figure", style="cyan")
     table.add_column("value", justify="right")

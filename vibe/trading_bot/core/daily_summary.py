@@ -10,7 +10,7 @@ end-of-day flatten (USD).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 
 from vibe.common.models import Trade
@@ -18,20 +18,26 @@ from vibe.trading_bot.notifications.payloads import DailySummaryAlert
 
 
 @dataclass(frozen=True, slots=True)
-class DailyFigures:
-    """One session's results (USD amounts; ``win_rate_pct`` in percent or ``None``)."""
+class TradeTally:
+    """Counts and sums over closed round trips (USD; ``win_rate_pct`` in percent or ``None``)."""
 
-    day: date
     trades: int
     wins: int
     losses: int
     gross_pnl: float
     fees: float
     net_pnl: float
-    starting_equity: float
-    ending_equity: float
     win_rate_pct: float | None
     per_symbol_pnl: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class DailyFigures(TradeTally):
+    """One session's results: its :class:`TradeTally` plus the day and equity (USD)."""
+
+    day: date
+    starting_equity: float
+    ending_equity: float
 
     def to_alert(self, at: datetime) -> DailySummaryAlert:
         """The Discord daily summary for these figures, stamped ``at`` (tz-aware)."""
@@ -63,10 +69,8 @@ class DailyFigures:
         return values
 
 
-def daily_figures(
-    day: date, trades: list[Trade], starting_equity: float, ending_equity: float
-) -> DailyFigures:
-    """Sum up the session ``day`` from its ``trades`` (see module doc for the rules)."""
+def tally_trades(trades: list[Trade]) -> TradeTally:
+    """Sum up the closed ``trades`` (open ones are skipped; see module doc for the rules)."""
     closed = [t for t in trades if t.is_closed]
     per_symbol: dict[str, float] = defaultdict(float)
     for trade in closed:
@@ -75,16 +79,24 @@ def daily_figures(
     losses = sum(1 for t in closed if (t.pnl or 0.0) < 0)
     net = sum(t.pnl or 0.0 for t in closed)
     fees = sum(t.fees for t in closed)
-    return DailyFigures(
-        day=day,
+    return TradeTally(
         trades=len(closed),
         wins=wins,
         losses=losses,
         gross_pnl=net + fees,
         fees=fees,
         net_pnl=net,
-        starting_equity=starting_equity,
-        ending_equity=ending_equity,
         win_rate_pct=wins / len(closed) * 100.0 if closed else None,
         per_symbol_pnl=dict(sorted(per_symbol.items())),
+    )
+
+
+def daily_figures(
+    day: date, trades: list[Trade], starting_equity: float, ending_equity: float
+) -> DailyFigures:
+    """Sum up the session ``day`` from its ``trades`` (see module doc for the rules)."""
+    tally = tally_trades(trades)
+    counts = {f.name: getattr(tally, f.name) for f in fields(TradeTally)}
+    return DailyFigures(
+        **counts, day=day, starting_equity=starting_equity, ending_equity=ending_equity
     )
