@@ -115,47 +115,9 @@ def sessions_between(scheduler: MarketScheduler, start: date, end: date) -> list
     return [TradingDay(*session) for session in scheduler.session_list(start, end)]
 
 
-def _lookback(count: int) -> timedelta:
-    """Calendar days searched for ``count`` earlier sessions (a week each, plus holidays)."""
-    return timedelta(days=7 * count + 10)
-
-
 def sessions_before(scheduler: MarketScheduler, day: date, count: int) -> list[TradingDay]:
     """The ``count`` sessions before ``day``, oldest first (``[]`` when ``count`` is 0)."""
-    if count <= 0:
-        return []
-    return sessions_between(scheduler, day - _lookback(count), day - timedelta(days=1))[-count:]
-
-
-class SessionDates:
-    """Session dates of the calendar, fetched a year at a time, for per-session look-ups.
-
-    :func:`sessions_before` builds a DataFrame per call; a loop that asks once per
-    session (the pattern-day-trader window) asks this instead.
-
-    Args:
-        scheduler: the market calendar.
-    """
-
-    def __init__(self, scheduler: MarketScheduler) -> None:
-        self._scheduler = scheduler
-        self._first: date | None = None
-        self._last: date | None = None
-        self._dates: list[date] = []
-
-    def before(self, day: date, count: int) -> list[date]:
-        """ET dates of the ``count`` sessions before ``day``, oldest first.
-
-        The same dates as ``[d.day for d in sessions_before(scheduler, day, count)]``.
-        """
-        if count <= 0:
-            return []
-        first = day - _lookback(count)
-        if self._first is None or self._last is None or first < self._first or day > self._last:
-            self._first, self._last = first, max(day, date(day.year, 12, 31))
-            self._dates = [d.day for d in sessions_between(self._scheduler, first, self._last)]
-        i = bisect_left(self._dates, day)
-        return [d for d in self._dates[max(0, i - count) : i] if d >= first]
+    return [TradingDay(*session) for session in scheduler.sessions_before(day, count)]
 
 
 def warmup_sessions_needed(lookback_bars: int, timeframe: str) -> int:

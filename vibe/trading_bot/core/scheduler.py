@@ -185,7 +185,24 @@ class MarketScheduler:
         ``open`` and ``close`` are tz-aware UTC (early closes included); the same
         sessions as :meth:`sessions` without building a DataFrame.
         """
-        lo, hi = self._date_slice(start, end)
+        return self._rows(*self._date_slice(start, end))
+
+    def sessions_before(self, day: date, count: int) -> list[tuple[date, datetime, datetime]]:
+        """The ``count`` sessions before ``day``, oldest first, as ``(date, open, close)`` (UTC).
+
+        ``[]`` when ``count`` is 0; fewer than ``count`` only before the calendar's
+        first supported year.
+        """
+        if count <= 0:
+            return []
+        self._ensure(day.year)
+        i = bisect_left(self._dates, day)
+        while i < count and self._first_year > _MIN_YEAR:
+            self._ensure(self._first_year - 1)
+            i = bisect_left(self._dates, day)
+        return self._rows(max(0, i - count), i)
+
+    def _rows(self, lo: int, hi: int) -> list[tuple[date, datetime, datetime]]:
         return [
             (self._dates[i], _utc(self._opens[i]), _utc(self._closes[i])) for i in range(lo, hi)
         ]

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from vibe.trading_bot.core.components import Components, built, note_sync
 from vibe.trading_bot.core.daily_summary import daily_figures
-from vibe.trading_bot.core.historical_feed import SessionDates, TradingDay
+from vibe.trading_bot.core.historical_feed import TradingDay
 from vibe.trading_bot.core.run_plan import RunMode
 from vibe.trading_bot.storage.metrics_store import MetricRecord
 from vibe.trading_bot.utils.logger import get_logger
@@ -43,7 +43,6 @@ class SessionLoop:
         self._source = parts.plan.source
         self._persist_cursor = parts.plan.mode is not RunMode.BACKTEST
         self.current: TradingDay | None = None
-        self._calendar = SessionDates(parts.scheduler)
 
     @property
     def equity_only(self) -> bool:
@@ -64,8 +63,8 @@ class SessionLoop:
         """Open the session ``day``: strategy contexts and the executor's daily counters."""
         self.current = day
         self.processor.start_session(day.open, day.close)
-        window = self._calendar.before(day.day, PDT_WINDOW - 1)
-        self.executor.start_session(day.day, window[0] if window else day.day)
+        window = self.parts.scheduler.sessions_before(day.day, PDT_WINDOW - 1)
+        self.executor.start_session(day.day, window[0][0] if window else day.day)
 
     async def group_done(self, bar_end: datetime) -> None:
         """Book-keeping after the bar group ending at ``bar_end`` (tz-aware UTC)."""

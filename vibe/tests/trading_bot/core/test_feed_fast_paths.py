@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from vibe.trading_bot.core.historical_feed import (
-    SessionDates,
     frame_bars,
     paused_gc,
     sessions_before,
@@ -27,18 +26,27 @@ def scheduler() -> MarketScheduler:
 
 
 @pytest.mark.parametrize("count", [0, 1, 4, 9])
-def test_session_dates_match_sessions_before(scheduler: MarketScheduler, count: int) -> None:
-    cache = SessionDates(scheduler)
-    days = [d.day for d in sessions_between(scheduler, date(2023, 12, 1), date(2026, 1, 31))]
-    # every session in order (year boundaries included), then a jump backwards
-    for day in [*days, date(2024, 1, 2), date(2025, 1, 10), date(2024, 12, 31)]:
-        expected = [d.day for d in sessions_before(scheduler, day, count)]
-        assert cache.before(day, count) == expected, day
+def test_sessions_before_are_the_previous_sessions(scheduler: MarketScheduler, count: int) -> None:
+    days = sessions_between(scheduler, date(2023, 1, 1), date(2026, 1, 31))
+    for i, day in enumerate(days):
+        expected = days[max(0, i - count) : i] if count else []
+        if i >= count:  # the window inside the listed range
+            assert sessions_before(scheduler, day.day, count) == expected, day
+    # a day that is not a session (a weekend) has the same window as the next session
+    assert sessions_before(scheduler, date(2025, 1, 11), count) == sessions_before(
+        scheduler, date(2025, 1, 13), count
+    )
 
 
-def test_session_dates_skip_the_2025_01_09_closure(scheduler: MarketScheduler) -> None:
-    window = SessionDates(scheduler).before(date(2025, 1, 13), 4)
+def test_sessions_before_skip_the_2025_01_09_closure(scheduler: MarketScheduler) -> None:
+    window = [d.day for d in sessions_before(scheduler, date(2025, 1, 13), 4)]
     assert window == [date(2025, 1, 6), date(2025, 1, 7), date(2025, 1, 8), date(2025, 1, 10)]
+
+
+def test_sessions_before_reach_back_past_the_computed_years() -> None:
+    scheduler = MarketScheduler("XNYS", 2025, 2025)
+    window = [d.day for d in sessions_before(scheduler, date(2025, 1, 3), 3)]
+    assert window == [date(2024, 12, 30), date(2024, 12, 31), date(2025, 1, 2)]
 
 
 @pytest.mark.parametrize(("name", "seconds"), [("SPY_5m", 300), ("AAPL_5m", 300)])
@@ -70,15 +78,6 @@ def test_paused_gc_restores_the_previous_state() -> None:
         assert not gc.isenabled()  # it was off before: left off
     finally:
         gc.enable()
-
-
-def test_session_dates_refetch_only_per_year(scheduler: MarketScheduler) -> None:
-    cache = SessionDates(scheduler)
-    cache.before(date(2024, 3, 1), 4)
-    fetched = cache._dates
-    for offset in range(200):
-        cache.before(date(2024, 3, 1) + timedelta(days=offset), 4)
-    assert cache._dates is fetched
 
 
 @pytest.mark.parametrize("offset", [pd.Timedelta(0), pd.Timedelta(microseconds=7)])
