@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,3 +142,45 @@ def test_replay_then_show_status_from_the_databases(cli: CliRunner, tmp_path: Pa
     assert report["positions"] == []
     # the AAPL short of 2025-06-05 lost 170.59 USD (see test_replay_daemon.py)
     assert report["equity"] < 100_000.0
+
+
+INTERRUPT_AFTER_5_SESSIONS = """
+import os, signal, sys
+from vibe.trading_bot.commands import progress
+
+shown = progress.SessionProgress.update
+
+def update(self, done, total, bars):
+    shown(self, done, total, bars)
+    if done == 5:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C during the 6th session's turn
+
+progress.SessionProgress.update = update
+from vibe.trading_bot.cli import main
+sys.argv = ["vibe", *sys.argv[1:]]
+main()
+"""
+
+
+def test_ctrl_c_stops_a_backtest_between_sessions_with_a_partial_report(tmp_path: Path) -> None:
+    out = tmp_path / "bt.json"
+    args = ["backtest", "--start", "2025-06-05", "--end", "2025-08-28", "--symbols", "SPY"]
+    args += ["--timeframe", "5m", "--data", str(REPO_ROOT / "examples" / "data")]
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPT_AFTER_5_SESSIONS, *args, "--output", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 130, done.stderr
+    # the signal is handled when the loop next yields: within a session or two
+    match = re.search(r"stopped by SIGINT: the reports cover 2025-06-05 to (\S+) only", done.stderr)
+    assert match is not None, done.stderr
+    last = match.group(1)
+    assert "2025-06-11" <= last <= "2025-06-16"  # 5th session .. two more; of 59
+    report = json.loads(out.read_text())
+    assert report["config"]["end"] == last
+    assert report["equity_curve"][-1][0] == f"{last}T20:00:00+00:00"  # that session's close
+    assert all(t["entry_time"] < f"{last}T23" for t in report["trades"])
+    assert (tmp_path / "bt.html").is_file()

@@ -107,6 +107,8 @@ class BacktestResult:
         equity_curve: ``(bar close time tz-aware UTC, equity USD)`` at every bar close,
             ascending.
         rejections: rule name -> count of entries that rule refused.
+        stop_reason: the signal that cut the run short (e.g. ``SIGINT``), ``None`` when
+            every session ran; ``config.end`` is then the last session that ran.
     """
 
     config: BacktestConfig
@@ -114,6 +116,7 @@ class BacktestResult:
     trades: list[Trade]
     equity_curve: list[tuple[datetime, float]]
     rejections: dict[str, int]
+    stop_reason: str | None = None
 
 
 def finite_or_none(value: float | None, ndigits: int) -> float | None:

@@ -14,6 +14,7 @@ are refused with the list of accepted ones.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from vibe.trading_bot.backtest.report import BacktestConfig, BacktestResult, Par
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.bar_processor import BarProcessor
 from vibe.trading_bot.core.run_plan import ProgressHook, RunMode, RunPlan
+from vibe.trading_bot.core.scheduler import NEW_YORK
 from vibe.trading_bot.data.frames import timeframe_seconds
 from vibe.trading_bot.storage.trade_store import TradeStore
 
@@ -121,8 +123,12 @@ async def run_backtest(
         finally:
             store.close()
     processor = outcome.parts.processor
-    curve = processor.equity_curve if processor is not None else None
-    return _result(settings, request, trades, curve or [], processor)
+    curve = (processor.equity_curve if processor is not None else None) or []
+    if outcome.stop_reason is not None:  # the report covers the sessions that ran
+        last = curve[-1][0].astimezone(NEW_YORK).date() if curve else request.start
+        request = dataclasses.replace(request, end=max(request.start, last))
+    result = _result(settings, request, trades, curve, processor)
+    return dataclasses.replace(result, stop_reason=outcome.stop_reason)
 
 
 def typed_params(settings: AppSettings, params: Mapping[str, str]) -> dict[str, ParamValue]:

@@ -25,6 +25,8 @@ from vibe.trading_bot.commands.common import (
 )
 from vibe.trading_bot.commands.progress import SessionProgress
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's status for an interrupted command
+
 
 def backtest_command(  # noqa: PLR0913 - one parameter per command-line option
     start: str,
@@ -73,6 +75,13 @@ def backtest_command(  # noqa: PLR0913 - one parameter per command-line option
     # full collection over the run's ~100,000 bars and equity points (~0.4 s for
     # a 1-minute year); the memory goes back to the OS with the process.
     atexit.register(gc.freeze)
+    if result.stop_reason is not None:
+        config = result.config
+        fail(
+            f"stopped by {result.stop_reason}: the reports cover {config.start.isoformat()} "
+            f"to {config.end.isoformat()} only",
+            EXIT_INTERRUPTED,
+        )
 
 
 def _write(result: BacktestResult, output: Path | None, results_dir: Path) -> None:

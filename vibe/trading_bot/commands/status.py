@@ -20,7 +20,7 @@ def status_command(as_json: bool, env_file: Path) -> None:
 
     with user_errors():
         settings = load_settings(env_file)
-        scheduler = MarketScheduler.for_settings(settings)
+        scheduler = MarketScheduler(settings.trading.market_calendar)
         report = from_databases(settings, scheduler, LiveClock())
         state = fetch_daemon_state(settings.health.health_check_port)
         if state is not None:

@@ -65,7 +65,9 @@ class SecretRedactor:
         if isinstance(value, Mapping):
             return {key: self.redact_value(item) for key, item in value.items()}
         if isinstance(value, list | tuple):
-            return type(value)(self.redact_value(item) for item in value)
+            items = [self.redact_value(item) for item in value]
+            # a named tuple (e.g. Bar) takes its fields as arguments, not one iterable
+            return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
         if isinstance(value, BaseException):
             return self.redact(repr(value))
         return value

@@ -8,8 +8,9 @@ installed version of the library, so it is kept:
 
 * in memory, per process (a parameter sweep builds many schedulers);
 * on disk, as JSON under the cache folder (``DATA_DIR/cache/calendar`` in the
-  daemon), stamped with the installed library's location and modification time:
-  upgrading pandas-market-calendars (new holidays, new closures) invalidates it.
+  daemon), stamped with the location and modification time of the installed
+  pandas-market-calendars and exchange-calendars (XNYS takes its holidays and
+  closures from the latter): upgrading either invalidates it.
 
 A cache file that cannot be read, parsed or written is ignored (logged): the
 schedule is then computed as if there were no cache.
@@ -30,7 +31,7 @@ from vibe.common.errors import ConfigIssue, ConfigurationError
 from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
-_LIBRARY = "pandas_market_calendars"
+_LIBRARIES = ("pandas_market_calendars", "exchange_calendars")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _memory: dict[tuple[str, int, int], Schedule] = {}
 
@@ -99,9 +100,15 @@ def _cache_path(cache_dir: Path | None, name: str, first: int, last: int) -> Pat
 
 
 def _library_stamp() -> str:
-    """Where the installed library is and when it was installed (changes on upgrade)."""
-    spec = importlib.util.find_spec(_LIBRARY)
-    origin = spec.origin if spec is not None and spec.origin else _LIBRARY
+    """Where the calendar libraries are and when they were installed (changes on upgrade)."""
+    return ";".join(_installed(name) for name in _LIBRARIES)
+
+
+def _installed(name: str) -> str:
+    spec = importlib.util.find_spec(name)
+    origin = spec.origin if spec is not None and spec.origin else None
+    if origin is None:
+        return f"{name}:absent"
     try:
         return f"{origin}:{os.stat(origin).st_mtime_ns}"
     except OSError:

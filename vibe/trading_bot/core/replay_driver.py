@@ -86,6 +86,8 @@ class ReplayDriver:
             self.sessions_done += 1
             if progress is not None:
                 progress(self.sessions_done, total, self.loop.processor.bars_processed)
+            if self._fast:
+                await asyncio.sleep(0)  # let a SIGINT/SIGTERM handler run between sessions
         _log.info("replay finished", sessions=self.sessions_done, stopped=self._stopping)
 
     def _advance(self, to: datetime) -> None:
@@ -136,8 +138,8 @@ class ReplayDriver:
         The same steps in the same order, without a coroutine per group: a
         backtest's group book-keeping is only the equity point
         (:attr:`SessionLoop.equity_only`). A stop cannot arrive inside this
-        synchronous loop (signal handlers run on the event loop between
-        sessions), so it is checked per session by :meth:`_replay`.
+        synchronous loop: signal handlers run on the event loop, which
+        :meth:`_replay` yields to after each session and then checks for a stop.
         """
         process = self.loop.processor.process
         mark_equity = self.loop.processor.mark_equity

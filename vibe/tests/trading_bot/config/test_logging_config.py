@@ -90,3 +90,13 @@ def test_rotating_file_gets_json(tmp_path, capsys):
 def test_log_with_context_rejects_unknown_level():
     with pytest.raises(ValueError, match="level='loud'"):
         log_with_context(get_logger("x"), "loud", "msg")
+
+
+def test_a_bar_in_a_log_event_keeps_its_type():
+    from datetime import UTC, datetime
+
+    from vibe.common.models import Bar
+
+    bar = Bar("SPY", datetime(2025, 7, 3, 13, 30, tzinfo=UTC), 620.0, 621.0, 619.5, 620.5, 900)
+    out = SecretRedactor(["s3cr3t"])(None, "info", {"event": "bar", "bar": bar})
+    assert out["bar"] == bar and type(out["bar"]) is Bar

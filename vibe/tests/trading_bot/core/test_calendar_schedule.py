@@ -65,7 +65,11 @@ def test_a_cache_from_another_library_install_is_recomputed(fresh_memory, tmp_pa
     path.write_text(json.dumps(payload))
     calendar_schedule._memory.clear()
     assert load_schedule("XNYS", 2025, 2025, tmp_path) == computed
-    assert len(json.loads(path.read_text())["dates"]) == 250  # rewritten
+    rewritten = json.loads(path.read_text())
+    assert len(rewritten["dates"]) == 250
+    # stamped with both libraries: XNYS's closures come from exchange_calendars
+    assert "pandas_market_calendars" in rewritten["library"]
+    assert "exchange_calendars" in rewritten["library"]
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"library": 1}', "[]"])

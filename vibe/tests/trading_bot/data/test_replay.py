@@ -92,3 +92,14 @@ async def test_errors_name_the_problem(tmp_path, scheduler):
     (tmp_path / "BAD_1m.csv").write_text("timestamp,open\nnot-a-time,1\n")
     with pytest.raises(DataError, match=r"BAD_1m\.csv"):
         await provider.get_history("BAD", "1m", start, end)
+
+
+@pytest.mark.asyncio
+async def test_a_file_cut_off_mid_line_keeps_its_complete_rows(tmp_path, scheduler, shared_data):
+    folder = shared_data / "bars_5m" / "yfinance_2025-06_2025-08"
+    original = (folder / "SPY_5m.csv").read_bytes()
+    (tmp_path / "SPY_5m.csv").write_bytes(original[:-40])  # an interrupted download
+    whole = ReplayProvider(folder, scheduler).load("SPY", "5m")
+    cut = ReplayProvider(tmp_path, scheduler).load("SPY", "5m")
+    assert len(cut) == len(whole) - 1  # only the broken last row is lost
+    assert cut.equals(whole.iloc[:-1])
