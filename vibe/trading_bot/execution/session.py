@@ -51,11 +51,10 @@ class SessionCounters:
         day_start = datetime.combine(day, time(0), ET)
         window_start_at = datetime.combine(first, time(0), ET)
         # one query for both counts: entries since the window start (or today's start)
-        entries = [
-            t.entry_time for t in self._store.get_trades(start=min(window_start_at, day_start))
-        ]
-        self.trades_today = sum(1 for at in entries if at >= day_start)
-        self._earlier_in_window = sum(1 for at in entries if window_start_at <= at < day_start)
+        earlier, self.trades_today = self._store.count_entries(
+            min(window_start_at, day_start), day_start
+        )
+        self._earlier_in_window = earlier if window_start_at <= day_start else 0
 
     def session_of(self, at: datetime) -> date:
         """The ET date of ``at``."""

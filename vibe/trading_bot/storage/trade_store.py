@@ -326,6 +326,22 @@ class TradeStore(SQLiteStore):
             params.append(limit)
         return [row_to_trade(row) for row in self.db.query(sql, params)]
 
+    def count_entries(self, start: datetime, split: datetime) -> tuple[int, int]:
+        """``(entries in [start, split), entries at or after split)`` by entry time.
+
+        One indexed aggregate query, no rows built (the per-session day-trade count).
+
+        Raises:
+            InvalidInputError: a naive datetime.
+        """
+        lo, mid = to_iso(start), to_iso(split)
+        sql = (
+            "SELECT COALESCE(SUM(entry_time < ?), 0), COALESCE(SUM(entry_time >= ?), 0) "
+            "FROM trades WHERE entry_time >= ?"
+        )
+        (before, after), *_ = self.db.query(sql, (mid, mid, lo))
+        return int(before), int(after)
+
     def get_pnl_stats(self, symbol: str | None = None, strategy: str | None = None) -> PnLStats:
         """P&L statistics over closed trades, optionally for one symbol and/or strategy."""
         where, params = _trade_filters(symbol, TradeStatus.CLOSED, strategy, None, None)

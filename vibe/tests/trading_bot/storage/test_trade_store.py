@@ -218,6 +218,19 @@ def test_orders_with_history_and_fills_round_trip(store):
     assert store.get_order("missing") is None
 
 
+def test_count_entries_split_at_a_time_agrees_with_get_trades(store):
+    assert store.count_entries(T0, T0) == (0, 0)  # empty table
+    for minutes in (0, 10, 20, 30):
+        store.insert_trade(_trade("SPY", minutes=minutes))
+    for start, split in [(0, 15), (5, 20), (0, 0), (31, 40), (10, 10)]:
+        lo, mid = T0 + timedelta(minutes=start), T0 + timedelta(minutes=split)
+        before = len(store.get_trades(start=lo, end=mid))
+        after = len(store.get_trades(start=max(lo, mid)))
+        assert store.count_entries(lo, mid) == (before, after), (start, split)
+    with pytest.raises(InvalidInputError, match="naive"):
+        store.count_entries(datetime(2025, 7, 3), T0)  # noqa: DTZ001
+
+
 def test_open_orders_and_filters(store):
     working = _order(minutes=0)
     working.transition(OrderStatus.SUBMITTED, T0)
