@@ -26,11 +26,8 @@ decimals. NaN and infinities become ``null``; the encoder refuses any that slip 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +40,7 @@ import numpy as np
 from vibe.common.errors import InvalidInputError, StorageError
 from vibe.common.models import Trade, require_aware
 from vibe.trading_bot.backtest.metrics import PerformanceMetrics
+from vibe.trading_bot.utils.atomic_file import write_bytes_atomically
 
 ParamValue = str | float | int | bool
 
@@ -304,26 +302,9 @@ def write_text_atomic(path: Path, text: str) -> Path:
     """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        return write_bytes_atomically(path, text.encode("utf-8"), _REPORT_FILE_MODE)
     except OSError as exc:
         raise StorageError(f"cannot write report {path}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fchmod(handle.fileno(), _REPORT_FILE_MODE)
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise StorageError(f"cannot write report {path}: {exc.strerror or exc}") from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    return path
 
 
 def write_json(result: BacktestResult, path: Path, payload: dict[str, Any] | None = None) -> Path:

@@ -18,7 +18,6 @@ schedule is then computed as if there were no cache.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
@@ -28,6 +27,7 @@ from datetime import UTC, date
 from pathlib import Path
 
 from vibe.common.errors import ConfigIssue, ConfigurationError
+from vibe.trading_bot.utils.atomic_file import write_bytes_atomically
 from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
@@ -139,12 +139,7 @@ def _write(path: Path, stamp: str, schedule: Schedule) -> None:
         "opens": schedule.opens,
         "closes": schedule.closes,
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(payload, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, path)
+        write_bytes_atomically(path, json.dumps(payload, separators=(",", ":")).encode())
     except OSError as exc:
         _log.warning("calendar cache not written", path=str(path), error=repr(exc))
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)

@@ -16,8 +16,6 @@ manager's offline mode serves it alone.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +26,7 @@ from vibe.common.clock import Clock
 from vibe.common.errors import StorageError
 from vibe.trading_bot.core.scheduler import NEW_YORK
 from vibe.trading_bot.data.frames import empty_bars, slice_range
+from vibe.trading_bot.utils.atomic_file import replace_atomically, write_bytes_atomically
 
 Span = tuple[datetime, datetime]
 
@@ -132,8 +131,8 @@ class ParquetCache:
         merged = merged[~merged.index.duplicated(keep="last")].sort_index()
         ranges = _compact([*self._read_ranges(symbol, timeframe), _Range(start, end, now)], now)
         try:
-            _atomic_write(parquet, lambda p: merged.to_parquet(p))
-            _atomic_write(sidecar, lambda p: p.write_text(json.dumps([_dump(r) for r in ranges])))
+            replace_atomically(parquet, merged.to_parquet)
+            write_bytes_atomically(sidecar, json.dumps([_dump(r) for r in ranges]).encode())
         except OSError as exc:
             raise StorageError(f"cannot write cache file {parquet}: {exc}") from exc
 
@@ -175,9 +174,3 @@ def _merge(spans: list[Span]) -> list[Span]:
         else:
             merged.append((lo, hi))
     return merged
-
-
-def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, BinaryIO, Protocol, TypeVar, runtime_checkable
 
 from vibe.common.errors import InvalidInputError, OperationalError, TemporaryError, VibeError
+from vibe.trading_bot.utils.atomic_file import (
+    is_temporary,
+    replace_atomically,
+    write_bytes_atomically,
+)
 
 T = TypeVar("T")
 METADATA_SUFFIX = ".metadata.json"
@@ -169,11 +171,13 @@ class LocalDirectoryBackend(ThreadedBackend):
 
     def _put(self, key: str, path: Path | None, data: bytes | None, meta: dict[str, str]) -> None:
         target = self._path(key)
-        _atomic_write(target.with_name(target.name + METADATA_SUFFIX), json.dumps(meta).encode())
+        write_bytes_atomically(
+            target.with_name(target.name + METADATA_SUFFIX), json.dumps(meta).encode()
+        )
         if path is not None:
             _atomic_copy(path, target)
         else:
-            _atomic_write(target, data or b"")
+            write_bytes_atomically(target, data or b"")
 
     async def get_file(self, key: str, dest: Path) -> bool:
         """Copy ``<root>/<key>`` to ``dest``; ``False`` when it does not exist."""
@@ -206,7 +210,7 @@ class LocalDirectoryBackend(ThreadedBackend):
         keys = []
         for path in self.root.rglob("*"):
             key = path.relative_to(self.root).as_posix()
-            hidden = path.name.endswith(METADATA_SUFFIX) or path.name.startswith(".tmp-")
+            hidden = path.name.endswith(METADATA_SUFFIX) or is_temporary(path.name)
             if path.is_file() and not hidden and key.startswith(prefix):
                 keys.append(key)
         return sorted(keys)
@@ -226,35 +230,13 @@ class LocalDirectoryBackend(ThreadedBackend):
 
     def _check(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.root / ".connection-check", b"ok")
+        write_bytes_atomically(self.root / ".connection-check", b"ok")
         (self.root / ".connection-check").unlink()
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _atomic_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle, source.open("rb") as src:
+    def copy(handle: BinaryIO) -> None:
+        with source.open("rb") as src:
             shutil.copyfileobj(src, handle, 1024 * 1024)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
+
+    replace_atomically(target, copy)
