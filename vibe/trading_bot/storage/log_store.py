@@ -21,7 +21,6 @@ from vibe.common.errors import InvalidInputError
 from vibe.common.models import require_quantity
 from vibe.trading_bot.storage.sqlite import (
     DEFAULT_BUSY_TIMEOUT_MS,
-    SQLiteDatabase,
     SQLiteStore,
     from_iso,
     to_iso,
@@ -109,6 +108,9 @@ class LogStore(SQLiteStore):
         StorageError: the file exists but is not a readable database of this bot.
     """
 
+    FILENAME = DEFAULT_FILENAME
+    MIGRATIONS = LOG_MIGRATIONS
+
     def __init__(
         self,
         path: Path,
@@ -117,15 +119,7 @@ class LogStore(SQLiteStore):
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
     ) -> None:
         self.retention_days = require_quantity("retention_days", retention_days)
-        self.db = SQLiteDatabase(path, LOG_MIGRATIONS, busy_timeout_ms)
-        self._clock = clock
-
-    @classmethod
-    def in_data_dir(
-        cls, data_dir: Path, clock: Clock, retention_days: int = DEFAULT_RETENTION_DAYS
-    ) -> LogStore:
-        """Open ``data_dir/logs.db``."""
-        return cls(Path(data_dir) / DEFAULT_FILENAME, clock, retention_days)
+        super().__init__(path, clock, busy_timeout_ms)
 
     def insert_log(
         self,

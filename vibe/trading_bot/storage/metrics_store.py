@@ -20,14 +20,10 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from vibe.common.clock import Clock
 from vibe.common.errors import InvalidInputError
 from vibe.trading_bot.storage.sqlite import (
-    DEFAULT_BUSY_TIMEOUT_MS,
-    SQLiteDatabase,
     SQLiteStore,
     to_iso,
 )
@@ -150,25 +146,15 @@ def _require_value(value: float) -> float:
 class MetricsStore(SQLiteStore):
     """Metrics in one SQLite file (default ``DATA_DIR/metrics.db``).
 
-    Args:
-        path: the database file (created with its parent folder when missing).
-        clock: gives the timestamp of metrics recorded without one.
-        busy_timeout_ms: how long a writer waits for the file lock, in milliseconds.
+    Args (see :class:`~vibe.trading_bot.storage.sqlite.SQLiteStore`): ``path``,
+    ``clock`` (the timestamp of metrics recorded without one), ``busy_timeout_ms``.
 
     Raises:
         StorageError: the file exists but is not a readable database of this bot.
     """
 
-    def __init__(
-        self, path: Path, clock: Clock, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
-    ) -> None:
-        self.db = SQLiteDatabase(path, METRICS_MIGRATIONS, busy_timeout_ms)
-        self._clock = clock
-
-    @classmethod
-    def in_data_dir(cls, data_dir: Path, clock: Clock) -> MetricsStore:
-        """Open ``data_dir/metrics.db``."""
-        return cls(Path(data_dir) / DEFAULT_FILENAME, clock)
+    FILENAME = DEFAULT_FILENAME
+    MIGRATIONS = METRICS_MIGRATIONS
 
     def record_metric(
         self,

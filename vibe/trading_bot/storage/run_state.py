@@ -17,12 +17,8 @@ rebuilt from it by the order manager.
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
 
-from vibe.common.clock import Clock
 from vibe.trading_bot.storage.sqlite import (
-    DEFAULT_BUSY_TIMEOUT_MS,
-    SQLiteDatabase,
     SQLiteStore,
     from_iso,
     to_iso,
@@ -47,25 +43,15 @@ _CLOSED = "last_closed_session"
 class RunStateStore(SQLiteStore):
     """Bar cursor and closed-session marks per data source.
 
-    Args:
-        path: the database file (created with its parent folder when missing).
-        clock: ``updated_at`` of every mark.
-        busy_timeout_ms: how long a writer waits for the file lock, in milliseconds.
+    Args (see :class:`~vibe.trading_bot.storage.sqlite.SQLiteStore`): ``path``,
+    ``clock`` (``updated_at`` of every mark), ``busy_timeout_ms``.
 
     Raises:
         StorageError: the file exists but is not a readable database of this bot.
     """
 
-    def __init__(
-        self, path: Path, clock: Clock, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
-    ) -> None:
-        self.db = SQLiteDatabase(path, (STATE_V1,), busy_timeout_ms)
-        self._clock = clock
-
-    @classmethod
-    def in_data_dir(cls, data_dir: Path, clock: Clock) -> RunStateStore:
-        """Open ``data_dir/state.db``."""
-        return cls(Path(data_dir) / DEFAULT_FILENAME, clock)
+    FILENAME = DEFAULT_FILENAME
+    MIGRATIONS = (STATE_V1,)
 
     def _set(self, source: str, key: str, value: str) -> None:
         with self.db.transaction() as conn:

@@ -24,8 +24,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
+from vibe.common.clock import Clock
 from vibe.common.errors import InvalidInputError, StorageError, TemporaryError
 from vibe.common.models import require_aware
 
@@ -260,9 +261,34 @@ class SQLiteDatabase:
 
 
 class SQLiteStore:
-    """Base of the stores: owns one :class:`SQLiteDatabase` as ``self.db``."""
+    """Base of the stores: owns one :class:`SQLiteDatabase` as ``self.db`` and a clock.
 
+    A store names its file (``FILENAME``, under ``DATA_DIR``) and its schema
+    (``MIGRATIONS``); stores with more options extend ``__init__``.
+
+    Args:
+        path: the database file (created with its parent folder when missing).
+        clock: record times (e.g. ``created_at``).
+        busy_timeout_ms: how long a writer waits for the file lock, in milliseconds.
+
+    Raises:
+        StorageError: the file exists but is not a readable database of this bot.
+    """
+
+    FILENAME: ClassVar[str]
+    MIGRATIONS: ClassVar[Sequence[str]]
     db: SQLiteDatabase
+
+    def __init__(
+        self, path: Path, clock: Clock, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    ) -> None:
+        self.db = SQLiteDatabase(path, self.MIGRATIONS, busy_timeout_ms)
+        self._clock = clock
+
+    @classmethod
+    def in_data_dir(cls, data_dir: Path, clock: Clock, **options: Any) -> Self:
+        """Open ``data_dir / FILENAME`` (``options`` go to the store's constructor)."""
+        return cls(Path(data_dir) / cls.FILENAME, clock, **options)
 
     @property
     def path(self) -> Path:

@@ -155,6 +155,9 @@ class TradeStore(SQLiteStore):
         InvalidInputError: a checkpoint threshold below 1, or the cap below the wake size.
     """
 
+    FILENAME = DEFAULT_FILENAME
+    MIGRATIONS = TRADE_MIGRATIONS
+
     def __init__(
         self,
         path: Path,
@@ -183,11 +186,6 @@ class TradeStore(SQLiteStore):
         self._clock = clock
         self._work = UnitOfWork(self.db, self.checkpointer)
         self._rows = OrderRows()
-
-    @classmethod
-    def in_data_dir(cls, data_dir: Path, clock: Clock) -> TradeStore:
-        """Open ``data_dir/trades.db``."""
-        return cls(Path(data_dir) / DEFAULT_FILENAME, clock)
 
     # ----------------------------------------------------- transactions, WAL
 
