@@ -11,17 +11,10 @@ import pandas as pd
 
 from vibe.common.models import Bar, PositionSide, SignalAction
 from vibe.common.strategies import BarContext, OrbParams, OrbStrategy, session_bounds
+from vibe.common.strategies.orb_vectorized import SIGNAL_COLUMNS
 
 ET = ZoneInfo("America/New_York")
-COMPARED = [
-    "timestamp",
-    "action",
-    "price",
-    "stop_price",
-    "take_profit_price",
-    "exit_reason",
-    "rejected_by",
-]
+COMPARED = list(SIGNAL_COLUMNS[2:])  # what both implementations decide (not session/bar_start)
 
 
 def load_bars(path: Path) -> pd.DataFrame:
