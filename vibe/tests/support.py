@@ -1,10 +1,14 @@
-"""Test helpers shared across the suite: polling instead of sleeping, free ports."""
+"""Test helpers shared across the suite: polling instead of sleeping, free ports, kill -9."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 
@@ -39,3 +43,34 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def kill_9_after(script: str, args: list[str], after: int) -> list[int]:
+    """Run ``python -c script *args``, SIGKILL it once it printed ``after`` integer lines.
+
+    Returns every whole integer line it printed (also those between the last read
+    and the kill): the records the child had committed when it died.
+    """
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    printed: list[int] = []
+    try:
+        while len(printed) < after:
+            line = child.stdout.readline()
+            if not line:
+                raise AssertionError(f"child exited early: {child.stderr.read()}")
+            printed.append(int(line))
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+    rest = child.stdout.read()  # lines printed between our last read and the kill
+    printed.extend(int(line) for line in rest.splitlines(keepends=True) if line.endswith("\n"))
+    child.wait()
+    child.stdout.close()
+    child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
+    return printed

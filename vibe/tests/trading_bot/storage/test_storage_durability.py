@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +10,7 @@ import pytest
 
 from vibe.common.clock import SimulatedClock
 from vibe.common.models import ExitReason, PositionSide, Trade
+from vibe.tests.support import kill_9_after
 from vibe.trading_bot.storage.log_handler import SQLiteLogHandler
 from vibe.trading_bot.storage.log_store import LogStore
 from vibe.trading_bot.storage.metrics_store import MetricsStore
@@ -157,37 +154,12 @@ while True:
 """
 
 
-def _run_and_kill(path, after: int) -> list[int]:
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None and child.stderr is not None
-    printed: list[int] = []
-    try:
-        while len(printed) < after:
-            line = child.stdout.readline()
-            if not line:
-                raise AssertionError(f"child exited early: {child.stderr.read()}")
-            printed.append(int(line))
-    finally:
-        os.kill(child.pid, signal.SIGKILL)
-    rest = child.stdout.read()  # lines printed between our last read and the kill
-    printed.extend(int(line) for line in rest.splitlines(keepends=True) if line.endswith("\n"))
-    child.wait()
-    child.stdout.close()
-    child.stderr.close()
-    assert child.returncode == -signal.SIGKILL
-    return printed
-
-
 @pytest.mark.slow
 def test_every_reported_trade_survives_kill_9(tmp_path):
     path = tmp_path / "trades.db"
-    printed = _run_and_kill(path, after=300)
-    printed += _run_and_kill(path, after=150)  # a second writer recovers the file, then dies
+    printed = kill_9_after(CHILD, [str(path)], after=300)
+    # a second writer recovers the file, then dies
+    printed += kill_9_after(CHILD, [str(path)], after=150)
     store = TradeStore(path, SimulatedClock(T0))
     assert store.db.integrity_check() == "ok"
     stored = {row[0] for row in store.db.query("SELECT id FROM trades")}

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
-import signal
 import sqlite3
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
 
 from vibe.common.errors import InvalidInputError, StorageError
 from vibe.common.models import Fill, Order, OrderSide, OrderStatus, OrderType, PositionSide, Trade
-from vibe.tests.support import eventually_sync
+from vibe.tests.support import eventually_sync, kill_9_after
 from vibe.tests.trading_bot.storage.conftest import T0
 from vibe.trading_bot.storage.sqlite import SQLiteDatabase
 from vibe.trading_bot.storage.trade_schema import TRADE_MIGRATIONS
@@ -250,27 +247,7 @@ while True:
 
 def test_a_committed_fill_survives_kill_9_with_background_checkpoints(tmp_path, clock):
     path = tmp_path / "trades.db"
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None and child.stderr is not None
-    printed: list[int] = []
-    try:
-        while len(printed) < 1_500:
-            line = child.stdout.readline()
-            if not line:
-                raise AssertionError(f"child exited early: {child.stderr.read()}")
-            printed.append(int(line))
-    finally:
-        os.kill(child.pid, signal.SIGKILL)
-    rest = child.stdout.read()
-    printed.extend(int(x) for x in rest.splitlines(keepends=True) if x.endswith("\n"))
-    child.wait()
-    child.stdout.close()
-    child.stderr.close()
+    printed = kill_9_after(CHILD, [str(path)], after=1_500)
     store = TradeStore(path, clock)
     assert store.db.integrity_check() == "ok"
     fills = {f.fill_id for f in store.get_fills()}
