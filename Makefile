@@ -6,7 +6,7 @@ RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
 NPM_STAMP := node_modules/.stamp
 
-.PHONY: run test lint typecheck pytest bench clean help
+.PHONY: run test test-exhaustive lint typecheck pytest bench clean help
 
 help:
 	@echo "make run    - install and run the main job"
@@ -48,6 +48,10 @@ pytest: $(DEV_STAMP) $(NPM_STAMP)
 	$(PY) -m pytest
 
 test: lint typecheck pytest
+
+# Every kill point of the crash-safety enumeration (minutes; not part of `make test`).
+test-exhaustive: $(DEV_STAMP)
+	$(PY) -m pytest -m exhaustive
 
 bench: $(DEV_STAMP)
 	@set -e; for script in benchmarks/bench_*.py; do \

@@ -11,6 +11,10 @@
   one at a time. The session ends when every symbol's bar ending at the close
   has arrived, or ``CLOSE_WAIT_SECONDS`` after the close.
 * **After the close**: the session loop's flatten and after-close work.
+* **Restart after a cut-off close**: if the previous run traded the last
+  session and died inside its close (cursor in that session, session not
+  marked closed), the close is finished first, on that session's bars from
+  history (:meth:`SessionLoop.resume_close`), before anything else.
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ class LiveDriver:
 
     async def run(self) -> None:
         """Trade session after session until a stop is requested."""
+        await self._finish_cut_off_close()
         while not self._stopping:
             day = self._current_or_next()
             wake = day.open - self._warmup
@@ -85,6 +90,24 @@ class LiveDriver:
         if session is None:  # cannot happen: next_open is a session open
             raise VibeError(f"calendar has no session on {day.isoformat()}")
         return TradingDay(day, *session)
+
+    async def _finish_cut_off_close(self) -> None:
+        """Finish the close of the last ended session if the previous run died inside it."""
+        cursor = self.loop.cursor()
+        if cursor is None:
+            return
+        previous = sessions_before(self.parts.scheduler, self._current_or_next().day, 1)
+        if not previous:
+            return
+        day = previous[-1]
+        if not (day.open < cursor <= day.close) or not self.loop.close_pending(day):
+            return
+        _log.warning("finishing a session close cut off by a restart", day=day.day.isoformat())
+        processor = self.loop.processor
+        processor.start_session(day.open, day.close)
+        for bar in await self._history(day.open, day.close):
+            processor.warm_up(bar)
+        await self.loop.resume_close(day, cursor)
 
     async def _sleep_until(self, when: datetime) -> None:
         seconds = min((when - self.parts.clock.now()).total_seconds(), MAX_SLEEP_SECONDS)

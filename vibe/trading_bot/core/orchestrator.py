@@ -232,8 +232,8 @@ class Orchestrator:
         stack = self.parts.stack
         if stack is None or self.plan.mode is RunMode.BACKTEST:
             return
-        stack.executor.reporter.alert(
-            SystemAlert(timestamp=self.clock.now(), event=event, message=message)
+        stack.executor.reporter.alert_from(
+            SystemAlert, timestamp=self.clock.now(), event=event, message=message
         )
 
     async def _trading_shutdown(self) -> None:

@@ -97,7 +97,7 @@ class ReplayDriver:
     async def _run_day(self, day: TradingDay, cursor: datetime | None) -> None:
         bars = self.feed.bars(day)
         if cursor is not None and bars and bars[-1].timestamp + self._interval <= cursor:
-            await self._replayed_day(day, bars)
+            await self._replayed_day(day, bars, cursor)
             return
         self._advance(day.open - self._warmup)
         if not bars:
@@ -157,16 +157,17 @@ class ReplayDriver:
         if group_end is not None:
             mark_equity(group_end)
 
-    async def _replayed_day(self, day: TradingDay, bars: list[Bar]) -> None:
-        """A session an earlier run finished: rebuild the strategy's state only.
+    async def _replayed_day(self, day: TradingDay, bars: list[Bar], cursor: datetime) -> None:
+        """A session whose bars an earlier run traded: rebuild the strategy's state.
 
-        Its after-close work runs if that run stopped before doing it; positions
-        restored from the database belong to a later session and are left alone.
+        If that run stopped before finishing the session's close (a crash inside
+        it), the close is finished now (:meth:`SessionLoop.resume_close`).
         """
         self.loop.processor.start_session(day.open, day.close)
         for bar in bars:
             self.loop.processor.warm_up(bar)
-        await self.loop.close_if_pending(day)
+        self._advance(day.close)
+        await self.loop.resume_close(day, cursor)
 
     async def _group_done(self, bar_end: datetime) -> bool:
         """Book-keep the finished group and pace; True when a stop was requested."""

@@ -10,6 +10,15 @@ After the close: the end-of-day flatten of anything still open
 equity, win rate), the daily metrics, the log-retention cleanup and a cloud
 sync; then the session is marked closed in ``state.db`` so a restart does not
 repeat it.
+
+The close is resumable: a ``kill -9`` anywhere inside it leaves the cursor at
+the session's last bar group and the session not marked closed, and the next
+run repeats the close (:meth:`SessionLoop.resume_close`). Each step is
+idempotent or recorded: the flatten reuses the stored close orders (same
+client order ids) and fills only what is still working; day orders expire
+once; the summary alert is recorded as queued (``state.db``) before the
+metrics; the daily metrics replace the session's earlier copy; log cleanup,
+cloud sync and checkpoint can run twice.
 """
 
 from __future__ import annotations
@@ -63,8 +72,12 @@ class SessionLoop:
         """Open the session ``day``: strategy contexts and the executor's daily counters."""
         self.current = day
         self.processor.start_session(day.open, day.close)
+        self._start_counters(day)
+
+    def _start_counters(self, day: TradingDay) -> None:
         window = self.parts.scheduler.sessions_before(day.day, PDT_WINDOW - 1)
-        self.executor.start_session(day.day, window[0][0] if window else day.day)
+        first = window[0][0] if window else day.day
+        self.executor.start_session(day.day, first, opened_at=day.open)
 
     async def group_done(self, bar_end: datetime) -> None:
         """Book-keeping after the bar group ending at ``bar_end`` (tz-aware UTC)."""
@@ -85,17 +98,39 @@ class SessionLoop:
         self.current = None
         await self.close_if_pending(day)
 
+    def close_pending(self, day: TradingDay) -> bool:
+        """True when ``day``'s after-close work is not recorded as done (never in backtests)."""
+        if self.parts.plan.mode is RunMode.BACKTEST:
+            return False
+        last = self.stores.state.last_closed_session(self._source)
+        return last is None or last < day.day
+
     async def close_if_pending(self, day: TradingDay) -> None:
         """Run :meth:`after_close` for ``day`` unless it was done (or this is a backtest)."""
-        if self.parts.plan.mode is RunMode.BACKTEST:
-            return
-        last = self.stores.state.last_closed_session(self._source)
-        if last is None or last < day.day:
+        if self.close_pending(day):
             await self.after_close(day)
+
+    async def resume_close(self, day: TradingDay, cursor: datetime | None) -> None:
+        """Finish the close of ``day``, whose bars an earlier run processed, if it was cut off.
+
+        Call after the session's bars were shown to the strategy (so the processor
+        knows each symbol's last bar). When the cursor is inside the session (the
+        earlier run stopped in its close) the end-of-day flatten and the expiry of
+        day orders are repeated first: both only act on what is still open. When the
+        cursor is past the session, open positions belong to a later session and
+        are left alone.
+        """
+        if not self.close_pending(day):
+            return
+        self._start_counters(day)
+        if cursor is not None and cursor <= day.close:
+            self.processor.end_session(day.close)
+        await self.after_close(day)
 
     async def after_close(self, day: TradingDay) -> None:
         """Daily summary alert and metrics, log cleanup, cloud sync; marks ``day`` closed."""
         executor = self.executor
+        state = self.stores.state
         trades = self.stores.trades.get_trades(start=day.open, end=day.close)
         if self.parts.bridge is not None:
             self.parts.bridge.on_trades(trades)
@@ -103,13 +138,17 @@ class SessionLoop:
             day.day, trades, executor.session.start_of_day_equity, executor.portfolio.equity
         )
         now = self.parts.clock.now()
-        executor.reporter.alert(figures.to_alert(now))
-        await executor.flush_alerts()
+        summarised = state.last_summarised_session(self._source)
+        if summarised is None or summarised < day.day:
+            executor.reporter.alert_from(figures.to_alert, now)
+            await executor.flush_alerts()
+            state.set_session_summarised(self._source, day.day)
+        session = {"session": day.day.isoformat()}
         records = [
-            MetricRecord("daily", name, value, {"session": day.day.isoformat()}, now)
+            MetricRecord("daily", name, value, session, now)
             for name, value in figures.metrics().items()
         ]
-        self.stores.metrics.record_many(records)
+        self.stores.metrics.replace_many("daily", session, records)
         executor.reporter.flush_metrics()
         if self.parts.logs is not None:
             removed = await asyncio.to_thread(self.parts.logs.cleanup_old_logs)

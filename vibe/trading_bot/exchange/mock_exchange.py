@@ -33,7 +33,7 @@ not pass silently).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -103,6 +103,7 @@ class MockExchange:
         self._children: dict[str, list[_Working]] = {}
         self._last_price: dict[str, float] = {}
         self._listeners: list[OrderListener] = []
+        self._filled_through: dict[str, datetime] = {}  # restored: bars already matched
 
     # ---- interface -------------------------------------------------------------
     async def connect(self) -> None:
@@ -235,7 +236,11 @@ class MockExchange:
 
     # ---- restart -----------------------------------------------------------------
     def restore(
-        self, orders: Collection[Order], positions: Collection[Position], cash: float
+        self,
+        orders: Collection[Order],
+        positions: Collection[Position],
+        cash: float,
+        filled_through: Mapping[str, datetime] | None = None,
     ) -> None:
         """Re-seed an empty exchange with persisted working orders, positions and cash.
 
@@ -249,10 +254,18 @@ class MockExchange:
         fills; a stop-limit's "stop triggered" flag is not persisted and restarts
         as not triggered.
 
+        A bar the previous run already matched may be fed again after a restart
+        (the resume cursor moves after the whole bar group). Its fills are stored
+        as one unit per symbol and bar, so ``filled_through`` (per symbol, the
+        time of the latest stored fill) says which bars were matched: a bar that
+        starts at or before it is only used to mark positions, never matched
+        again (no fill twice, and no volume capacity counted twice).
+
         Args:
             orders: working orders (accepted or partially filled), oldest first.
             positions: open positions (``last_price`` is kept as the mark).
             cash: cash balance in USD.
+            filled_through: per symbol, the timestamp of the latest stored fill (UTC).
 
         Raises:
             InvalidInputError: an order is not working (pending or complete), or the
@@ -274,6 +287,7 @@ class MockExchange:
             self._working.setdefault(order.symbol, []).append(item)
             if order.parent_id is not None:
                 self._children.setdefault(order.parent_id, []).append(item)
+        self._filled_through = dict(filled_through or {})
         for position in positions:
             self.positions[position.symbol] = position
             if position.last_price is not None:
@@ -300,11 +314,19 @@ class MockExchange:
         symbol, close = bar.symbol, bar.close
         self._last_price[symbol] = close
         working = self._working.get(symbol)
-        fills = self._match(bar, working) if working else []
+        fills = self._match(bar, working) if working and self._unmatched(bar) else []
         position = self.positions.get(symbol)  # after matching: a fill may have opened it
         if position is not None:
             position.last_price = close
         return fills
+
+    def has_working(self, symbol: str) -> bool:
+        """True when ``symbol`` has a working order (:meth:`process_bar` may fill)."""
+        return bool(self._working.get(symbol))
+
+    def _unmatched(self, bar: Bar) -> bool:
+        through = self._filled_through.get(bar.symbol)
+        return through is None or bar.timestamp > through
 
     def fill_market_orders_at_close(self, bar: Bar) -> list[Fill]:
         """Fill ``bar.symbol``'s working market orders at ``bar.close`` (plus slippage).
@@ -406,7 +428,7 @@ class MockExchange:
             for child in children:
                 if not child.order.is_complete:
                     child.active = True
-                    child.order.quantity = order.filled_quantity
+                    self._resize(child.order, order.filled_quantity, at)
         elif order.parent_id is not None:
             self._shrink_sibling(order, at)
 
@@ -419,7 +441,13 @@ class MockExchange:
             if remaining == 0:
                 self._finish(other, OrderStatus.CANCELLED, at, "one-cancels-other")
             else:
-                other.quantity = other.filled_quantity + remaining
+                self._resize(other, other.filled_quantity + remaining, at)
+
+    def _resize(self, order: Order, quantity: int, at: datetime) -> None:
+        """Set a leg's quantity and announce it (``amended``) so that it is persisted."""
+        if order.quantity != quantity:
+            order.quantity = quantity
+            self._emit(OrderEvent(OrderEventKind.AMENDED, order, at, reason="quantity"))
 
     # ---- helpers -------------------------------------------------------------------
     def _rejection_reason(self, order: Order, now: datetime) -> str | None:

@@ -25,6 +25,13 @@ Rules:
   which callers may also open around several calls. All or nothing: if anything
   in the unit fails, none of its events is stored or announced. An event the
   venue sends outside any call (a fill while it processes a bar) is its own unit.
+* **Booking inside the unit.** What an event implies in the books (a fill's
+  trade row, the take-profit re-priced from the entry fill, the trade closed by
+  the exit fill, the sibling leg cancelled) is written by *bookers*
+  (:meth:`OrderManager.subscribe_booking`), called inside the event's unit right
+  after it is stored, so the fill and its booking commit together: a ``kill -9``
+  leaves either both or neither. Bookers defer what must wait for the commit
+  (alerts, metrics) with :meth:`OrderManager.after_commit`.
 * **Start-up.** :meth:`OrderManager.recover` loads open orders and positions from
   the database and compares them with the venue's view. Differences are logged,
   reported to health (state ``degraded``) and returned; nothing is overwritten.
@@ -33,10 +40,11 @@ Rules:
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from itertools import pairwise
 from typing import Protocol
 
@@ -169,13 +177,37 @@ class OrderManager:
         self._by_client: dict[str, Order] = {}
         self._seen: dict[str, int] = {}  # order id -> history entries already persisted
         self._subscribers: list[OrderListener] = []
-        self._queue: list[OrderEvent] | None = None  # stored in the open unit, not announced
+        self._bookers: list[OrderListener] = []
+        # stored in the open unit, not announced yet: events and deferred actions, in order
+        self._queue: list[OrderEvent | Callable[[], object]] | None = None
         self._undo: dict[str, int | None] = {}  # ``_seen`` before the open unit
+        self._transaction: ExitStack | None = None  # the open unit's store batch, once begun
         exchange.add_listener(self.handle_event)
 
     def subscribe(self, listener: OrderListener) -> None:
-        """Call ``listener(event)`` after each event has been persisted."""
+        """Call ``listener(event)`` after each event has been persisted (committed)."""
         self._subscribers.append(listener)
+
+    def subscribe_booking(self, booker: OrderListener) -> None:
+        """Call ``booker(event)`` inside the event's unit of work, right after it is stored.
+
+        The booker's writes to the trade store (and the order changes it makes
+        through this manager) join the same transaction as the event: they commit
+        together or not at all. A booker that raises rolls the whole unit back.
+        Side effects that must wait for the commit go through :meth:`after_commit`.
+        """
+        self._bookers.append(booker)
+
+    def after_commit(self, action: Callable[[], object]) -> None:
+        """Run ``action`` once the open unit of work has committed (at once outside one).
+
+        Actions run in order with the unit's event announcements; they are
+        dropped when the unit rolls back.
+        """
+        if self._queue is None:
+            action()
+        else:
+            self._queue.append(action)
 
     def get(self, order_id: str) -> Order | None:
         """An order seen by this manager (this run or recovered), or ``None``."""
@@ -185,8 +217,10 @@ class OrderManager:
     def unit_of_work(self) -> Iterator[None]:
         """Store every order event of the block in one transaction, then announce them.
 
-        Re-entrant: an inner block joins the outer one. Events are checked and
-        written as they arrive; when the outermost block ends they are committed
+        Re-entrant: an inner block joins the outer one. The transaction begins
+        with the block's first event (a block without events writes nothing and
+        commits nothing, e.g. a bar that fills no working order). Events are
+        checked and written as they arrive; when the outermost block ends they are committed
         together and then announced to the subscribers in arrival order. A new
         order submitted inside the block is still committed before it is sent
         (the transaction is committed at that point and continues). If an
@@ -203,7 +237,8 @@ class OrderManager:
             return
         self._queue, self._undo = [], {}
         try:
-            with self._store.batch():
+            with ExitStack() as transaction:  # the store batch begins with the first event
+                self._transaction = transaction
                 yield
         except BaseException as exc:
             for order_id, seen in self._undo.items():
@@ -216,15 +251,24 @@ class OrderManager:
             raise
         finally:
             queued, self._queue, self._undo = self._queue, None, {}
+            self._transaction = None
         self._announce(queued)
 
-    def _announce(self, events: list[OrderEvent]) -> None:
-        """Call every subscriber for every event; the first exception is raised at the end."""
+    def _announce(self, queued: list[OrderEvent | Callable[[], object]]) -> None:
+        """Run deferred actions and call every subscriber for every event, in order.
+
+        The first exception is raised once everything has run.
+        """
         failure: BaseException | None = None
-        for event in events:
-            for listener in self._subscribers:
+        for item in queued:
+            calls: list[Callable[[], object]] = (
+                [partial(listener, item) for listener in self._subscribers]
+                if isinstance(item, OrderEvent)
+                else [item]
+            )
+            for call in calls:
                 try:
-                    listener(event)
+                    call()
                 except Exception as exc:  # the other committed events must still be heard
                     failure = failure or exc
         if failure is not None:
@@ -336,6 +380,9 @@ class OrderManager:
             with self.unit_of_work():
                 self.handle_event(event)
             return
+        if self._transaction is not None:  # first event of the unit: begin its transaction
+            self._transaction.enter_context(self._store.batch())
+            self._transaction = None
         order = event.order
         if order.parent_id is not None and order.client_order_id == order.id:
             self._name_leg(order)
@@ -349,6 +396,8 @@ class OrderManager:
         self._mark_seen(order)
         self._track(order)
         self._queue.append(event)
+        for booker in self._bookers:
+            booker(event)
 
     def _mark_seen(self, order: Order) -> None:
         if order.id not in self._undo:
@@ -510,7 +559,11 @@ def cash_from_fills(initial_cash: float, fills: Collection[Fill]) -> float:
 
 class _Seedable(Protocol):
     def restore(
-        self, orders: Collection[Order], positions: Collection[Position], cash: float
+        self,
+        orders: Collection[Order],
+        positions: Collection[Position],
+        cash: float,
+        filled_through: Mapping[str, datetime] | None = None,
     ) -> None: ...
 
 
@@ -519,9 +572,16 @@ def seed_mock_exchange(exchange: _Seedable, store: TradeStore, initial_cash: flo
 
     A real venue keeps working orders and positions across our restart; the mock
     exchange does not. This gives it the stored working orders (accepted or
-    partially filled, oldest first), the positions rebuilt from the fills, and the
-    cash implied by ``initial_cash`` (USD) and every stored fill.
+    partially filled, oldest first), the positions rebuilt from the fills, the
+    cash implied by ``initial_cash`` (USD) and every stored fill, and per symbol
+    the time of the latest stored fill (bars up to it were matched already).
     """
     working = [o for o in store.open_orders() if o.status in _WORKING]
     positions = list(store.open_positions().values())
-    exchange.restore(working, positions, cash_from_fills(initial_cash, store.get_fills()))
+    fills = store.get_fills()
+    filled_through: dict[str, datetime] = {}
+    for fill in fills:
+        latest = filled_through.get(fill.symbol)
+        if latest is None or fill.timestamp > latest:
+            filled_through[fill.symbol] = fill.timestamp
+    exchange.restore(working, positions, cash_from_fills(initial_cash, fills), filled_through)

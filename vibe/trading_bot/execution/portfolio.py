@@ -15,6 +15,7 @@ every position ever held (the backtest asks for equity after every bar group).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from vibe.common.models import Fill, Position
 
@@ -31,6 +32,7 @@ class Portfolio:
         self.cash = float(initial_cash)
         self._positions: dict[str, Position] = {}
         self._open: set[str] = set()  # symbols whose position is not flat
+        self.last_fill_at: datetime | None = None  # time of the latest fill booked (UTC)
 
     @classmethod
     def from_fills(cls, initial_cash: float, fills: Iterable[Fill]) -> Portfolio:
@@ -43,6 +45,8 @@ class Portfolio:
     def apply_fill(self, fill: Fill) -> float:
         """Book one fill; returns the USD it realized (before fees)."""
         self.cash -= fill.side.sign * fill.quantity * fill.price + fill.commission
+        if self.last_fill_at is None or fill.timestamp > self.last_fill_at:
+            self.last_fill_at = fill.timestamp
         position = self._positions.get(fill.symbol)
         if position is None:
             position = self._positions[fill.symbol] = Position(fill.symbol)

@@ -25,12 +25,19 @@ from __future__ import annotations
 import queue
 import threading
 from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
 
 from vibe.common.clock import Clock
 from vibe.trading_bot.core.health_reporter import HealthReporter
 from vibe.trading_bot.execution.notifier import Notifier, RecordingNotifier
 from vibe.trading_bot.notifications.payloads import Alert
 from vibe.trading_bot.storage.metrics_store import MetricRecord, MetricsStore
+from vibe.trading_bot.utils.logger import get_logger
+
+_log = get_logger(__name__)
 
 DEFAULT_METRICS_BATCH = 32
 
@@ -129,6 +136,26 @@ class ExecutionReporter:
     def alert(self, alert: Alert) -> None:
         """Queue ``alert`` for :meth:`flush_alerts`."""
         self._alerts.append(alert)
+
+    def alert_from(self, build: Callable[..., Alert], /, *args: Any, **fields: Any) -> bool:
+        """Build an alert with ``build(*args, **fields)`` and queue it; never raises for it.
+
+        An alert payload is validated when it is built (pydantic). A payload that
+        fails validation (or a builder that raises) must never stop trading or
+        crash the daemon: it is logged with the error, counted
+        (``notifications/alerts_invalid`` metric) and reported to health, and
+        ``False`` is returned.
+        """
+        try:
+            alert = build(*args, **fields)
+        except (ValidationError, ValueError, TypeError, ArithmeticError) as exc:
+            name = getattr(build, "__qualname__", repr(build))
+            _log.error("alert payload invalid", builder=name, error=str(exc)[:500])
+            self._health.record_error(f"alert {name} not sent: invalid payload ({exc!r:.200})")
+            self.metric("notifications", "alerts_invalid", 1.0, builder=name)
+            return False
+        self._alerts.append(alert)
+        return True
 
     @property
     def pending_alerts(self) -> int:

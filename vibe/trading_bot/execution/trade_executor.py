@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from functools import partial
 from typing import Protocol
 
 from vibe.common.clock import Clock
@@ -83,6 +84,10 @@ class BarVenue(Venue, Protocol):
 
     def process_bar(self, bar: Bar) -> list[Fill]:
         """Fill what ``bar`` allows."""
+        ...
+
+    def has_working(self, symbol: str) -> bool:
+        """True when ``symbol`` has a working order (``process_bar`` may fill)."""
         ...
 
     def fill_market_orders_at_close(self, bar: Bar) -> list[Fill]:
@@ -183,7 +188,7 @@ class TradeExecutor:
         self._recorder = TradeRecorder(
             orders, self.portfolio, self._trips, reporter, config.take_profit_r, self._error
         )
-        orders.subscribe(self._recorder.on_event)
+        orders.subscribe_booking(self._recorder.on_event)
 
     @property
     def reporter(self) -> ExecutionReporter:
@@ -207,15 +212,28 @@ class TradeExecutor:
         self._trips.clear()
         self._trips.update(rebuild_round_trips(self._store, report.working, fills))
 
-    def start_session(self, day: date, window_start: date | None = None) -> None:
+    def start_session(
+        self, day: date, window_start: date | None = None, opened_at: datetime | None = None
+    ) -> None:
         """Begin the session of ``day`` (ET date): resets the daily counters.
 
         Called by the orchestrator at each session open; a signal from a new day
         starts its session automatically. ``window_start`` is the first session of
         the 5-session pattern-day-trader window when the caller knows the calendar.
+
+        The start-of-day equity (USD, the base of ``max_daily_loss_pct``) is the
+        equity now, unless fills were booked at or after ``opened_at`` (the
+        session's open, tz-aware): after a restart in the middle of a session it
+        is rebuilt from the stored fills before the open (positions valued at
+        cost), so the day's earlier losses still count.
         """
         self._reporter.flush_metrics(wait=False)
-        self.session.start(day, self.portfolio.equity, window_start)
+        equity = self.portfolio.equity
+        last = self.portfolio.last_fill_at
+        if opened_at is not None and last is not None and last >= opened_at:
+            before = [f for f in self._store.get_fills() if f.timestamp < opened_at]
+            equity = Portfolio.from_fills(self._config.initial_capital, before).equity
+        self.session.start(day, equity, window_start)
 
     # -------------------------------------------------------------------- signals
 
@@ -234,7 +252,8 @@ class TradeExecutor:
                     f"{self.breaker.consecutive_errors} consecutive execution errors",
                 )
             else:
-                result = self._close(signal) if is_close else self._enter(signal)
+                with self._orders.unit_of_work():
+                    result = self._close(signal) if is_close else self._enter(signal)
         except VibeError as exc:
             self._error(f"{signal.action.value} {signal.symbol} failed: {exc}")
             result = ExecutionResult(signal, Outcome.ERROR, type(exc).__name__, str(exc))
@@ -366,9 +385,9 @@ class TradeExecutor:
 
     def _sent(self, signal: Signal, order: Order) -> ExecutionResult:
         self.breaker.record_success()
-        self._reporter.alert(
-            OrderSentAlert.from_order(order, reason=f"{signal.strategy} {signal.action.value}")
-        )
+        reason = f"{signal.strategy} {signal.action.value}"
+        alert = partial(self._reporter.alert_from, OrderSentAlert.from_order, order, reason=reason)
+        self._orders.after_commit(alert)
         return ExecutionResult(signal, Outcome.SUBMITTED, order=order)
 
     def _refused(
@@ -387,25 +406,32 @@ class TradeExecutor:
     def _error(self, message: str) -> None:
         _log.error("execution error", message=message)
         if self.breaker.record_error(message):
-            self._reporter.alert(
-                SystemAlert(
-                    timestamp=self._clock.now(),
-                    event=SystemEvent.CIRCUIT_BREAKER,
-                    message=(
-                        f"{self.breaker.consecutive_errors} consecutive execution errors: "
-                        "new entries stopped, closes still allowed"
-                    ),
-                    component="execution",
-                    details={"last_error": message[:200]},
-                )
+            self._reporter.alert_from(
+                SystemAlert,
+                timestamp=self._clock.now(),
+                event=SystemEvent.CIRCUIT_BREAKER,
+                message=(
+                    f"{self.breaker.consecutive_errors} consecutive execution errors: "
+                    "new entries stopped, closes still allowed"
+                ),
+                component="execution",
+                details={"last_error": message[:200]},
             )
 
     # ---------------------------------------------------------------------- bars
 
     def on_bar(self, bar: Bar) -> list[Fill]:
-        """Let the exchange fill what ``bar`` allows and mark the position to its close."""
+        """Let the exchange fill what ``bar`` allows and mark the position to its close.
+
+        The bar's fills and their booking (trades, leg changes) are one unit of
+        work: one commit per symbol and bar, only when the symbol has working orders.
+        """
         try:
-            fills = self._exchange.process_bar(bar)
+            if self._exchange.has_working(bar.symbol):
+                with self._orders.unit_of_work():
+                    fills = self._exchange.process_bar(bar)
+            else:
+                fills = self._exchange.process_bar(bar)
         except VibeError as exc:
             self._error(f"processing the {bar.symbol} bar at {bar.timestamp} failed: {exc}")
             fills = []
@@ -414,14 +440,16 @@ class TradeExecutor:
 
     def fill_at_close(self, bar: Bar) -> list[Fill]:
         """Fill working market orders (closes) at the session's last ``bar`` close."""
-        fills = self._exchange.fill_market_orders_at_close(bar)
+        with self._orders.unit_of_work():
+            fills = self._exchange.fill_market_orders_at_close(bar)
         self.portfolio.mark(bar.symbol, bar.close)
         self._reporter.flush_metrics(wait=False)
         return fills
 
     def expire_day_orders(self, at: datetime) -> list[Order]:
         """Expire working day orders at the session close ``at``."""
-        expired = self._exchange.expire_day_orders(at)
+        with self._orders.unit_of_work():
+            expired = self._exchange.expire_day_orders(at)
         self._reporter.flush_metrics(wait=False)
         return expired
 

@@ -6,14 +6,23 @@ inserted at the first entry fill (when the take-profit leg is also re-priced
 from the fill with :func:`~vibe.common.strategies.orb.exit_levels`, or cancelled
 when the fill is already beyond the stop), updated on further entry fills, and
 closed once the exit fills cover the entry, with both legs' fees and slippage
-cost in USD and the exit reason of the order that completed the exit. The
-take-profit change and the new trade row of a first entry fill are one unit of
-work (one transaction, see :meth:`OrderManager.unit_of_work`).
+cost in USD and the exit reason of the order that completed the exit.
+
+Crash safety: the recorder is a *booker* of the order manager
+(:meth:`OrderManager.subscribe_booking`), so everything a fill implies (the
+trade row inserted, updated or closed, the take-profit re-priced or cancelled,
+the unfilled entry remainder cancelled) is written in the same transaction as
+the fill itself. A ``kill -9`` between two commits therefore never leaves a
+stored fill without its booking (or the reverse), and a restart rebuilds the
+round trips from consistent rows. Alerts and metrics are deferred until the
+unit has committed (:meth:`OrderManager.after_commit`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from vibe.common.models import ExitReason, Fill, Order, Trade
 from vibe.common.strategies.orb import exit_levels
@@ -23,6 +32,7 @@ from vibe.trading_bot.execution.portfolio import Portfolio
 from vibe.trading_bot.execution.reporting import ExecutionReporter
 from vibe.trading_bot.execution.round_trip import RoundTrip, totals
 from vibe.trading_bot.notifications.payloads import (
+    Alert,
     OrderCancelledAlert,
     OrderFilledAlert,
     OrderRejectedAlert,
@@ -64,40 +74,45 @@ class TradeRecorder:
         self._on_error = on_error
 
     def on_event(self, event: OrderEvent) -> None:
-        """Book one persisted order event (the order manager's subscriber)."""
+        """Book one stored order event, inside its unit of work (the manager's booker)."""
         if event.fill is not None:
             self._on_fill(event.order, event.fill)
         elif event.kind in _FINISHED:
             self._on_finished(event)
         elif event.kind is OrderEventKind.REJECTED:
             order = event.order
-            self._reporter.alert(
-                OrderRejectedAlert(
-                    timestamp=event.timestamp,
-                    order_id=order.id,
-                    symbol=order.symbol,
-                    side=order.side,
-                    quantity=order.quantity,
-                    reason=event.reason or "rejected",
-                )
-            )
-
-    def _on_fill(self, order: Order, fill: Fill) -> None:
-        self.portfolio.apply_fill(fill)
-        self._reporter.metric("execution", "slippage_cost_usd", fill.slippage_cost, fill.symbol)
-        self._reporter.metric("execution", "commission_usd", fill.commission, fill.symbol)
-        reference = fill.price - order.side.sign * fill.slippage_cost / fill.quantity
-        self._reporter.alert(
-            OrderFilledAlert(
-                timestamp=fill.timestamp,
+            self._alert(
+                OrderRejectedAlert,
+                timestamp=event.timestamp,
                 order_id=order.id,
                 symbol=order.symbol,
                 side=order.side,
-                quantity=fill.quantity,
-                fill_price=fill.price,
-                expected_price=reference,
-                commission=fill.commission,
+                quantity=order.quantity,
+                reason=event.reason or "rejected",
             )
+
+    def _alert(self, build: Callable[..., Alert], /, *args: Any, **fields: Any) -> None:
+        """Build and queue an alert once the unit has committed (never fatal, see reporter)."""
+        self._orders.after_commit(partial(self._reporter.alert_from, build, *args, **fields))
+
+    def _metric(self, kind: str, name: str, value: float, symbol: str, **dims: str) -> None:
+        self._orders.after_commit(partial(self._reporter.metric, kind, name, value, symbol, **dims))
+
+    def _on_fill(self, order: Order, fill: Fill) -> None:
+        self.portfolio.apply_fill(fill)
+        self._metric("execution", "slippage_cost_usd", fill.slippage_cost, fill.symbol)
+        self._metric("execution", "commission_usd", fill.commission, fill.symbol)
+        reference = fill.price - order.side.sign * fill.slippage_cost / fill.quantity
+        self._alert(
+            OrderFilledAlert,
+            timestamp=fill.timestamp,
+            order_id=order.id,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=fill.quantity,
+            fill_price=fill.price,
+            expected_price=reference,
+            commission=fill.commission,
         )
         trip = self._trips.get(order.symbol)
         if trip is None:
@@ -149,16 +164,15 @@ class TradeRecorder:
         order = event.order
         trip = self._trips.get(order.symbol)
         if order.parent_id is None:
-            self._reporter.alert(
-                OrderCancelledAlert(
-                    timestamp=event.timestamp,
-                    order_id=order.id,
-                    symbol=order.symbol,
-                    side=order.side,
-                    quantity=order.quantity,
-                    filled_quantity=order.filled_quantity,
-                    reason=event.reason or event.kind.value,
-                )
+            self._alert(
+                OrderCancelledAlert,
+                timestamp=event.timestamp,
+                order_id=order.id,
+                symbol=order.symbol,
+                side=order.side,
+                quantity=order.quantity,
+                filled_quantity=order.filled_quantity,
+                reason=event.reason or event.kind.value,
             )
         if trip is None:
             return
@@ -197,8 +211,8 @@ class TradeRecorder:
             fees=entered.fees + exited.fees,
             slippage_cost=entered.slippage_cost + exited.slippage_cost,
         )
-        self._reporter.alert(PositionClosedAlert.from_trade(trade))
-        self._reporter.metric(
+        self._alert(PositionClosedAlert.from_trade, trade)
+        self._metric(
             "trading", "trade_pnl_usd", trade.pnl or 0.0, trade.symbol, reason=reason.value
         )
-        self._reporter.metric("trading", "equity_usd", self.portfolio.equity, "")
+        self._metric("trading", "equity_usd", self.portfolio.equity, "")

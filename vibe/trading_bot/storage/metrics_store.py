@@ -188,6 +188,32 @@ class MetricsStore(SQLiteStore):
             conn.executemany(_INSERT, rows)
         return len(rows)
 
+    def replace_many(
+        self,
+        metric_type: str,
+        dimensions: Mapping[str, DimensionValue],
+        records: Iterable[MetricRecord],
+    ) -> int:
+        """Replace every row of ``metric_type`` with exactly ``dimensions`` by ``records``.
+
+        One transaction: the old rows are deleted and the new ones written together,
+        so writing the same set again (e.g. a session's daily figures after a restart
+        that repeats the close) leaves one copy, never two.
+
+        Returns:
+            The number of rows written.
+
+        Raises:
+            InvalidInputError: any bad record or dimension (named); nothing is written.
+        """
+        now = to_iso(self._clock.now())
+        rows = [self._row(record, now) for record in records]
+        key = (_require_name("metric_type", metric_type), canonical_dimensions(dimensions))
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM metrics WHERE metric_type = ? AND dimensions = ?", key)
+            conn.executemany(_INSERT, rows)
+        return len(rows)
+
     def aggregate_metrics(
         self,
         metric_type: str,

@@ -9,6 +9,9 @@ Two kinds of mark, keyed by the data source (``live`` or ``replay:<folder>``):
 * the **last closed session**: the ET date whose after-close work (daily
   summary, daily metrics, log cleanup, cloud sync) is done, so a restart after
   the close does not send the summary twice.
+* the **last summarised session**: the ET date whose daily summary alert was
+  handed to the notifier, so a restart inside the after-close work resumes it
+  without a second summary.
 
 Orders, fills and positions are not here: they live in ``trades.db`` and are
 rebuilt from it by the order manager.
@@ -38,6 +41,7 @@ CREATE TABLE run_state (
 SYNC_NOTE = ("daemon", "last_cloud_sync")
 _CURSOR = "last_bar_end"
 _CLOSED = "last_closed_session"
+_SUMMARISED = "last_summarised_session"
 
 
 class RunStateStore(SQLiteStore):
@@ -89,6 +93,15 @@ class RunStateStore(SQLiteStore):
     def last_closed_session(self, source: str) -> date | None:
         """The last session (ET date) whose after-close work is done, or ``None``."""
         text = self._get(source, _CLOSED)
+        return date.fromisoformat(text) if text is not None else None
+
+    def set_session_summarised(self, source: str, day: date) -> None:
+        """Record that the daily summary alert of session ``day`` (ET date) was queued."""
+        self._set(source, _SUMMARISED, day.isoformat())
+
+    def last_summarised_session(self, source: str) -> date | None:
+        """The last session (ET date) whose daily summary alert was queued, or ``None``."""
+        text = self._get(source, _SUMMARISED)
         return date.fromisoformat(text) if text is not None else None
 
     def set_note(self, source: str, key: str, value: str) -> None:

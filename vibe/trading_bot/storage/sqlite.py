@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Self
 from vibe.common.clock import Clock
 from vibe.common.errors import InvalidInputError, StorageError, TemporaryError
 from vibe.common.models import require_aware
+from vibe.trading_bot.storage import crash_point
 
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 _CHECKPOINT_MODES = frozenset({"PASSIVE", "FULL", "RESTART", "TRUNCATE"})
@@ -178,6 +179,7 @@ class SQLiteDatabase:
             if isinstance(exc, sqlite3.Error):
                 raise translate_error(exc, self.path) from exc
             raise
+        crash_point.committed(self.path)
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         """Run a read query on this thread's connection and return all rows.

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vibe.common.errors import VibeError
+from vibe.trading_bot.storage import crash_point
 from vibe.trading_bot.storage.sqlite import SQLiteDatabase, translate_error
 from vibe.trading_bot.storage.wal_checkpointer import WalCheckpointer
 from vibe.trading_bot.utils.logger import get_logger
@@ -103,6 +104,7 @@ class UnitOfWork:
             batch.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise translate_error(exc, self._db.path) from exc
+        crash_point.committed(self._db.path)
         self._committed(batch)
         try:
             batch.conn.execute("BEGIN IMMEDIATE")

@@ -51,3 +51,22 @@ def test_backtest_keeps_metrics_until_a_full_batch_or_close(tmp_path):
     reporter.metric("trading", "equity_usd", 100_000.0)
     reporter.close()  # the end of the run writes the rest
     assert _stored(tmp_path / "metrics.db") == BACKTEST_METRICS_BATCH + 1
+
+
+def test_an_invalid_alert_payload_is_logged_counted_and_never_raised(tmp_path):
+    from vibe.trading_bot.core.daily_summary import daily_figures
+
+    clock = SimulatedClock(T0)
+    health = RecordingHealthReporter()
+    store = MetricsStore(tmp_path / "metrics.db", clock)
+    reporter = execution_reporter(clock, health, None, store, backtest=False)
+    figures = daily_figures(T0.date(), [], 0.0, 100_000.0)  # start-of-day equity 0: invalid
+    assert reporter.alert_from(figures.to_alert, T0) is False
+    assert reporter.pending_alerts == 0
+    assert any("DailySummaryAlert" in e or "to_alert" in e for e in health.errors)
+    valid = daily_figures(T0.date(), [], 100_000.0, 100_000.0)
+    assert reporter.alert_from(valid.to_alert, T0) is True and reporter.pending_alerts == 1
+    reporter.close()
+    rows = store.db.query("SELECT metric_name FROM metrics WHERE metric_type = 'notifications'")
+    assert [r[0] for r in rows] == ["alerts_invalid"]
+    store.close()

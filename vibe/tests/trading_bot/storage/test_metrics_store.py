@@ -155,3 +155,32 @@ def test_std_is_stable_for_large_offsets(store):
     stats = store.get_metric_stats("system", "big")
     assert stats.std == pytest.approx(statistics.stdev([1, 2, 3, 4]), rel=1e-9)
     assert stats.mean == pytest.approx(base + 2.5, abs=1e-6)
+
+
+def test_replace_many_keeps_one_copy_of_a_session_written_twice(store):
+    day = {"session": "2025-06-05"}
+    other = {"session": "2025-06-06"}
+    first = [MetricRecord("daily", "trades", 2.0, day, _at(0))]
+    store.record_many([MetricRecord("daily", "trades", 1.0, other, _at(0))])
+    assert store.replace_many("daily", day, first) == 1
+    again = [
+        MetricRecord("daily", "trades", 3.0, day, _at(1)),
+        MetricRecord("daily", "wins", 1.0, day, _at(1)),
+    ]
+    assert store.replace_many("daily", day, again) == 2  # e.g. a close repeated after a crash
+    rows = store.db.query(
+        "SELECT metric_name, metric_value, dimensions FROM metrics ORDER BY dimensions, metric_name"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("trades", 3.0, '{"session":"2025-06-05"}'),
+        ("wins", 1.0, '{"session":"2025-06-05"}'),
+        ("trades", 1.0, '{"session":"2025-06-06"}'),
+    ]
+
+
+def test_replace_many_with_a_bad_record_keeps_the_stored_copy(store):
+    day = {"session": "2025-06-05"}
+    store.replace_many("daily", day, [MetricRecord("daily", "trades", 2.0, day, _at(0))])
+    with pytest.raises(InvalidInputError):
+        store.replace_many("daily", day, [MetricRecord("daily", "trades", math.nan, day, _at(1))])
+    assert store.count() == 1
