@@ -71,7 +71,7 @@ async def test_replay_at_max_speed_respects_discords_limits_in_real_time(
     )
     async with StandInServer(stand_in) as discord:
         url = discord.add_webhook("4242", "standin-token")
-        discord.force(429, retry_after=1.5)  # the very first request is rate limited
+        discord.force(429, retry_after=1.2)  # the very first request is rate limited
         env = daemon_env(tmp_path, DISCORD_WEBHOOK_URL=url)
         env["SHUTDOWN_TIMEOUT_SECONDS"] = "60"  # the notifier's drain step gets its full 5 s
         started = time.monotonic()

@@ -67,6 +67,7 @@ class Timeline:
         into_full_window: requests that arrived while ``limit`` requests were already
             in the last ``period`` seconds.
         before_retry_after: requests that arrived before an earlier 429's ``retry_after``.
+        span_seconds: from the first request to the last.
     """
 
     requests: int
@@ -76,6 +77,7 @@ class Timeline:
     max_in_window: int
     into_full_window: int
     before_retry_after: int
+    span_seconds: float
 
 
 @dataclass
@@ -198,6 +200,7 @@ class DiscordStandIn:
             max_in_window=max(in_window, default=0),
             into_full_window=sum(1 for n in in_window if n > self.limit),
             before_retry_after=early,
+            span_seconds=round(times[-1] - times[0], 3) if times else 0.0,
         )
 
     def _sliding(self, webhook_id: str, now: float) -> Response | None:
