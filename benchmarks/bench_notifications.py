@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from vibe.common.clock import LiveClock, SimulatedClock
+from vibe.common.clock import FakeTimer, LiveClock
 from vibe.common.models import ExitReason, PositionSide
 from vibe.trading_bot.config.settings import NotificationSettings
 from vibe.trading_bot.core.health_reporter import RecordingHealthReporter
@@ -68,7 +68,7 @@ def bench_format(n: int = 20_000) -> float:
 
 
 def bench_try_acquire(n: int = 500_000) -> float:
-    bucket = TokenBucket(5, 2.0, SimulatedClock(T0))
+    bucket = TokenBucket(5, 2.0, FakeTimer())
     start = time.perf_counter()
     for _ in range(n):
         bucket.try_acquire()

@@ -1,10 +1,23 @@
-"""Clocks: the only way any component learns the time.
+"""The two kinds of time: trading time (:class:`Clock`) and waiting time (:class:`Timer`).
 
-``LiveClock`` is the single reader of the wall clock in the code base;
-``SimulatedClock`` is advanced explicitly (by replayed bars or by tests), so a
-backtest and a live day run the same code. Both return tz-aware UTC datetimes
-and monotonic seconds. Following NautilusTrader's ``LiveClock``/``TestClock``
-split, a component receives one clock in its constructor and never mixes them.
+**Trading time** is what the market sees: bar times, order, fill and record
+timestamps, session logic, alert timestamps. It comes only from the injected
+:class:`Clock`: :class:`LiveClock` (the wall clock, the single reader of
+``datetime.now()`` in the code base) in ``run``, :class:`SimulatedClock` in
+``run --replay``, ``backtest`` and tests, moved only by the replayed bars.
+A trading clock only tells the time: it has no ``sleep``, so nothing can wait
+on it, and waiting can never move it.
+
+**Waiting time** is what the outside world sees: rate limits, back-off,
+``Retry-After``, timeouts, uptime, heartbeat intervals. It always uses a real
+monotonic :class:`Timer` (:class:`MonotonicTimer`, seconds of
+``time.monotonic()``), in every mode: a replay at ``--speed max`` runs bars as
+fast as it can but still waits 2 s for Discord when Discord says so, and a
+retry never moves the trading clock. :class:`FakeTimer` lets a unit test run
+waits instantly; it is never used by the daemon.
+
+A component receives the one or two it needs through its constructor and
+never mixes them: a ``Clock`` for stamping, a ``Timer`` for waiting.
 """
 
 from __future__ import annotations
@@ -20,43 +33,94 @@ from vibe.common.models import require_aware
 
 @runtime_checkable
 class Clock(Protocol):
-    """What components need from a clock."""
+    """Trading time: what the market sees (bar, order, fill, record and alert times)."""
 
     def now(self) -> datetime:
-        """Current time, tz-aware UTC."""
+        """Current trading time, tz-aware UTC."""
         ...
 
+
+@runtime_checkable
+class Timer(Protocol):
+    """Waiting time: real seconds spent waiting on the outside world (never trading time)."""
+
     def monotonic(self) -> float:
-        """Seconds on a clock that never goes backwards (for durations and rate limits)."""
+        """Seconds on a clock that never goes backwards (for durations, rate limits, uptime)."""
         ...
 
     async def sleep(self, seconds: float) -> None:
-        """Wait ``seconds`` of this clock's time."""
+        """Wait ``seconds`` (a negative value waits 0 s but still yields to the event loop)."""
         ...
 
 
 class LiveClock:
-    """The wall clock (UTC) and the process's monotonic clock."""
+    """Trading time on the wall clock (UTC): the only wall-clock reader."""
 
     def now(self) -> datetime:
         """Current wall-clock time, tz-aware UTC."""
         return datetime.now(UTC)
+
+
+class MonotonicTimer:
+    """The real waiting time of the process: ``time.monotonic()`` and ``asyncio.sleep``.
+
+    The daemon uses it in every mode (live, replay, backtest).
+    """
 
     def monotonic(self) -> float:
         """``time.monotonic()`` in seconds."""
         return time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
-        """``asyncio.sleep(seconds)``."""
+        """``asyncio.sleep(max(0, seconds))``."""
         await asyncio.sleep(max(0.0, seconds))
 
 
-class SimulatedClock:
-    """A clock that moves only when told to.
+class FakeTimer:
+    """A timer for unit tests: ``sleep`` returns at once and moves :meth:`monotonic` forward.
 
-    ``sleep`` does not wait in real time: it advances the clock by ``seconds``
-    and yields to the event loop once, so code written for the live clock runs
-    unchanged and instantly under simulation.
+    Args:
+        start: the initial :meth:`monotonic` reading, seconds.
+        wall: a :class:`SimulatedClock` standing for the wall clock of a live run, moved
+            forward by every wait (a live-only component, e.g. Yahoo polling, waits for
+            a bar to close); ``None`` leaves trading time alone, as in a replay.
+
+    Attributes:
+        slept: every requested wait, in seconds, in call order.
+    """
+
+    def __init__(self, start: float = 0.0, wall: SimulatedClock | None = None) -> None:
+        self._now = float(start)
+        self._wall = wall
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        """Fake seconds: ``start`` plus every wait and :meth:`advance` so far."""
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake time forward by ``seconds`` (>= 0).
+
+        Raises:
+            InvalidInputError: ``seconds`` is negative.
+        """
+        if seconds < 0:
+            raise InvalidInputError(f"seconds={seconds!r}; expected >= 0")
+        self._now += seconds
+        if self._wall is not None:
+            self._wall.advance(seconds)
+
+    async def sleep(self, seconds: float) -> None:
+        """Record the wait, advance by ``max(0, seconds)`` and yield to the event loop once."""
+        self.slept.append(seconds)
+        self.advance(max(0.0, seconds))
+        await asyncio.sleep(0)
+
+
+class SimulatedClock:
+    """Trading time that moves only when told to (by replayed bars or by tests).
+
+    It has no ``sleep``: nothing waits on trading time (see the module doc).
 
     Args:
         start: initial time, tz-aware (stored as UTC).
@@ -67,15 +131,10 @@ class SimulatedClock:
 
     def __init__(self, start: datetime) -> None:
         self._now = require_aware("start", start).astimezone(UTC)
-        self._origin = self._now
 
     def now(self) -> datetime:
         """The simulated time, tz-aware UTC."""
         return self._now
-
-    def monotonic(self) -> float:
-        """Simulated seconds elapsed since ``start``."""
-        return (self._now - self._origin).total_seconds()
 
     def advance_to(self, when: datetime) -> None:
         """Move the clock to ``when``; a time earlier than now is ignored (time never reverses).
@@ -97,8 +156,3 @@ class SimulatedClock:
         if seconds < 0:
             raise InvalidInputError(f"seconds={seconds!r}; expected >= 0")
         self._now = self._now + timedelta(seconds=seconds)
-
-    async def sleep(self, seconds: float) -> None:
-        """Advance by ``seconds`` and yield to the event loop once."""
-        self.advance(max(0.0, seconds))
-        await asyncio.sleep(0)

@@ -1,13 +1,14 @@
-"""The simulated clock moves only when told to; the live clock is UTC-aware."""
+"""Trading time (clocks) and waiting time (timers) are two separate things."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from vibe.common.clock import Clock, LiveClock, SimulatedClock
+from vibe.common.clock import Clock, FakeTimer, LiveClock, MonotonicTimer, SimulatedClock, Timer
 from vibe.common.errors import InvalidInputError
 
 T0 = datetime(2025, 7, 3, 13, 30, tzinfo=UTC)
@@ -17,7 +18,6 @@ def test_simulated_clock_advances_and_never_reverses():
     clock = SimulatedClock(T0)
     clock.advance(90)
     assert clock.now() == T0 + timedelta(seconds=90)
-    assert clock.monotonic() == 90
     clock.advance_to(T0)
     assert clock.now() == T0 + timedelta(seconds=90)
     with pytest.raises(InvalidInputError):
@@ -26,10 +26,32 @@ def test_simulated_clock_advances_and_never_reverses():
         SimulatedClock(datetime(2025, 1, 1))  # noqa: DTZ001
 
 
-def test_simulated_sleep_is_instant():
+def test_a_trading_clock_cannot_be_waited_on():
+    for clock in (LiveClock(), SimulatedClock(T0)):
+        assert isinstance(clock, Clock)
+        assert not isinstance(clock, Timer)  # no sleep(): nothing waits on trading time
+
+
+def test_monotonic_timer_waits_in_real_time_whatever_the_trading_clock():
+    timer = MonotonicTimer()
+    assert isinstance(timer, Timer) and not isinstance(timer, Clock)
+    started = time.monotonic()
+    asyncio.run(timer.sleep(0.05))
+    asyncio.run(timer.sleep(-1))  # a negative wait is no wait
+    assert 0.05 <= time.monotonic() - started < 1.0
+    assert timer.monotonic() >= started + 0.05
+
+
+def test_fake_timer_is_instant_and_leaves_trading_time_alone_unless_told():
     clock = SimulatedClock(T0)
-    asyncio.run(clock.sleep(3600))
-    assert clock.now() == T0 + timedelta(hours=1)
+    timer = FakeTimer(10.0)
+    asyncio.run(timer.sleep(3600))
+    assert (timer.monotonic(), timer.slept, clock.now()) == (3610.0, [3600], T0)
+    with pytest.raises(InvalidInputError):
+        timer.advance(-1)
+    wall = FakeTimer(wall=clock)  # stands for the wall clock of a live run
+    asyncio.run(wall.sleep(60))
+    assert clock.now() == T0 + timedelta(minutes=1)
 
 
 def test_live_clock_is_utc_and_a_clock():

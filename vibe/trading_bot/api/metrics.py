@@ -66,7 +66,11 @@ class TradingMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         r = self.registry
-        self._uptime = Gauge("vibe_uptime_seconds", "Seconds since the daemon started", registry=r)
+        self._uptime = Gauge(
+            "vibe_uptime_seconds",
+            "Real seconds since the daemon started (also in replays)",
+            registry=r,
+        )
         self._bars = Counter(
             "vibe_bars_processed", "Bars accepted and processed", ["symbol"], registry=r
         )

@@ -1,4 +1,9 @@
-"""``run`` and ``run --replay``: the daemon, live or on recorded bars."""
+"""``run`` and ``run --replay``: the daemon, live or on recorded bars.
+
+Both hold the exclusive lock on ``DATA_DIR`` (:mod:`~vibe.trading_bot.storage.data_dir_lock`)
+for the whole run: a second daemon on the same folder exits 1 at once with one
+``error: ...`` line naming the folder and the holder's pid.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from vibe.trading_bot.commands.progress import SessionProgress
 from vibe.trading_bot.config.loader import load_settings
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.run_plan import RunMode, RunPlan
+from vibe.trading_bot.storage.data_dir_lock import DataDirLock
 
 if TYPE_CHECKING:
     from vibe.trading_bot.core.orchestrator import RunOutcome
@@ -80,7 +86,10 @@ def run_command(
         settings = load_settings(env_file, {"symbols": chosen} if chosen else None)
         plan = _plan(settings, replay, pace, first, last)
         console = Console(stderr=True)
-        with SessionProgress(console, enabled=plan.mode is RunMode.REPLAY) as progress:
+        with (
+            DataDirLock(plan.data_dir),  # one daemon per DATA_DIR, before any file is opened
+            SessionProgress(console, enabled=plan.mode is RunMode.REPLAY) as progress,
+        ):
             plan = _with_progress(plan, progress)
             outcome = asyncio.run(_run(settings, plan))
         if plan.mode is RunMode.REPLAY:

@@ -273,9 +273,11 @@ class NotificationSettings(BaseSettings):
     notify_on_order: bool = True
     notify_on_error: bool = True
     notify_daily_summary: bool = True
-    discord_rate_limit_capacity: PositiveInt = Field(5, description="token bucket size")
+    discord_rate_limit_capacity: PositiveInt = Field(
+        5, description="requests allowed in any window of the period"
+    )
     discord_rate_limit_period_seconds: PositiveFloat = Field(
-        2.0, description="seconds to refill the whole bucket"
+        2.0, description="sliding window length, real seconds in every mode"
     )
 
     _blank = field_validator("discord_webhook_url", mode="before")(_blank_to_none)

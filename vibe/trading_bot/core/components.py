@@ -6,6 +6,12 @@ reconciliation with the stored orders) -> ``notifier`` -> ``health_server``.
 A phase that fails is marked failed (the startup probe shows which and why)
 and the error propagates: the daemon does not start half-built.
 
+Two kinds of time (see :mod:`vibe.common.clock`): every part gets the run's
+trading :class:`~vibe.common.clock.Clock` (live or simulated) for what it
+stamps, and every part that waits on the outside world (the Discord notifier,
+cloud-sync retries, the Yahoo rate limit and polling, Finnhub backoff) gets
+``Components.timer``, the real monotonic timer, in every mode.
+
 Every part that needs stopping registers its shutdown step with the
 :class:`~vibe.trading_bot.core.service.Service` as it is built; the service
 runs them in reverse, so the trading shutdown (registered last, see the
@@ -20,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from vibe.common.clock import Clock
+from vibe.common.clock import Clock, MonotonicTimer, Timer
 from vibe.common.strategies.base import Strategy
 from vibe.trading_bot.config.logging_config import configure_logging
 from vibe.trading_bot.config.settings import AppSettings
@@ -115,6 +121,7 @@ class Components:
     data_health: HealthReporter | None = None
     strategy: Strategy | None = None  # None: the configured ORB strategy
     bridge: MetricsBridge | None = None  # Prometheus feed (not in backtests)
+    timer: Timer = field(default_factory=MonotonicTimer)  # waiting time, real in every mode
 
 
 def prometheus(parts: Components) -> TradingMetrics:
@@ -266,7 +273,9 @@ class ComponentBuilder:
                 _log.info("cloud restore", database=name, status=result.status.value)
         finally:
             p.stores = open_stores(data_dir, p.clock)
-        p.sync = SyncScheduler(p.cloud, p.clock, cloud.cloud_sync_interval_seconds, health)
+        p.sync = SyncScheduler(
+            p.cloud, p.clock, cloud.cloud_sync_interval_seconds, health, timer=p.timer
+        )
         p.service.register_shutdown_handler(self._final_sync, "final cloud sync")
 
     async def _final_sync(self) -> None:
@@ -277,7 +286,7 @@ class ComponentBuilder:
         p = self.parts
         health = p.data_health = p.monitor.register("market_data", critical=True)
         p.data = build_data_manager(
-            p.settings, p.clock, health, p.scheduler, replay_dir=p.plan.replay_dir
+            p.settings, p.clock, health, p.scheduler, replay_dir=p.plan.replay_dir, timer=p.timer
         )
         await p.data.connect()
         p.service.register_shutdown_handler(p.data.close, "market data")
@@ -323,7 +332,7 @@ class ComponentBuilder:
         from vibe.trading_bot.notifications.discord import build_discord_notifier
 
         health = p.monitor.register("notifications", critical=False)
-        notifier = build_discord_notifier(settings, p.plan.data_dir, p.clock, health)
+        notifier = build_discord_notifier(settings, p.plan.data_dir, p.clock, p.timer, health)
         await notifier.start()
         p.notifier = notifier
         built(p.stack, "trading stack").executor.reporter.notifier = notifier

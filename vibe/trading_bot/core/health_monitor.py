@@ -17,9 +17,13 @@ sees a timeout, which it counts as a failure. Right after the loop unblocks,
 watchdog thread was rejected: it could not answer the probe either, and it
 would add a second thread touching the monitor's state.
 
-The heartbeat is emitted from the same ticker whenever ``heartbeat_interval_seconds``
-have passed on the injected clock, so under a ``SimulatedClock`` it follows
-simulated time.
+Two kinds of time (see :mod:`vibe.common.clock`): timestamps, the session
+schedule and the newest bar's age are *trading time* (the injected
+:class:`~vibe.common.clock.Clock`); uptime, the heartbeat interval and the
+per-component error window are *waiting time*, real seconds on a
+:class:`~vibe.common.clock.Timer` in every mode. The heartbeat is emitted from
+the same ticker whenever ``heartbeat_interval_seconds`` real seconds have
+passed, so a replay at ``--speed max`` logs one every interval, not thousands.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from vibe.common.clock import Clock
+from vibe.common.clock import Clock, MonotonicTimer, Timer
 from vibe.common.errors import InvalidInputError
 from vibe.common.models import require_aware
 from vibe.trading_bot.config.logging_config import SecretRedactor
@@ -63,7 +67,7 @@ class HealthMonitor:
     Args:
         settings: heartbeat interval (s), max loop lag for liveness (s), max bar
             age for readiness (s).
-        clock: time source for timestamps, uptime, the error window and the heartbeat.
+        clock: trading time, for timestamps and the age of the newest bar.
         mode: what the daemon runs as (e.g. ``"paper"``), shown in the state.
         startup_phases: names of the start-up phases, in order; startup is
             complete when every one is done (an empty list means complete at once).
@@ -71,6 +75,8 @@ class HealthMonitor:
             (``AppSettings.secret_values()``); secret-shaped text is masked too.
         error_window_seconds: rolling window for per-component error counts, s.
         loop_check_interval_seconds: how often the loop-lag ticker wakes, s.
+        timer: waiting time, for uptime, the heartbeat interval and the error window
+            (default the real :class:`~vibe.common.clock.MonotonicTimer`).
 
     Raises:
         InvalidInputError: duplicate phase names or a non-positive window or interval.
@@ -86,6 +92,7 @@ class HealthMonitor:
         secrets: Iterable[str] = (),
         error_window_seconds: float = 300.0,
         loop_check_interval_seconds: float = 0.5,
+        timer: Timer | None = None,
     ) -> None:
         if loop_check_interval_seconds <= 0:
             raise InvalidInputError(
@@ -97,6 +104,7 @@ class HealthMonitor:
             raise InvalidInputError(f"startup_phases={list(startup_phases)!r} has duplicates")
         self._settings = settings
         self._clock = clock
+        self._timer = timer or MonotonicTimer()
         self._redact = SecretRedactor(secrets).redact
         self._error_window = error_window_seconds
         self._tick_interval = loop_check_interval_seconds
@@ -104,7 +112,7 @@ class HealthMonitor:
         self._phases = {name: PhaseStatus(name=name) for name in startup_phases}
         self._mode = mode
         self._started_at = clock.now()
-        self._started_mono = clock.monotonic()
+        self._started_mono = self._timer.monotonic()
         self._positions: Callable[[], PositionsSummary | None] | None = None
         self._session_open: Callable[[], datetime | None] | None = None
         self._next_open: Callable[[], datetime | None] | None = None
@@ -115,7 +123,7 @@ class HealthMonitor:
         self._last_tick = 0.0
         self._last_lag = 0.0
         self._max_lag_since_heartbeat = 0.0
-        self._last_heartbeat = clock.monotonic()
+        self._last_heartbeat = self._timer.monotonic()
         self.heartbeats = 0
 
     def register(self, name: str, *, critical: bool = True) -> ComponentHealth:
@@ -135,6 +143,7 @@ class HealthMonitor:
             name,
             critical=critical,
             clock=self._clock,
+            timer=self._timer,
             error_window_seconds=self._error_window,
             redact=self._redact,
         )
@@ -250,7 +259,7 @@ class HealthMonitor:
         self._loop = asyncio.get_running_loop()
         self._last_tick = self._loop.time()
         self._last_lag = 0.0
-        self._last_heartbeat = self._clock.monotonic()
+        self._last_heartbeat = self._timer.monotonic()
         self._ticker = asyncio.create_task(self._tick_forever(), name="health-monitor-ticker")
         self._ticker.add_done_callback(_log_task_end)
 
@@ -272,7 +281,7 @@ class HealthMonitor:
             self._last_lag = max(0.0, now - expected)
             self._max_lag_since_heartbeat = max(self._max_lag_since_heartbeat, self._last_lag)
             interval = self._settings.heartbeat_interval_seconds
-            if self._clock.monotonic() - self._last_heartbeat >= interval:
+            if self._timer.monotonic() - self._last_heartbeat >= interval:
                 self.heartbeat()
 
     def loop_lag_seconds(self) -> float | None:
@@ -283,8 +292,8 @@ class HealthMonitor:
         return max(self._last_lag, overdue, 0.0)
 
     def uptime_seconds(self) -> float:
-        """Seconds since the monitor was built (on the injected clock)."""
-        return self._clock.monotonic() - self._started_mono
+        """Real seconds since the monitor was built (waiting time, in every mode)."""
+        return self._timer.monotonic() - self._started_mono
 
     def heartbeat(self) -> dict[str, Any]:
         """Log the heartbeat line and return its fields (also called by the ticker)."""
@@ -300,7 +309,7 @@ class HealthMonitor:
             "open_positions": positions.open_positions if positions else None,
         }
         _log.info("heartbeat", **summary)
-        self._last_heartbeat = self._clock.monotonic()
+        self._last_heartbeat = self._timer.monotonic()
         self._max_lag_since_heartbeat = 0.0
         self.heartbeats += 1
         return summary

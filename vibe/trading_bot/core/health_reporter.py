@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from vibe.common.clock import Clock
+from vibe.common.clock import Clock, MonotonicTimer, Timer
 from vibe.common.errors import InvalidInputError
 from vibe.trading_bot.utils.logger import get_logger
 
@@ -131,16 +131,17 @@ class ComponentHealth:
 
     Satisfies :class:`HealthReporter`. Safe to call from worker threads
     (``asyncio.to_thread``) as well as from the event loop. Errors are kept in a
-    rolling window of ``error_window_seconds`` measured on ``clock.monotonic()``.
+    rolling window of ``error_window_seconds`` real seconds, measured on ``timer``.
     Every reason and message passes through ``redact`` before it is stored, so
     nothing secret is ever held or served.
 
     Args:
         name: component name, unique within a monitor.
         critical: ``True`` if this component being unhealthy makes the service unhealthy.
-        clock: the time source (``now()`` for timestamps, ``monotonic()`` for the window).
+        clock: trading time, for the ``since`` and last-error timestamps.
         error_window_seconds: rolling window length, seconds (> 0).
         redact: masks secrets in free text (e.g. ``SecretRedactor.redact``).
+        timer: waiting time for the error window (default the real monotonic timer).
 
     Raises:
         InvalidInputError: ``name`` is blank or ``error_window_seconds`` is not positive.
@@ -154,6 +155,7 @@ class ComponentHealth:
         clock: Clock,
         error_window_seconds: float = 300.0,
         redact: Callable[[str], str] = _identity,
+        timer: Timer | None = None,
     ) -> None:
         if not name or not name.strip():
             raise InvalidInputError(f"component name={name!r}; expected a non-blank string")
@@ -164,6 +166,7 @@ class ComponentHealth:
         self.name = name
         self.critical = critical
         self._clock = clock
+        self._timer = timer or MonotonicTimer()
         self._window = float(error_window_seconds)
         self._redact = redact
         self._lock = threading.Lock()
@@ -211,7 +214,7 @@ class ComponentHealth:
         """Count one error now, keeping ``message`` (redacted) as the last error."""
         message = self._clean(message)
         with self._lock:
-            self._errors.append(self._clock.monotonic())
+            self._errors.append(self._timer.monotonic())
             self._total += 1
             self._last_error = message
             self._last_error_at = self._clock.now()
@@ -219,7 +222,7 @@ class ComponentHealth:
     def status(self) -> ComponentStatus:
         """A consistent copy of the state and the error window as of now."""
         with self._lock:
-            cutoff = self._clock.monotonic() - self._window
+            cutoff = self._timer.monotonic() - self._window
             while self._errors and self._errors[0] < cutoff:
                 self._errors.popleft()
             errors = ErrorSummary(

@@ -25,7 +25,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from vibe.common.clock import Clock, LiveClock, SimulatedClock
+from vibe.common.clock import Clock, LiveClock, MonotonicTimer, SimulatedClock
 from vibe.common.errors import InvalidInputError
 from vibe.common.models import ExitReason
 from vibe.common.strategies.base import Strategy
@@ -86,8 +86,10 @@ class Orchestrator:
     Args:
         settings: the validated configuration.
         plan: live, replay or backtest, and its options.
-        clock: time source; default :class:`LiveClock` (live) or a
+        clock: trading time; default :class:`LiveClock` (live) or a
             :class:`SimulatedClock` at the first warm-up session (replay, backtest).
+            Waiting time (rate limits, back-off, uptime) is always a real
+            :class:`~vibe.common.clock.MonotonicTimer`, whatever the clock.
         scheduler: market calendar; default ``MARKET_CALENDAR``.
         handle_signals: route SIGTERM/SIGINT to a graceful stop (main thread only).
         strategy: replaces the configured ORB strategy (research variants, tests).
@@ -118,14 +120,18 @@ class Orchestrator:
         self.clock = clock
         self.service = Service(settings.service.shutdown_timeout_seconds)
         self._handle_signals = handle_signals
+        timer = MonotonicTimer()  # waiting time: real in every mode (see vibe.common.clock)
         self.monitor = HealthMonitor(
             settings.health,
             clock,
             mode=f"paper-{plan.mode.value}",
             startup_phases=STARTUP_PHASES,
             secrets=settings.secret_values(),
+            timer=timer,
         )
-        self.parts = Components(settings, plan, clock, self.scheduler, self.monitor, self.service)
+        self.parts = Components(
+            settings, plan, clock, self.scheduler, self.monitor, self.service, timer=timer
+        )
         self.parts.strategy = strategy
 
     async def run(self) -> RunOutcome:

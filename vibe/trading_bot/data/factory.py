@@ -4,13 +4,18 @@
 * live: history = cache -> Yahoo; live = Finnhub (when ``FINNHUB_API_KEY`` is
   set) -> Yahoo polling; the cache lives in ``DATA_DIR/cache/bars``;
 * offline: the cache only, no network.
+
+The providers get two kinds of time (see :mod:`vibe.common.clock`): the
+trading ``clock`` and a real ``timer`` for rate limits, polling waits and
+reconnect backoff, so a ``backtest`` on a simulated clock still paces Yahoo
+in real seconds.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from vibe.common.clock import Clock
+from vibe.common.clock import Clock, MonotonicTimer, Timer
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.health_reporter import HealthReporter
 from vibe.trading_bot.core.scheduler import MarketScheduler
@@ -28,14 +33,19 @@ def build_data_manager(
     scheduler: MarketScheduler,
     replay_dir: Path | None = None,
     offline: bool = False,
+    timer: Timer | None = None,
 ) -> DataManager:
     """A :class:`DataManager` wired for live, replay or offline use (see module docs).
+
+    ``timer`` is the waiting time of the network providers (default the real
+    :class:`~vibe.common.clock.MonotonicTimer`).
 
     Raises:
         DataError: ``replay_dir`` is not a folder.
         StorageError: the cache folder cannot be created.
     """
     data = settings.data
+    timer = timer or MonotonicTimer()
     timeframe = settings.trading.timeframe
     if replay_dir is not None:
         replay = ReplayProvider(replay_dir, scheduler, timeframe=timeframe)
@@ -44,7 +54,11 @@ def build_data_manager(
         settings.storage.data_dir / "cache" / "bars", clock, data.data_cache_ttl_seconds
     )
     yahoo = YahooProvider(
-        scheduler, clock, rate_limit_per_second=data.yahoo_rate_limit, poll_timeframe="1m"
+        scheduler,
+        clock,
+        rate_limit_per_second=data.yahoo_rate_limit,
+        poll_timeframe="1m",
+        timer=timer,
     )
     live: list[StreamingProvider] = []
     if data.finnhub_api_key is not None:
@@ -59,6 +73,7 @@ def build_data_manager(
                 url=data.finnhub_ws_url,
                 silence_seconds=data.stream_silence_seconds,
                 max_attempts=10,
+                timer=timer,
             )
         )
     live.append(yahoo)

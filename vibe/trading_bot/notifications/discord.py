@@ -19,6 +19,12 @@ rows left over from before a restart go first) and sends them one at a time:
 * 401/403/404: the webhook is invalid; the notifier disables itself and reports
   ``unhealthy``; later alerts are stored and logged, never sent.
 
+Every wait (the bucket, server-requested pauses, backoff) is *waiting time* on
+a real :class:`~vibe.common.clock.Timer`, in every mode; only the outbox's
+record times come from the trading :class:`~vibe.common.clock.Clock`. So a
+replay at ``--speed max`` never floods Discord, and a retry never moves the
+trading clock.
+
 The row is marked ``sent`` only after a 2xx. Without ``DISCORD_WEBHOOK_URL``
 alerts go to the log. The webhook URL (a secret) never appears in logs, errors
 or health reasons.
@@ -38,7 +44,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from vibe.common.clock import Clock
+from vibe.common.clock import Clock, MonotonicTimer, Timer
 from vibe.common.errors import InvalidInputError, TemporaryError, VibeError
 from vibe.trading_bot.config.settings import NotificationSettings
 from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
@@ -61,6 +67,8 @@ log = get_logger(__name__)
 
 BATCH_SIZE = 100
 REQUEST_TIMEOUT_SECONDS = 10.0
+#: A spent token comes back after the rate-limit period plus this share of it (jitter margin).
+WINDOW_MARGIN = 0.05
 
 _ORDER_KINDS = {AlertKind.ORDER_SENT, AlertKind.ORDER_CANCELLED, AlertKind.ORDER_REJECTED}
 _TRADE_KINDS = {AlertKind.ORDER_FILLED, AlertKind.POSITION_CLOSED}
@@ -115,11 +123,13 @@ class DiscordNotifier:
             and refill period (seconds).
         outbox: where alerts are stored before sending; may be ``None`` only when no
             webhook URL is set (alerts then go to the log).
-        clock: time source for pauses, backoff and the token bucket.
+        clock: trading time, for the outbox's record times.
         health: receives healthy / degraded / unhealthy / stopped with a reason.
         client: the HTTP client (tests inject one); by default one is created and closed here.
         retry_policy: backoff for 5xx and network errors.
         rng: jitter source (seed it for reproducible tests).
+        timer: waiting time for pauses, backoff and the token bucket; default the real
+            :class:`~vibe.common.clock.MonotonicTimer`.
 
     Raises:
         InvalidInputError: a webhook URL is set but ``outbox`` is ``None``.
@@ -134,6 +144,7 @@ class DiscordNotifier:
         client: httpx.AsyncClient | None = None,
         retry_policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        timer: Timer | None = None,
     ) -> None:
         self._url = settings.discord_webhook_url
         if self._url is not None and outbox is None:
@@ -141,19 +152,19 @@ class DiscordNotifier:
         self._settings = settings
         self._outbox = outbox
         self._clock = clock
+        self._timer = timer or MonotonicTimer()
         self._health = health
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS)
         self._policy = retry_policy or RetryPolicy()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        period = settings.discord_rate_limit_period_seconds
         self._bucket = TokenBucket(
-            settings.discord_rate_limit_capacity,
-            settings.discord_rate_limit_period_seconds,
-            clock,
+            settings.discord_rate_limit_capacity, period, self._timer, period * WINDOW_MARGIN
         )
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-io")
         self._stats = NotifierStats()
-        self._paused_until = clock.monotonic()
+        self._paused_until = self._timer.monotonic()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -311,10 +322,10 @@ class DiscordNotifier:
             await self._after_failure(reply)
 
     async def _wait_turn(self) -> None:
-        delay = self._paused_until - self._clock.monotonic()
+        delay = self._paused_until - self._timer.monotonic()
         if delay > 0:
             self._stats.rate_limited_waits += 1
-            await self._clock.sleep(delay)
+            await self._timer.sleep(delay)
         await self._bucket.acquire()
 
     async def _attempt(self, entry: OutboxEntry) -> Reply:
@@ -328,7 +339,7 @@ class DiscordNotifier:
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:
-            self._paused_until = max(self._paused_until, self._clock.monotonic() + seconds)
+            self._paused_until = max(self._paused_until, self._timer.monotonic() + seconds)
 
     async def _after_failure(self, reply: Reply) -> None:
         if reply.outcome is Outcome.RATE_LIMITED:
@@ -349,7 +360,7 @@ class DiscordNotifier:
             self._health.set_state(HealthState.DEGRADED, reason)
         delay = max(self._policy.delay(failures, self._rng), reply.wait_seconds)
         log.warning("discord delivery failed; retrying", error=reply.error, delay_seconds=delay)
-        await self._clock.sleep(delay)
+        await self._timer.sleep(delay)
 
     async def _finish(self, entry: OutboxEntry, attempts: int, error: str | None) -> None:
         assert self._outbox is not None  # noqa: S101 - only the worker calls this
@@ -376,7 +387,7 @@ class DiscordNotifier:
             except TemporaryError as exc:
                 attempt += 1
                 log.warning("outbox busy; retrying the mark", error=str(exc))
-                await self._clock.sleep(self._policy.delay(attempt, self._rng))
+                await self._timer.sleep(self._policy.delay(attempt, self._rng))
 
     def _disable(self, reply: Reply) -> None:
         self.disabled_reason = (
@@ -390,12 +401,19 @@ class DiscordNotifier:
 
 
 def build_discord_notifier(
-    settings: NotificationSettings, data_dir: Path, clock: Clock, health: HealthReporter
+    settings: NotificationSettings,
+    data_dir: Path,
+    clock: Clock,
+    timer: Timer,
+    health: HealthReporter,
 ) -> DiscordNotifier:
     """The production notifier: outbox at ``data_dir / "notifications.db"`` when a URL is set.
+
+    ``clock`` stamps the outbox records (trading time); ``timer`` paces and delays the
+    requests (waiting time, real in every mode).
 
     Raises:
         StorageError: the outbox file cannot be opened.
     """
     outbox = Outbox(Path(data_dir) / OUTBOX_FILENAME) if settings.discord_webhook_url else None
-    return DiscordNotifier(settings, outbox, clock, health)
+    return DiscordNotifier(settings, outbox, clock, health, timer=timer)

@@ -1,74 +1,93 @@
-"""An async token bucket on the injected clock, fair to concurrent waiters.
+"""An async sliding-window token bucket on a real :class:`~vibe.common.clock.Timer`.
 
-The bucket holds at most ``capacity`` tokens and refills continuously at
-``capacity / period_seconds`` tokens per second (Discord webhooks: 5 requests
-per 2 s, discord/discord-api-docs#6753). A caller that finds no token
-*reserves* the next one by letting the balance go negative and sleeps until
-it has been refilled; a negative balance is therefore a FIFO queue of
-reservations, and :meth:`TokenBucket.try_acquire` cannot jump it (it needs a
-whole free token). Sleeping goes through the injected :class:`Clock`, so
-tests on a :class:`~vibe.common.clock.SimulatedClock` never wait in real time.
+At most ``capacity`` tokens are spent in any ``period_seconds`` window: each
+token comes back ``period_seconds`` (plus a small safety margin) after it was
+spent. That is the strict reading of Discord's webhook limit (5 requests per
+2 s, discord/discord-api-docs#6753); a continuously refilled bucket would let
+up to ``2 * capacity`` requests into one window.
+
+A caller that finds no token *reserves* the next one to come back and sleeps
+until then; reservations are served in arrival order and
+:meth:`TokenBucket.try_acquire` cannot jump them (it needs a token that is
+free now and not promised to a waiter).
+
+The bucket paces requests to the outside world, so it waits on a
+:class:`~vibe.common.clock.Timer` (waiting time), never on the trading clock:
+a replay at ``--speed max`` still sends at most 5 requests per 2 real seconds.
+Unit tests pass a :class:`~vibe.common.clock.FakeTimer`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+from collections import deque
 
-from vibe.common.clock import Clock
+from vibe.common.clock import Timer
 from vibe.common.errors import InvalidInputError
 
 
 class TokenBucket:
-    """``capacity`` tokens refilled evenly over ``period_seconds``.
+    """``capacity`` tokens per sliding window of ``period_seconds``.
 
     Args:
-        capacity: bucket size in tokens (requests), >= 1.
-        period_seconds: seconds to refill an empty bucket completely, > 0.
-        clock: time source; only ``monotonic()`` and ``sleep()`` are used.
+        capacity: tokens (requests) per window, >= 1.
+        period_seconds: window length, seconds, > 0.
+        timer: waiting time (``monotonic()`` and ``sleep()``).
+        margin_seconds: extra seconds before a spent token comes back (>= 0), to absorb
+            scheduling and network jitter between the caller and the server.
 
     Raises:
-        InvalidInputError: ``capacity`` < 1 or ``period_seconds`` not a finite number > 0.
+        InvalidInputError: ``capacity`` < 1, ``period_seconds`` not a finite number > 0,
+            or ``margin_seconds`` negative.
     """
 
-    def __init__(self, capacity: int, period_seconds: float, clock: Clock) -> None:
+    def __init__(
+        self, capacity: int, period_seconds: float, timer: Timer, margin_seconds: float = 0.0
+    ) -> None:
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
             raise InvalidInputError(f"capacity={capacity!r}; expected a whole number >= 1")
         if not math.isfinite(period_seconds) or period_seconds <= 0:
             raise InvalidInputError(f"period_seconds={period_seconds!r}; expected seconds > 0")
+        if not math.isfinite(margin_seconds) or margin_seconds < 0:
+            raise InvalidInputError(f"margin_seconds={margin_seconds!r}; expected seconds >= 0")
         self.capacity = capacity
         self.period_seconds = float(period_seconds)
-        self._clock = clock
-        self._interval = self.period_seconds / capacity  # seconds per token
-        self._tokens = float(capacity)
-        self._updated = clock.monotonic()
+        self._timer = timer
+        self._hold = self.period_seconds + margin_seconds  # seconds a spent token stays out
+        self._returns: deque[float] = deque()  # when each spent or promised token comes back
+
+    def _expire(self) -> float:
+        now = self._timer.monotonic()
+        while self._returns and self._returns[0] <= now:
+            self._returns.popleft()
+        return now
 
     @property
     def tokens(self) -> float:
-        """Tokens available now; negative while callers hold reservations."""
-        self._refill()
-        return self._tokens
-
-    def _refill(self) -> None:
-        now = self._clock.monotonic()
-        elapsed = max(0.0, now - self._updated)
-        self._tokens = min(float(self.capacity), self._tokens + elapsed / self._interval)
-        self._updated = now
+        """Tokens free now; negative while callers hold reservations."""
+        self._expire()
+        return float(self.capacity - len(self._returns))
 
     def try_acquire(self) -> bool:
         """Take a token if one is free now (never waits, never jumps queued waiters)."""
-        self._refill()
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        now = self._expire()
+        if len(self._returns) < self.capacity:
+            self._returns.append(now + self._hold)
             return True
         return False
 
+    def _turn(self, now: float) -> float:
+        """When a caller arriving at ``now`` gets its token (monotonic seconds)."""
+        waiting = len(self._returns) - self.capacity
+        return now if waiting < 0 else max(now, self._returns[waiting])
+
     def wait_time(self) -> float:
         """Seconds until a caller arriving now would get its token (0.0 when one is free)."""
-        self._refill()
-        return max(0.0, (1.0 - self._tokens) * self._interval)
+        now = self._expire()
+        return self._turn(now) - now
 
-    async def acquire(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109 - clock time
+    async def acquire(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109 - timer time
         """Take a token, waiting for it in arrival order.
 
         Args:
@@ -82,13 +101,17 @@ class TokenBucket:
         Raises:
             asyncio.CancelledError: cancelled while waiting; the reserved token is given back.
         """
-        wait = self.wait_time()
+        now = self._expire()
+        turn = self._turn(now)
+        wait = turn - now
         if timeout is not None and wait > timeout:
             return False
-        self._tokens -= 1.0
+        mine = turn + self._hold
+        self._returns.append(mine)
         try:
-            await (self._clock.sleep(wait) if wait > 0 else asyncio.sleep(0))
+            await (self._timer.sleep(wait) if wait > 0 else asyncio.sleep(0))
         except asyncio.CancelledError:
-            self._tokens += 1.0
+            if mine in self._returns:
+                self._returns.remove(mine)
             raise
         return True

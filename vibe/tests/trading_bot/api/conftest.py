@@ -8,7 +8,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from vibe.common.clock import SimulatedClock
+from vibe.common.clock import FakeTimer, SimulatedClock
 from vibe.tests.trading_bot.api.support import PHASES, T0, Stack
 from vibe.trading_bot.api.health import HealthServer, create_health_app
 from vibe.trading_bot.api.metrics import TradingMetrics
@@ -33,10 +33,11 @@ def monitor_kwargs() -> dict:
 
 @pytest_asyncio.fixture
 async def stack(health_settings: HealthSettings, monitor_kwargs: dict) -> AsyncIterator[Stack]:
-    clock = SimulatedClock(T0)
+    clock, timer = SimulatedClock(T0), FakeTimer()
     monitor = HealthMonitor(
         health_settings,
         clock,
+        timer=timer,
         startup_phases=PHASES,
         loop_check_interval_seconds=0.25,
         **monitor_kwargs,
@@ -47,7 +48,7 @@ async def stack(health_settings: HealthSettings, monitor_kwargs: dict) -> AsyncI
     await server.start()
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=5.0) as client:
-            yield Stack(clock, monitor, metrics, server, client)
+            yield Stack(clock, monitor, metrics, server, client, timer)
     finally:
         await server.stop()
         await monitor.stop()

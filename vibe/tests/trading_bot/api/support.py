@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
 
-from vibe.common.clock import SimulatedClock
+from vibe.common.clock import FakeTimer, SimulatedClock
 from vibe.trading_bot.api.health import HealthServer
 from vibe.trading_bot.api.metrics import TradingMetrics
 from vibe.trading_bot.core.health_monitor import HealthMonitor
@@ -23,3 +23,4 @@ class Stack:
     metrics: TradingMetrics
     server: HealthServer
     client: httpx.AsyncClient
+    timer: FakeTimer = field(default_factory=FakeTimer)  # the monitor's waiting time

@@ -168,7 +168,8 @@ async def test_state_has_the_full_picture(stack: Stack):
         session_open=lambda: None, next_open=lambda: T0 + timedelta(days=1)
     )
     stack.monitor.record_sync(succeeded=True)
-    stack.clock.advance(42)
+    stack.clock.advance(3600)  # trading time does not count as uptime
+    stack.timer.advance(42)
     response = await stack.client.get("/health/state")
     assert response.status_code == 200
     state = response.json()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from vibe.common.clock import SimulatedClock
+from vibe.common.clock import FakeTimer, SimulatedClock
 from vibe.common.errors import InvalidInputError
 from vibe.tests.support import eventually
 from vibe.trading_bot.config.settings import HealthSettings
@@ -108,19 +108,22 @@ def test_state_since_changes_only_on_a_new_state():
 # -- rolling error window ----------------------------------------------------
 
 
-def test_errors_are_counted_in_a_rolling_window():
-    clock = SimulatedClock(T0)
-    reporter = make(clock, error_window_seconds=60).register("data")
+def test_errors_are_counted_in_a_rolling_window_of_real_seconds():
+    clock, timer = SimulatedClock(T0), FakeTimer()
+    reporter = make(clock, error_window_seconds=60, timer=timer).register("data")
     reporter.record_error("timeout 1")
+    clock.advance(3600)  # trading time alone does not age the errors
+    assert reporter.status().errors.count == 1
     clock.advance(30)
+    timer.advance(30)
     reporter.record_error("timeout 2")
     assert reporter.status().errors.count == 2
-    clock.advance(31)  # the first error is now 61 s old
+    timer.advance(31)  # the first error is now 61 s old
     errors = reporter.status().errors
     assert (errors.count, errors.total, errors.window_seconds) == (1, 2, 60)
     assert errors.last_error == "timeout 2"
-    assert errors.last_error_at == T0 + timedelta(seconds=30)
-    clock.advance(60)
+    assert errors.last_error_at == T0 + timedelta(seconds=3630)
+    timer.advance(60)
     errors = reporter.status().errors
     assert errors.count == 0
     assert errors.last_error == "timeout 2"  # the last error stays visible
@@ -255,8 +258,8 @@ def test_a_broken_provider_fails_readiness_but_not_the_state():
 
 
 def test_state_reports_the_fed_fields():
-    clock = SimulatedClock(T0)
-    monitor = make(clock, mode="paper")
+    clock, timer = SimulatedClock(T0), FakeTimer()
+    monitor = make(clock, mode="paper", timer=timer)
     monitor.set_mode("backtest")
     monitor.set_positions_provider(lambda: PositionsSummary(1, ("AAPL",), 1750.0, 12.5))
     next_open = T0 + timedelta(days=1)
@@ -265,9 +268,10 @@ def test_state_reports_the_fed_fields():
     monitor.record_sync(succeeded=True)
     clock.advance(10)
     monitor.record_sync(succeeded=False, detail="bucket unreachable")
+    timer.advance(2.5)
     state = monitor.state()
     assert state.mode == "backtest"
-    assert state.uptime_seconds == 20
+    assert state.uptime_seconds == 2.5  # real seconds, not the 20 s of trading time
     assert state.positions == PositionsSummary(1, ("AAPL",), 1750.0, 12.5)
     assert state.market.open is False
     assert state.market.next_open == next_open
@@ -281,17 +285,18 @@ def test_state_reports_the_fed_fields():
 
 
 @pytest.mark.asyncio
-async def test_heartbeat_follows_the_injected_clock():
-    clock = SimulatedClock(T0)
-    monitor = make(clock, heartbeat=60, loop_check_interval_seconds=0.01)
+async def test_heartbeat_follows_real_seconds_not_trading_time():
+    clock, timer = SimulatedClock(T0), FakeTimer()
+    monitor = make(clock, heartbeat=60, loop_check_interval_seconds=0.01, timer=timer)
     monitor.register("data").set_state(S.HEALTHY)
     await monitor.start()
     try:
+        clock.advance(7 * 24 * 3600)  # a replay racing through a week
         await asyncio.sleep(0.05)
         assert monitor.heartbeats == 0
-        clock.advance(60)
+        timer.advance(60)
         await eventually(lambda: monitor.heartbeats == 1)
-        clock.advance(59)
+        timer.advance(59)
         await asyncio.sleep(0.05)
         assert monitor.heartbeats == 1
     finally:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from vibe.common.clock import SimulatedClock
+from vibe.common.clock import FakeTimer, SimulatedClock
 from vibe.common.errors import OperationalError
 from vibe.tests.support import eventually
 from vibe.trading_bot.core.health_reporter import HealthState, RecordingHealthReporter
@@ -125,12 +125,13 @@ async def test_silent_stream_is_reported_and_recycled(scheduler):
     await server.start()
     clock = SimulatedClock(OPEN)
     health = RecordingHealthReporter()
-    finnhub = _provider(server, scheduler, clock, health, silence_seconds=30)
+    timer = FakeTimer()
+    finnhub = _provider(server, scheduler, clock, health, silence_seconds=30, timer=timer)
     stream = finnhub.stream_bars(["SPY"])
     task = asyncio.ensure_future(anext(stream))
     try:
         await eventually(lambda: finnhub.connected)
-        clock.advance(31)
+        timer.advance(31)  # silence is waiting time: the trading clock stays at the open
         await eventually(lambda: finnhub.silent_streams == 1 and server.connections == 2)
     finally:
         task.cancel()
@@ -172,15 +173,17 @@ async def test_gives_up_after_max_attempts_with_backoff(scheduler):
     await server.stop()  # nothing listens any more: every connect is refused
     clock = SimulatedClock(OPEN)
     health = RecordingHealthReporter()
+    timer = FakeTimer()
     finnhub = FinnhubProvider(
-        "k", scheduler, clock, health, url=url, max_attempts=4, rng=random.Random(1)
+        "k", scheduler, clock, health, url=url, max_attempts=4, rng=random.Random(1), timer=timer
     )
     with pytest.raises(OperationalError, match="4 times"):
         async for _ in finnhub.stream_bars(["SPY"]):
             pass
     assert finnhub.reconnects == 3
     # slept 3 backoffs of 1, 2 and 4 s with 50-100 % jitter
-    assert 3.5 <= clock.monotonic() <= 7.0
+    assert 3.5 <= timer.monotonic() <= 7.0
+    assert clock.now() == OPEN  # waiting never moves the trading clock
     assert health.state is HealthState.UNHEALTHY
 
 

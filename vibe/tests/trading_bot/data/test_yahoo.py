@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import yfinance as yf
 
-from vibe.common.clock import SimulatedClock
+from vibe.common.clock import FakeTimer, SimulatedClock
 from vibe.common.errors import NoDataError, RateLimitedError
 from vibe.trading_bot.data.frames import dt_index
 from vibe.trading_bot.data.providers.yahoo import YahooProvider
@@ -42,11 +42,13 @@ def state(server):
 
 def _provider(server, scheduler, now: datetime) -> YahooProvider:
     srv, _ = server
+    clock = SimulatedClock(now)
     return YahooProvider(
         scheduler,
-        SimulatedClock(now),
+        clock,
         rate_limit_per_second=1000.0,
         session=LocalYahooSession(srv.server_address[1]),
+        timer=FakeTimer(wall=clock),  # live polling: the wall clock moves while it waits
     )
 
 
@@ -159,16 +161,19 @@ async def test_rate_limit_spaces_requests(server, state, samples, scheduler):
     )
     srv, _ = server
     clock = SimulatedClock(datetime(2024, 10, 4, tzinfo=UTC))
+    timer = FakeTimer()
     provider = YahooProvider(
         scheduler,
         clock,
         rate_limit_per_second=2.0,
         session=LocalYahooSession(srv.server_address[1]),
+        timer=timer,
     )
     start = datetime(2024, 9, 13, tzinfo=UTC)
     await provider.get_history("PACE", "1m", start, start + timedelta(days=20))
     assert provider.requests == 3
-    assert clock.monotonic() == pytest.approx(1.0)  # 3 requests at 2/s: two 0.5 s waits
+    assert timer.monotonic() == pytest.approx(1.0)  # 3 requests at 2/s: two 0.5 s waits
+    assert clock.now() == datetime(2024, 10, 4, tzinfo=UTC)  # waiting is not trading time
 
 
 @pytest.mark.asyncio

@@ -5,14 +5,18 @@ Implements ``POST /api/webhooks/{id}/{token}`` the way Discord documents it
 from ``shared/data/api_samples/discord/embed_and_webhook_limits.json``, not from
 the code under test):
 
-* a per-webhook fixed-window bucket (default 5 requests per 2 s) with the real
-  ``X-RateLimit-*`` headers; a request over the limit gets 429 with ``retry_after``
+* a per-webhook bucket (default 5 requests per 2 s) with the real
+  ``X-RateLimit-*`` headers: a fixed window by default, or with ``sliding=True``
+  the strict reading (at most ``limit`` requests, of any outcome, in any
+  ``period`` seconds); a request over the limit gets 429 with ``retry_after``
   and ``Retry-After`` (counted in ``self_provoked_429s``: the bot should never
   cause one);
-* forced replies on demand (429, global 429, 503, 400...) and an ``outage`` switch;
+* forced replies on demand (429, global 429, 503, 400...), an ``outage`` switch,
+  and ``fail_every=n``: every n-th request answered 503;
 * 400 / code 50035 for any body breaking an embed limit;
 * 404 / code 10015 for an unknown webhook;
-* a record of every request and every accepted body.
+* a record of every request (the timeline, :meth:`DiscordStandIn.timeline`) and
+  every accepted body.
 """
 
 from __future__ import annotations
@@ -48,6 +52,32 @@ class RequestRecord:
     status: int
     retry_after: float | None = None
     forced: bool = False
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """What a run of requests looked like from the server's side.
+
+    Attributes:
+        requests: every request received.
+        accepted: 2xx replies.
+        rate_limited: 429 replies (forced and self-provoked).
+        unavailable: 5xx replies.
+        max_in_window: the most requests received in any ``period`` seconds.
+        into_full_window: requests that arrived while ``limit`` requests were already
+            in the last ``period`` seconds.
+        before_retry_after: requests that arrived before an earlier 429's ``retry_after``.
+        span_seconds: from the first request to the last.
+    """
+
+    requests: int
+    accepted: int
+    rate_limited: int
+    unavailable: int
+    max_in_window: int
+    into_full_window: int
+    before_retry_after: int
+    span_seconds: float
 
 
 @dataclass
@@ -133,6 +163,9 @@ class DiscordStandIn:
     outage: bool = False
     global_until: float = 0.0
     base_url: str = ""
+    sliding: bool = False
+    fail_every: int = 0
+    recent: dict[str, deque[float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.app = FastAPI()
@@ -148,14 +181,68 @@ class DiscordStandIn:
     def bodies(self, webhook_id: str | None = None) -> list[dict[str, Any]]:
         return [b for wid, b in self.accepted if webhook_id in (None, wid)]
 
+    def timeline(self) -> Timeline:
+        """The request timeline measured against a sliding ``period`` window of ``limit``."""
+        times = sorted(r.at for r in self.requests)
+        in_window = [
+            sum(1 for t in times[: i + 1] if t > at - self.period) for i, at in enumerate(times)
+        ]
+        early = 0
+        for record in self.requests:
+            if record.status == 429 and record.retry_after is not None:
+                until = record.at + record.retry_after
+                early += sum(1 for r in self.requests if record.at < r.at < until)
+        return Timeline(
+            requests=len(self.requests),
+            accepted=sum(1 for r in self.requests if 200 <= r.status < 300),
+            rate_limited=sum(1 for r in self.requests if r.status == 429),
+            unavailable=sum(1 for r in self.requests if r.status >= 500),
+            max_in_window=max(in_window, default=0),
+            into_full_window=sum(1 for n in in_window if n > self.limit),
+            before_retry_after=early,
+            span_seconds=round(times[-1] - times[0], 3) if times else 0.0,
+        )
+
+    def _sliding(self, webhook_id: str, now: float) -> Response | None:
+        """Count the request in the sliding window; a 429 when the window was full."""
+        window = self.recent.setdefault(webhook_id, deque())
+        while window and window[0] <= now - self.period:
+            window.popleft()
+        full = len(window) >= self.limit
+        window.append(now)
+        if not full:
+            return None
+        self.self_provoked_429s += 1
+        return self._rate_limited(now, webhook_id, window[-self.limit] + self.period - now, False)
+
+    def _sliding_headers(self, webhook_id: str, now: float) -> dict[str, str]:
+        window = self.recent[webhook_id]
+        remaining = max(0, self.limit - len(window))
+        oldest = window[-self.limit] if len(window) >= self.limit else window[0]
+        reset_after = math.ceil(max(0.0, oldest + self.period - now) * 1000) / 1000
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": "standin0001",
+        }
+
     async def _execute(self, webhook_id: str, token: str, request: Request) -> Response:
         now = time.monotonic()
         if self.webhooks.get(webhook_id) != token:
             return self._reply(now, webhook_id, 404, {"message": "Unknown Webhook", "code": 10015})
+        if self.sliding and (refused := self._sliding(webhook_id, now)) is not None:
+            return refused
         if now < self.global_until:
             return self._rate_limited(now, webhook_id, self.global_until - now, True, forced=True)
-        if self.forced or self.outage:
+        periodic = self.fail_every and (len(self.requests) + 1) % self.fail_every == 0
+        if self.forced or self.outage or periodic:
             return self._forced(now, webhook_id)
+        if self.sliding:
+            return await self._accept(
+                now, webhook_id, request, self._sliding_headers(webhook_id, now)
+            )
         bucket = self.buckets.setdefault(webhook_id, Bucket(self.limit, self.period))
         if now >= bucket.reset_at:
             bucket.count, bucket.reset_at = 0, now + bucket.period
@@ -163,9 +250,13 @@ class DiscordStandIn:
             self.self_provoked_429s += 1
             return self._rate_limited(now, webhook_id, bucket.reset_at - now, False)
         bucket.count += 1
+        return await self._accept(now, webhook_id, request, self._headers(bucket, now))
+
+    async def _accept(
+        self, now: float, webhook_id: str, request: Request, headers: dict[str, str]
+    ) -> Response:
         body = json.loads(await request.body())
         errors = body_errors(body, self.limits)
-        headers = self._headers(bucket, now)
         if errors:
             payload = {"code": 50035, "errors": errors, "message": "Invalid Form Body"}
             return self._reply(now, webhook_id, 400, payload, headers)
@@ -201,6 +292,8 @@ class DiscordStandIn:
         headers = {"Retry-After": str(math.ceil(wait))}
         if is_global:
             headers |= {"X-RateLimit-Global": "true", "X-RateLimit-Scope": "global"}
+        elif self.sliding:
+            headers |= self._sliding_headers(webhook_id, now) | {"X-RateLimit-Scope": "user"}
         else:
             bucket = self.buckets.setdefault(webhook_id, Bucket(self.limit, self.period))
             headers |= self._headers(bucket, now) | {"X-RateLimit-Scope": "user"}

@@ -6,15 +6,19 @@ from datetime import timedelta
 
 import pytest
 
+from vibe.common.clock import SimulatedClock
 from vibe.common.models import ExitReason, OrderSide, OrderType, PositionSide
 from vibe.tests.support import eventually
 from vibe.tests.trading_bot.notifications.helpers import (
+    FAST_RETRY,
     T0,
     make_notifier,
     number_of,
     numbered,
 )
+from vibe.trading_bot.config.settings import NotificationSettings
 from vibe.trading_bot.core.health_reporter import HealthState, RecordingHealthReporter
+from vibe.trading_bot.notifications.discord import DiscordNotifier
 from vibe.trading_bot.notifications.outbox import OUTBOX_FILENAME, Outbox
 from vibe.trading_bot.notifications.payloads import (
     OrderSentAlert,
@@ -197,3 +201,31 @@ async def test_stop_is_idempotent_and_later_alerts_are_only_logged(discord, tmp_
     assert not await notifier.notify(numbered(1))
     assert notifier.stats()["logged"] == 1
     assert [number_of(b) for b in discord.bodies("666")] == [0]  # drained before stopping
+
+
+@pytest.mark.asyncio
+async def test_waits_are_real_seconds_and_never_move_a_simulated_trading_clock(discord, tmp_path):
+    url = discord.add_webhook("777", TOKEN)
+    clock = SimulatedClock(T0)
+    notifier = DiscordNotifier(
+        NotificationSettings(
+            discord_webhook_url=url,
+            discord_rate_limit_capacity=5,
+            discord_rate_limit_period_seconds=0.2,
+        ),
+        Outbox(tmp_path / OUTBOX_FILENAME),
+        clock,  # a replay's clock: only stamps the outbox rows
+        RecordingHealthReporter(),
+        retry_policy=FAST_RETRY,
+    )
+    discord.force(429, retry_after=0.4)
+    discord.force(503)
+    await notifier.start()
+    started = time.monotonic()
+    for n in range(3):
+        await notifier.notify(numbered(n))
+    await eventually(lambda: notifier.stats()["sent"] == 3, within=10)
+    assert time.monotonic() - started >= 0.4  # retry_after was waited for in real time
+    assert clock.now() == T0  # ... and the trading clock did not move
+    assert [number_of(b) for b in discord.bodies("777")] == [0, 1, 2]
+    await notifier.stop()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from vibe.common.clock import SimulatedClock
+from vibe.common.clock import FakeTimer, SimulatedClock
 from vibe.common.errors import InvalidInputError, OperationalError
 from vibe.tests.support import eventually
 from vibe.tests.trading_bot.storage.sync_fixtures import (
@@ -86,14 +86,16 @@ async def test_server_down_then_recovers(kind, tmp_path):
     assert report.degraded and health.state == HealthState.DEGRADED
     assert source.exists()
 
-    # a sync during the outage: retried with backoff on the clock, then given up
-    scheduler = SyncScheduler(sync, clock, 600, health, FAST)
+    # a sync during the outage: retried with backoff (waiting time), then given up
+    timer = FakeTimer()
+    scheduler = SyncScheduler(sync, clock, 600, health, FAST, timer=timer)
     before = clock.now()
     assert await scheduler.sync_now("interval") is False
     stats = scheduler.stats()
     assert (stats.attempts, stats.successes, stats.failures, stats.syncs_failed) == (3, 0, 3, 1)
     assert stats.success_rate == 0.0 and stats.last_success_at is None
-    assert (clock.now() - before).total_seconds() >= 1.0 + 2.0  # two backoff waits
+    assert timer.monotonic() >= 1.0 + 2.0  # two backoff waits
+    assert clock.now() == before  # waiting never moves the trading clock
     assert health.state == HealthState.DEGRADED
 
     # the server comes back; the next sync succeeds
@@ -150,7 +152,7 @@ async def test_run_syncs_on_interval_and_the_loop_keeps_running(tmp_path):
     cloud = tmp_path / "cloud"
     cloud.write_text("a file where a directory should be")  # every upload fails (operational)
     sync = make_sync(LocalDirectoryBackend(cloud), source, clock, health)
-    scheduler = SyncScheduler(sync, clock, 3600, health, FAST)
+    scheduler = SyncScheduler(sync, clock, 3600, health, FAST, timer=FakeTimer(wall=clock))
     task = asyncio.create_task(scheduler.run(), name="cloud-sync")
     heartbeat = 0
     try:

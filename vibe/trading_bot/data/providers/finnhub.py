@@ -14,7 +14,8 @@ Robustness rules:
 * HTTP 401/403 on connect (bad key) is not retried: :class:`OperationalError`;
 * after ``max_attempts`` consecutive failed connects the stream gives up with
   :class:`OperationalError` so the data manager can fall back to Yahoo polling;
-* silent stream: no message for ``silence_seconds`` (clock time) while the
+* silent stream: no message for ``silence_seconds`` (real seconds on the
+  :class:`~vibe.common.clock.Timer`, like the backoff sleeps) while the
   market is open -> counted, reported DEGRADED, and the connection is recycled;
 * ``ping`` messages are ignored; ``error`` messages are counted and reported;
   a malformed message is counted, logged and skipped, never fatal.
@@ -30,7 +31,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from vibe.common.clock import Clock
+from vibe.common.clock import Clock, MonotonicTimer, Timer
 from vibe.common.errors import OperationalError
 from vibe.common.models import Bar
 from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
@@ -56,7 +57,7 @@ class FinnhubProvider:
     Args:
         api_key: the Finnhub token (``FINNHUB_API_KEY``; pass ``SecretStr.get_secret_value()``).
         scheduler: market calendar (session filter, silence only counts in session).
-        clock: time source for bar emission, silence and backoff sleeps.
+        clock: trading time, for bar emission and whether the market is open.
         health: where connection state and errors are reported.
         url: websocket base URL (``FINNHUB_WS_URL``).
         silence_seconds: no message this long in session = silent stream (seconds).
@@ -65,6 +66,7 @@ class FinnhubProvider:
         max_attempts: consecutive failed connects before giving up (``None``: never).
         tick_seconds: how often (real seconds) the receive loop wakes to emit due bars.
         rng: random source for the jitter (tests pass a seeded one).
+        timer: waiting time for the silence check and backoff sleeps (default real).
 
     Attributes:
         reconnects, malformed_messages, error_messages, pings, silent_streams: counters.
@@ -85,11 +87,13 @@ class FinnhubProvider:
         max_attempts: int | None = None,
         tick_seconds: float = 1.0,
         rng: random.Random | None = None,
+        timer: Timer | None = None,
     ) -> None:
         self._api_key = api_key
         self._url = url
         self._scheduler = scheduler
         self._clock = clock
+        self._timer = timer or MonotonicTimer()
         self._health = health
         self._silence = silence_seconds
         self._backoff = (initial_backoff_seconds, max_backoff_seconds)
@@ -137,7 +141,7 @@ class FinnhubProvider:
                 reason = f"{type(exc).__name__}: {self._redact(str(exc))}"
             failures += 1
             self._disconnected(reason, failures)
-            await self._clock.sleep(self.backoff_seconds(failures))
+            await self._timer.sleep(self.backoff_seconds(failures))
             self.reconnects += 1
 
     async def _subscribe(self, ws: ClientConnection, symbols: Sequence[str]) -> None:
@@ -148,7 +152,7 @@ class FinnhubProvider:
         _log.info("finnhub subscribed", symbols=list(symbols), reconnects=self.reconnects)
 
     async def _receive(self, ws: ClientConnection) -> AsyncIterator[Bar]:
-        last_message = self._clock.monotonic()
+        last_message = self._timer.monotonic()
         while True:
             try:
                 raw = await asyncio.wait_for(ws.recv(), timeout=self._tick)
@@ -157,7 +161,7 @@ class FinnhubProvider:
                     yield bar
                 self._check_silence(last_message)
                 continue
-            last_message = self._clock.monotonic()
+            last_message = self._timer.monotonic()
             for bar in self._handle(raw):
                 yield bar
             for bar in self.aggregator.flush_due(self._clock.now()):
@@ -184,7 +188,7 @@ class FinnhubProvider:
         return bars
 
     def _check_silence(self, last_message: float) -> None:
-        silent_for = self._clock.monotonic() - last_message
+        silent_for = self._timer.monotonic() - last_message
         if silent_for >= self._silence and self._scheduler.is_open(self._clock.now()):
             self.silent_streams += 1
             self._health.set_state(

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vibe.common.clock import Clock
+from vibe.common.clock import Clock, MonotonicTimer, Timer
 from vibe.common.errors import TemporaryError
 from vibe.common.models import Bar
 from vibe.trading_bot.core.scheduler import NEW_YORK, MarketScheduler
@@ -58,12 +58,14 @@ class YahooProvider:
 
     Args:
         scheduler: market calendar for the regular-session filter and polling.
-        clock: time source ("now" for range limits, pacing and polling).
+        clock: trading time ("now" for range limits and which bars are closed).
         rate_limit_per_second: max Yahoo requests per second (``YAHOO_RATE_LIMIT``).
         session: HTTP session handed to yfinance (``None``: yfinance's own curl_cffi session).
         poll_timeframe: bar timeframe of :meth:`stream_bars`.
         poll_delay_seconds: wait after a bar closes before polling for it (Yahoo lags a little).
         timeout_seconds: HTTP timeout per request.
+        timer: waiting time for the rate limiter and the waits between polls (real by
+            default; the wait until a bar closes is measured on ``clock``, slept on ``timer``).
     """
 
     name = "yahoo"
@@ -77,10 +79,12 @@ class YahooProvider:
         poll_timeframe: str = "1m",
         poll_delay_seconds: float = 5.0,
         timeout_seconds: float = 10.0,
+        timer: Timer | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._clock = clock
-        self._limiter = RateLimiter(rate_limit_per_second, clock)
+        self._timer = timer or MonotonicTimer()
+        self._limiter = RateLimiter(rate_limit_per_second, self._timer)
         self._session = session
         self._poll_timeframe = poll_timeframe
         self._poll_delay = poll_delay_seconds
@@ -192,14 +196,14 @@ class YahooProvider:
                 bounds = self._scheduler.session_bounds_at(lookback)
             if bounds is None:
                 wake = self._scheduler.next_open(now) + timedelta(seconds=seconds)
-                await self._clock.sleep((wake - now).total_seconds() + self._poll_delay)
+                await self._timer.sleep((wake - now).total_seconds() + self._poll_delay)
                 continue
             session_open = datetime.fromtimestamp(bounds[0], tz=now.tzinfo)
             for symbol in symbols:
                 for bar in await self._poll(symbol, session_open, last, now, seconds):
                     last[symbol] = bar.timestamp
                     yield bar
-            await self._clock.sleep(self._until_next_poll(seconds))
+            await self._timer.sleep(self._until_next_poll(seconds))
 
     async def _poll(
         self,

@@ -7,8 +7,11 @@
 * once during shutdown (:meth:`shutdown`).
 
 Each sync is retried on :class:`~vibe.common.errors.TemporaryError` only, with
-exponential backoff and jitter (tenacity's ``wait_exponential_jitter``),
-sleeping on the injected clock. A sync that still fails is counted, reported
+exponential backoff and jitter (tenacity's ``wait_exponential_jitter``).
+The interval, the backoff waits and the durations are *waiting time*: real
+seconds on a :class:`~vibe.common.clock.Timer` in every mode, so a retry never
+moves the trading clock; ``last_success_at`` is a record time on the trading
+:class:`~vibe.common.clock.Clock`. A sync that still fails is counted, reported
 ``DEGRADED`` to the health reporter, and the daemon carries on; the next sync
 tries again. Syncs never overlap (one lock).
 """
@@ -26,7 +29,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from vibe.common.clock import Clock
+from vibe.common.clock import Clock, MonotonicTimer, Timer
 from vibe.common.errors import InvalidInputError, TemporaryError, VibeError
 from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
 from vibe.trading_bot.storage.sync.cloud_sync import CloudSync, UploadResult
@@ -65,7 +68,7 @@ class SyncStats:
         last_success_at: end of the last successful sync, tz-aware UTC, or ``None``.
         last_error: the last failure's message, or ``""``.
         bytes_uploaded: gzip bytes uploaded in total.
-        last_duration_seconds: duration of the last try, seconds (clock monotonic).
+        last_duration_seconds: duration of the last try, real seconds (timer).
     """
 
     attempts: int
@@ -84,10 +87,11 @@ class SyncScheduler:
 
     Args:
         sync: what to upload.
-        clock: for sleeping between runs and retries, durations and ``last_success_at``.
-        interval_seconds: seconds between periodic syncs (> 0).
+        clock: trading time, for ``last_success_at``.
+        interval_seconds: real seconds between periodic syncs (> 0).
         health: where sync health is reported.
         retry: the retry policy for each sync.
+        timer: waiting time for the interval, the backoff and durations (default real).
 
     Raises:
         InvalidInputError: ``interval_seconds <= 0`` or ``retry.attempts < 1``.
@@ -100,6 +104,7 @@ class SyncScheduler:
         interval_seconds: float,
         health: HealthReporter,
         retry: RetryPolicy | None = None,
+        timer: Timer | None = None,
     ) -> None:
         retry = retry or RetryPolicy()
         if interval_seconds <= 0:
@@ -108,6 +113,7 @@ class SyncScheduler:
             raise InvalidInputError(f"retry attempts={retry.attempts!r}; expected >= 1")
         self._sync = sync
         self._clock = clock
+        self._timer = timer or MonotonicTimer()
         self.interval_seconds = float(interval_seconds)
         self._health = health
         self._retry = retry
@@ -172,13 +178,13 @@ class SyncScheduler:
                 jitter=policy.jitter_seconds,
             ),
             retry=retry_if_exception_type(TemporaryError),
-            sleep=self._clock.sleep,
+            sleep=self._timer.sleep,
             reraise=True,
         )
 
     async def _attempt(self) -> list[UploadResult]:
         self.attempts += 1
-        started = self._clock.monotonic()
+        started = self._timer.monotonic()
         try:
             results = await self._sync.upload_all()
         except VibeError as exc:
@@ -187,7 +193,7 @@ class SyncScheduler:
             self._health.record_error(f"cloud sync attempt failed: {self.last_error}")
             raise
         finally:
-            self.last_duration_seconds = self._clock.monotonic() - started
+            self.last_duration_seconds = self._timer.monotonic() - started
         self.successes += 1
         self.last_success_at = self._clock.now()
         self.bytes_uploaded += sum(r.metadata.compressed_size for r in results)
@@ -204,5 +210,5 @@ class SyncScheduler:
     async def run(self) -> None:
         """Sync every ``interval_seconds`` until cancelled (run it as a named task)."""
         while True:
-            await self._clock.sleep(self.interval_seconds)
+            await self._timer.sleep(self.interval_seconds)
             await self.sync_now("interval")
