@@ -42,6 +42,7 @@ def status_command(as_json: bool, env_file: Path) -> None:
         ),
         (f"trades on {report.session or '-'}", str(report.trades_today)),
         ("P&L that session", f"{report.pnl_today:,.2f} USD"),
+        ("entries refused that session", _refusals(report.rejections_today)),
         ("equity", "-" if report.equity is None else f"{report.equity:,.2f} USD"),
         ("last bar", report.last_bar_time or "-"),
         ("next open", report.next_open or "-"),
@@ -50,3 +51,11 @@ def status_command(as_json: bool, env_file: Path) -> None:
     for name, value in rows:
         table.add_row(name, value)
     Console().print(table)
+
+
+def _refusals(counts: dict[str, int]) -> str:
+    """``"3 (zero_quantity 2, volume_filter 1)"``, or ``"0"``."""
+    if not counts:
+        return "0"
+    detail = ", ".join(f"{rule} {count}" for rule, count in counts.items())
+    return f"{sum(counts.values())} ({detail})"
