@@ -18,6 +18,7 @@ from vibe.trading_bot.commands.common import (
     check_data_dir,
     check_range,
     check_timeframe,
+    env_file_or_exit,
     fail,
     parse_day,
     parse_symbols,
@@ -37,7 +38,7 @@ def backtest_command(  # noqa: PLR0913 - one parameter per command-line option
     params: list[str],
     output: Path | None,
     notify: bool,
-    env_file: Path,
+    env_file: Path | None,
 ) -> None:
     """Run a backtest (see ``python -m vibe.trading_bot backtest --help``)."""
     from vibe.trading_bot.backtest.runner import BacktestRequest, parse_params, run_backtest
@@ -58,7 +59,7 @@ def backtest_command(  # noqa: PLR0913 - one parameter per command-line option
             overrides["symbols"] = chosen
         if timeframe:
             overrides["timeframe"] = timeframe
-        settings = load_settings(env_file, overrides)
+        settings = load_settings(env_file_or_exit(env_file), overrides)
         request = BacktestRequest(
             first,
             last,

@@ -24,7 +24,6 @@ from vibe.common.errors import (
     NoDataError,
     StorageError,
 )
-from vibe.trading_bot.data.frames import TIMEFRAME_SECONDS
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -92,6 +91,8 @@ def parse_speed(value: str) -> float | None:
 
 def check_timeframe(value: str) -> str:
     """Exit 2 unless ``value`` is a known bar timeframe."""
+    from vibe.trading_bot.data.frames import TIMEFRAME_SECONDS
+
     if value not in TIMEFRAME_SECONDS:
         fail(f"--timeframe={value!r}: expected one of {', '.join(TIMEFRAME_SECONDS)}")
     return value
@@ -108,3 +109,25 @@ def check_data_dir(path: Path, option: str) -> Path:
     if not any(n.endswith((".csv", ".parquet")) for n in names):
         fail(f"{option}={path}: holds no <SYMBOL>_<timeframe>.csv or .parquet file")
     return path
+
+
+#: The dotenv file read when ``--env-file`` is not given (only if it exists).
+DEFAULT_ENV_FILE = Path(".env")
+
+
+def env_file_or_exit(option: Path | None) -> Path:
+    """The dotenv file to read: ``--env-file`` as given, else ``.env`` (read only if present).
+
+    A file named with ``--env-file`` must exist: a typo there would otherwise run
+    on silent defaults.
+
+    Raises:
+        typer.Exit: with code 2 when the named file is missing or not a file.
+    """
+    if option is None:
+        return DEFAULT_ENV_FILE
+    if not option.exists():
+        fail(f"--env-file={option}: no such file (expected a dotenv file of NAME=value lines)")
+    if not option.is_file():
+        fail(f"--env-file={option}: not a file (expected a dotenv file of NAME=value lines)")
+    return option

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-import typer
 from rich.console import Console
 
 from vibe.trading_bot.commands.common import (
     check_data_dir,
     check_range,
+    env_file_or_exit,
     fail,
     parse_day,
     parse_speed,
@@ -26,16 +26,6 @@ from vibe.trading_bot.core.run_plan import RunMode, RunPlan
 
 if TYPE_CHECKING:
     from vibe.trading_bot.core.orchestrator import RunOutcome
-
-ReplayOption = Annotated[
-    Path | None,
-    typer.Option("--replay", help="replay <SYMBOL>_<timeframe>.csv files from this folder"),
-]
-SpeedOption = Annotated[
-    str, typer.Option("--speed", help="market seconds per real second (60 = 1 min/s), or max")
-]
-DayOption = Annotated[str | None, typer.Option(help="YYYY-MM-DD")]
-SymbolsOption = Annotated[str | None, typer.Option("--symbols", help="A,B (default: SYMBOLS)")]
 
 
 def replay_dates(
@@ -69,7 +59,7 @@ def run_command(
     start: str | None,
     end: str | None,
     symbols: str | None,
-    env_file: Path,
+    env_file: Path | None,
 ) -> None:
     """Run the daemon (see ``python -m vibe.trading_bot run --help``)."""
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
@@ -77,7 +67,9 @@ def run_command(
     pace = parse_speed(speed)
     chosen = parse_symbols(symbols)
     with user_errors():
-        settings = load_settings(env_file, {"symbols": chosen} if chosen else None)
+        settings = load_settings(
+            env_file_or_exit(env_file), {"symbols": chosen} if chosen else None
+        )
         plan = _plan(settings, replay, pace, first, last)
         console = Console(stderr=True)
         with SessionProgress(console, enabled=plan.mode is RunMode.REPLAY) as progress:

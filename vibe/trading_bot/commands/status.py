@@ -8,10 +8,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from vibe.trading_bot.commands.common import user_errors
+from vibe.trading_bot.commands.common import env_file_or_exit, user_errors
 
 
-def status_command(as_json: bool, env_file: Path) -> None:
+def status_command(as_json: bool, env_file: Path | None) -> None:
     """Print the status (see :mod:`vibe.trading_bot.core.status`)."""
     from vibe.common.clock import LiveClock
     from vibe.trading_bot.config.loader import load_settings
@@ -19,7 +19,7 @@ def status_command(as_json: bool, env_file: Path) -> None:
     from vibe.trading_bot.core.status import fetch_daemon_state, from_databases, merge_daemon_state
 
     with user_errors():
-        settings = load_settings(env_file)
+        settings = load_settings(env_file_or_exit(env_file))
         scheduler = MarketScheduler(settings.trading.market_calendar)
         report = from_databases(settings, scheduler, LiveClock())
         state = fetch_daemon_state(settings.health.health_check_port)
