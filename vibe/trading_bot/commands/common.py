@@ -22,6 +22,7 @@ from vibe.common.errors import (
     DataError,
     InvalidInputError,
     NoDataError,
+    OperationalError,
     StorageError,
 )
 
@@ -37,14 +38,18 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the errors a user can fix into one line and exit 2; storage failures exit 1."""
+    """Turn the errors a user can fix into one line and exit 2.
+
+    Storage and other operational failures (a database that cannot be opened, a
+    port taken after the start-up checks) are one line too, with exit status 1.
+    """
     try:
         yield
     except ConfigurationError as exc:
         fail("; ".join(str(issue) for issue in exc.issues) or str(exc))
     except (InvalidInputError, NoDataError, DataError) as exc:
         fail(str(exc))
-    except StorageError as exc:
+    except (StorageError, OperationalError) as exc:  # needs a person, not a traceback
         fail(str(exc), EXIT_FAILURE)
 
 

@@ -71,6 +71,7 @@ def run_command(
             env_file_or_exit(env_file), {"symbols": chosen} if chosen else None
         )
         plan = _plan(settings, replay, pace, first, last)
+        _preflight(settings, plan)
         console = Console(stderr=True)
         with SessionProgress(console, enabled=plan.mode is RunMode.REPLAY) as progress:
             plan = _with_progress(plan, progress)
@@ -109,6 +110,16 @@ def _plan(
         end=end,
         speed=speed,
     )
+
+
+def _preflight(settings: AppSettings, plan: RunPlan) -> None:
+    """Exit 2 now, with one line, for what would stop the start-up later (see :mod:`.preflight`)."""
+    from vibe.trading_bot.commands.preflight import check_port_free, check_writable_folder
+
+    check_writable_folder(plan.data_dir, f"DATA_DIR={plan.data_dir}")
+    if plan.serve_health:
+        health = settings.health
+        check_port_free(health.health_check_host, health.health_check_port)
 
 
 def _with_progress(plan: RunPlan, progress: SessionProgress) -> RunPlan:
