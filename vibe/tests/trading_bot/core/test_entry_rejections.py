@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from vibe.tests.conftest import REPO_ROOT
 from vibe.tests.support import free_port
@@ -119,6 +122,35 @@ def test_replay_stores_refusals_and_show_status_reports_them_for_the_day(tmp_pat
     table = _cli(tmp_path, env, "show-status")
     assert "entries refused that session" in table.stdout
     assert "zero_quantity 1" in table.stdout
+    _show_status_on_a_read_only_copy(tmp_path, env, report)
+
+
+def _show_status_on_a_read_only_copy(
+    tmp_path: Path, env: dict[str, str], expected: dict[str, object]
+) -> None:
+    """The same answer from a copy of the databases on a read-only bind mount."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    copy = tmp_path / "copy"
+    shutil.copytree(tmp_path / "data", copy, ignore=shutil.ignore_patterns("*-wal", "*-shm"))
+    before = sorted(p.name for p in copy.iterdir())
+    mount = f"mount --bind {copy} {copy} && mount -o remount,bind,ro {copy}"
+    script = f'{mount} && touch {copy}/x 2>/dev/null; exec "$@"'
+    command = [sys.executable, "-m", "vibe.trading_bot", "show-status", "--json"]
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script, "sh", *command],
+        cwd=tmp_path,
+        env={**env, "DATA_DIR": str(copy)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if "Operation not permitted" in done.stderr or "mount:" in done.stderr:
+        pytest.skip(f"no read-only bind mount here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == expected
+    assert sorted(p.name for p in copy.iterdir()) == before  # nothing written, even "x"
 
 
 def test_stage_of_every_known_rule() -> None:
