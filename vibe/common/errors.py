@@ -10,7 +10,8 @@ an adapter ever has to know which SDK failed.
     VibeError
      ├── ConfigurationError        bad settings; the CLI exits 2 and names each variable
      ├── TemporaryError            retryable: network blips, 5xx, rate limits, busy files
-     │    └── RateLimitedError     the remote asked us to wait ``retry_after_seconds``
+     │    ├── RateLimitedError     the remote asked us to wait ``retry_after_seconds``
+     │    └── DataUnavailableError every market data provider failed for a request
      ├── OperationalError          needs a human: corrupt database, invalid webhook, bug
      │    ├── StorageError         a database file cannot be opened, read or written
      │    └── InvalidTransitionError
@@ -81,6 +82,29 @@ class RateLimitedError(TemporaryError):
     def __init__(self, message: str, retry_after_seconds: float | None = None) -> None:
         self.retry_after_seconds = retry_after_seconds
         super().__init__(message)
+
+
+class DataUnavailableError(TemporaryError):
+    """Every history provider failed to deliver bars for one request (network, remote errors).
+
+    Args:
+        symbol: the ticker asked for.
+        timeframe: the bar timeframe asked for (``1m``, ``5m``...).
+        failures: ``(provider name, its error message)`` per provider tried, in order.
+        request: the request as text (symbol, timeframe, UTC range), for the message.
+    """
+
+    def __init__(
+        self, symbol: str, timeframe: str, failures: list[tuple[str, str]], request: str
+    ) -> None:
+        self.symbol = symbol
+        self.timeframe = timeframe
+        self.failures = list(failures)
+        detail = "; ".join(f"{name}: {message}" for name, message in failures)
+        super().__init__(
+            f"every history provider failed for {request}: "
+            f"{detail or 'no history provider configured'}"
+        )
 
 
 class OperationalError(VibeError):

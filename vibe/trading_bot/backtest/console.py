@@ -15,8 +15,6 @@ from vibe.trading_bot.backtest.report import (
     metrics_dict,
 )
 
-TOP_REJECTIONS = 5
-
 
 def _header(result: BacktestResult) -> Text:
     config = result.config
@@ -46,8 +44,23 @@ def _counts_table(title: str, column: str, counts: list[tuple[str, int]]) -> Tab
     return table
 
 
+def _rejections_table(rejections: dict[str, int]) -> Table:
+    from vibe.trading_bot.core.entry_rejections import stage_of
+
+    table = Table(title="Rejected entries", title_justify="left")
+    table.add_column("Rule")
+    table.add_column("Refused by")
+    table.add_column("Count", justify="right")
+    for rule, count in sorted(rejections.items(), key=lambda item: (-item[1], item[0])):
+        table.add_row(Text(rule), stage_of(rule).value, f"{count:,}")
+    return table
+
+
 def print_summary(result: BacktestResult, console: Console) -> None:
-    """Print the metrics table, trades per exit reason and the top 5 rejection rules.
+    """Print the metrics table, trades per exit reason and every refused entry by rule.
+
+    Refused entries are those of the strategy's rules, the risk manager and the
+    venue, each with who refused it (see :mod:`vibe.trading_bot.core.entry_rejections`).
 
     Symbols and rule names are printed literally (no rich markup is interpreted).
     """
@@ -56,8 +69,5 @@ def print_summary(result: BacktestResult, console: Console) -> None:
     reasons = list(exit_reason_counts(result.trades).items())
     if reasons:
         console.print(_counts_table("Trades by exit reason", "Exit reason", reasons))
-    rejections = sorted(result.rejections.items(), key=lambda item: (-item[1], item[0]))
-    if rejections:
-        top = rejections[:TOP_REJECTIONS]
-        title = "Top rejections" if len(rejections) > TOP_REJECTIONS else "Rejections"
-        console.print(_counts_table(title, "Rule", top))
+    if result.rejections:
+        console.print(_rejections_table(result.rejections))

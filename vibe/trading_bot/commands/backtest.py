@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import atexit
 import gc
-from datetime import UTC, datetime
+import logging
+import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+
+from vibe.common.errors import DataUnavailableError
 
 if TYPE_CHECKING:
     from vibe.trading_bot.backtest.report import BacktestResult
@@ -18,11 +22,13 @@ from vibe.trading_bot.commands.common import (
     check_data_dir,
     check_range,
     check_timeframe,
+    env_file_or_exit,
     fail,
     parse_day,
     parse_symbols,
     user_errors,
 )
+from vibe.trading_bot.commands.preflight import check_report_path
 from vibe.trading_bot.commands.progress import SessionProgress
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's status for an interrupted command
@@ -37,7 +43,7 @@ def backtest_command(  # noqa: PLR0913 - one parameter per command-line option
     params: list[str],
     output: Path | None,
     notify: bool,
-    env_file: Path,
+    env_file: Path | None,
 ) -> None:
     """Run a backtest (see ``python -m vibe.trading_bot backtest --help``)."""
     from vibe.trading_bot.backtest.runner import BacktestRequest, parse_params, run_backtest
@@ -58,7 +64,8 @@ def backtest_command(  # noqa: PLR0913 - one parameter per command-line option
             overrides["symbols"] = chosen
         if timeframe:
             overrides["timeframe"] = timeframe
-        settings = load_settings(env_file, overrides)
+        settings = load_settings(env_file_or_exit(env_file), overrides)
+        check_report_path(output, settings.storage.results_dir)
         request = BacktestRequest(
             first,
             last,
@@ -68,8 +75,15 @@ def backtest_command(  # noqa: PLR0913 - one parameter per command-line option
             parse_params(params),
             notify,
         )
-        with SessionProgress(Console(stderr=True)) as progress:
-            result = asyncio.run(run_backtest(settings, request, progress.update))
+        if data is None:
+            # yfinance warns about each failed step of a request (cookie, crumb); the
+            # failure itself becomes one error line below
+            logging.getLogger("yfinance").setLevel(logging.ERROR)
+        try:
+            with SessionProgress(Console(stderr=True)) as progress:
+                result = asyncio.run(run_backtest(settings, request, progress.update))
+        except DataUnavailableError as exc:
+            fail(not_fetched_message(exc, first, last))
         _write(result, output, settings.storage.results_dir)
     # The reports are written and closed. At exit, skip the interpreter's final
     # full collection over the run's ~100,000 bars and equity points (~0.4 s for
@@ -82,6 +96,32 @@ def backtest_command(  # noqa: PLR0913 - one parameter per command-line option
             f"to {config.end.isoformat()} only",
             EXIT_INTERRUPTED,
         )
+
+
+_CURL_PREFIX = re.compile(r"^.*?curl: \(\d+\) ")
+
+
+def brief_cause(message: str) -> str:
+    """A provider's error without the request it repeats and the library's boilerplate.
+
+    ``"Yahoo request SPY 5m ... failed: Failed to perform, curl: (6) Could not resolve
+    host: query2.finance.yahoo.com (Domain name not found). See https://..."`` ->
+    ``"Could not resolve host: query2.finance.yahoo.com (Domain name not found)"``.
+    """
+    text = message.split(" failed: ", 1)[-1]
+    text = _CURL_PREFIX.sub("", text)
+    return text.split(". See http", 1)[0].strip() or message
+
+
+def not_fetched_message(exc: DataUnavailableError, start: date, end: date) -> str:
+    """The one-line error of a backtest whose bars could not be fetched (no network...)."""
+    causes = "; ".join(f"{name}: {brief_cause(message)}" for name, message in exc.failures)
+    return (
+        f"could not fetch the {exc.timeframe} bars of {exc.symbol} for "
+        f"{start.isoformat()}..{end.isoformat()} ({causes or 'no data provider'}); "
+        "without network, pass --data DIR, a folder of <SYMBOL>_<timeframe>.csv files "
+        "(e.g. --data examples/data)"
+    )
 
 
 def _write(result: BacktestResult, output: Path | None, results_dir: Path) -> None:

@@ -22,9 +22,9 @@ from vibe.common.errors import (
     DataError,
     InvalidInputError,
     NoDataError,
+    OperationalError,
     StorageError,
 )
-from vibe.trading_bot.data.frames import TIMEFRAME_SECONDS
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -38,14 +38,18 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the errors a user can fix into one line and exit 2; storage failures exit 1."""
+    """Turn the errors a user can fix into one line and exit 2.
+
+    Storage and other operational failures (a database that cannot be opened, a
+    port taken after the start-up checks) are one line too, with exit status 1.
+    """
     try:
         yield
     except ConfigurationError as exc:
         fail("; ".join(str(issue) for issue in exc.issues) or str(exc))
     except (InvalidInputError, NoDataError, DataError) as exc:
         fail(str(exc))
-    except StorageError as exc:
+    except (StorageError, OperationalError) as exc:  # needs a person, not a traceback
         fail(str(exc), EXIT_FAILURE)
 
 
@@ -92,6 +96,8 @@ def parse_speed(value: str) -> float | None:
 
 def check_timeframe(value: str) -> str:
     """Exit 2 unless ``value`` is a known bar timeframe."""
+    from vibe.trading_bot.data.frames import TIMEFRAME_SECONDS
+
     if value not in TIMEFRAME_SECONDS:
         fail(f"--timeframe={value!r}: expected one of {', '.join(TIMEFRAME_SECONDS)}")
     return value
@@ -108,3 +114,25 @@ def check_data_dir(path: Path, option: str) -> Path:
     if not any(n.endswith((".csv", ".parquet")) for n in names):
         fail(f"{option}={path}: holds no <SYMBOL>_<timeframe>.csv or .parquet file")
     return path
+
+
+#: The dotenv file read when ``--env-file`` is not given (only if it exists).
+DEFAULT_ENV_FILE = Path(".env")
+
+
+def env_file_or_exit(option: Path | None) -> Path:
+    """The dotenv file to read: ``--env-file`` as given, else ``.env`` (read only if present).
+
+    A file named with ``--env-file`` must exist: a typo there would otherwise run
+    on silent defaults.
+
+    Raises:
+        typer.Exit: with code 2 when the named file is missing or not a file.
+    """
+    if option is None:
+        return DEFAULT_ENV_FILE
+    if not option.exists():
+        fail(f"--env-file={option}: no such file (expected a dotenv file of NAME=value lines)")
+    if not option.is_file():
+        fail(f"--env-file={option}: not a file (expected a dotenv file of NAME=value lines)")
+    return option

@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-import typer
 from rich.console import Console
 
 from vibe.trading_bot.commands.common import (
     check_data_dir,
     check_range,
+    env_file_or_exit,
     fail,
     parse_day,
     parse_speed,
@@ -32,16 +32,6 @@ from vibe.trading_bot.storage.data_dir_lock import DataDirLock
 
 if TYPE_CHECKING:
     from vibe.trading_bot.core.orchestrator import RunOutcome
-
-ReplayOption = Annotated[
-    Path | None,
-    typer.Option("--replay", help="replay <SYMBOL>_<timeframe>.csv files from this folder"),
-]
-SpeedOption = Annotated[
-    str, typer.Option("--speed", help="market seconds per real second (60 = 1 min/s), or max")
-]
-DayOption = Annotated[str | None, typer.Option(help="YYYY-MM-DD")]
-SymbolsOption = Annotated[str | None, typer.Option("--symbols", help="A,B (default: SYMBOLS)")]
 
 
 def replay_dates(
@@ -75,7 +65,7 @@ def run_command(
     start: str | None,
     end: str | None,
     symbols: str | None,
-    env_file: Path,
+    env_file: Path | None,
 ) -> None:
     """Run the daemon (see ``python -m vibe.trading_bot run --help``)."""
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
@@ -83,8 +73,11 @@ def run_command(
     pace = parse_speed(speed)
     chosen = parse_symbols(symbols)
     with user_errors():
-        settings = load_settings(env_file, {"symbols": chosen} if chosen else None)
+        settings = load_settings(
+            env_file_or_exit(env_file), {"symbols": chosen} if chosen else None
+        )
         plan = _plan(settings, replay, pace, first, last)
+        _preflight(settings, plan)
         console = Console(stderr=True)
         with (
             DataDirLock(plan.data_dir),  # one daemon per DATA_DIR, before any file is opened
@@ -126,6 +119,16 @@ def _plan(
         end=end,
         speed=speed,
     )
+
+
+def _preflight(settings: AppSettings, plan: RunPlan) -> None:
+    """Exit 2 now, with one line, for what would stop the start-up later (see :mod:`.preflight`)."""
+    from vibe.trading_bot.commands.preflight import check_port_free, check_writable_folder
+
+    check_writable_folder(plan.data_dir, f"DATA_DIR={plan.data_dir}")
+    if plan.serve_health:
+        health = settings.health
+        check_port_free(health.health_check_host, health.health_check_port)
 
 
 def _with_progress(plan: RunPlan, progress: SessionProgress) -> RunPlan:

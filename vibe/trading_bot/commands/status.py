@@ -8,10 +8,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from vibe.trading_bot.commands.common import user_errors
+from vibe.trading_bot.commands.common import env_file_or_exit, user_errors
 
 
-def status_command(as_json: bool, env_file: Path) -> None:
+def status_command(as_json: bool, env_file: Path | None) -> None:
     """Print the status (see :mod:`vibe.trading_bot.core.status`)."""
     from vibe.common.clock import LiveClock
     from vibe.trading_bot.config.loader import load_settings
@@ -19,7 +19,7 @@ def status_command(as_json: bool, env_file: Path) -> None:
     from vibe.trading_bot.core.status import fetch_daemon_state, from_databases, merge_daemon_state
 
     with user_errors():
-        settings = load_settings(env_file)
+        settings = load_settings(env_file_or_exit(env_file))
         scheduler = MarketScheduler(settings.trading.market_calendar)
         report = from_databases(settings, scheduler, LiveClock())
         state = fetch_daemon_state(settings.health.health_check_port)
@@ -42,6 +42,7 @@ def status_command(as_json: bool, env_file: Path) -> None:
         ),
         (f"trades on {report.session or '-'}", str(report.trades_today)),
         ("P&L that session", f"{report.pnl_today:,.2f} USD"),
+        ("entries refused that session", _refusals(report.rejections_today)),
         ("equity", "-" if report.equity is None else f"{report.equity:,.2f} USD"),
         ("last bar", report.last_bar_time or "-"),
         ("next open", report.next_open or "-"),
@@ -50,3 +51,11 @@ def status_command(as_json: bool, env_file: Path) -> None:
     for name, value in rows:
         table.add_row(name, value)
     Console().print(table)
+
+
+def _refusals(counts: dict[str, int]) -> str:
+    """``"3 (zero_quantity 2, volume_filter 1)"``, or ``"0"``."""
+    if not counts:
+        return "0"
+    detail = ", ".join(f"{rule} {count}" for rule, count in counts.items())
+    return f"{sum(counts.values())} ({detail})"

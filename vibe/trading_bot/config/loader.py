@@ -3,17 +3,23 @@
 All problems are collected before anything fails, so a user fixes their
 configuration in one pass: each bad variable becomes one
 :class:`~vibe.common.errors.ConfigIssue` naming the variable, the value (masked
-when it is a secret) and what was expected.
+when it is a secret) and what was expected. A line of the dotenv file that is
+not ``NAME=value``, a comment or blank is an issue too, named by file and line
+number (only its first word is shown: the rest may be a secret).
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from collections.abc import Mapping
+import logging
+import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
@@ -49,20 +55,23 @@ def load_settings(
         The frozen, validated settings.
 
     Raises:
-        ConfigurationError: one issue per bad, unknown or missing variable.
+        ConfigurationError: one issue per bad, unknown or missing variable, and one
+            per malformed line of ``env_file``.
     """
     names = setting_names()
     by_group: dict[str, dict[str, Any]] = {group: {} for group in GROUPS}
     issues = _sort_overrides(overrides or {}, names, by_group)
-    issues += _unknown_env_file_keys(env_file, names)
-    groups: dict[str, BaseSettings] = {}
-    for group_name, cls in GROUPS.items():
-        try:
-            groups[group_name] = cls(_env_file=env_file, **by_group[group_name])
-        except ValidationError as exc:
-            issues += issues_from_validation(exc)
-        except ConfigurationError as exc:
-            issues += exc.issues
+    issues += malformed_env_lines(env_file)
+    with _dotenv_warnings_silenced():  # reported above, with line numbers
+        issues += _unknown_env_file_keys(env_file, names)
+        groups: dict[str, BaseSettings] = {}
+        for group_name, cls in GROUPS.items():
+            try:
+                groups[group_name] = cls(_env_file=env_file, **by_group[group_name])
+            except ValidationError as exc:
+                issues += issues_from_validation(exc)
+            except ConfigurationError as exc:
+                issues += exc.issues
     if issues:
         raise ConfigurationError(issues)
     return AppSettings(**groups)
@@ -79,6 +88,59 @@ def _sort_overrides(
         else:
             by_group[group][key.lower()] = value
     return issues
+
+
+_FIRST_WORD = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)")
+_DOTENV_LOGGER = "dotenv.main"
+
+
+def malformed_env_lines(env_file: str | Path | None) -> list[ConfigIssue]:
+    """One issue per line of ``env_file`` that python-dotenv cannot parse, or a bare ``NAME``.
+
+    The issue is named ``<file> line <n>``; its value shows the line's first word
+    only (the rest is masked: it may hold a secret). A missing file has no issue.
+    """
+    if env_file is None or not Path(env_file).is_file():
+        return []
+    issues = []
+    line = 1  # counted here: python-dotenv's own count drifts after blank lines
+    with Path(env_file).open(encoding="utf-8", errors="replace") as stream:
+        for binding in parse_stream(stream):
+            raw = binding.original.string
+            start, line = line, line + raw.count("\n")
+            if not binding.error and (binding.key is None or binding.value is not None):
+                continue  # a good line, a comment or a blank (a bare NAME has no value)
+            start += raw[: len(raw) - len(raw.lstrip())].count("\n")  # blank lines before it
+            text = raw.strip()
+            word = _FIRST_WORD.match(text)
+            shown = word.group(1) if word else ""
+            if len(text) > len(shown):
+                shown = f"{shown} {MASK}".strip()
+            issues.append(
+                ConfigIssue(
+                    f"{env_file} line {start}",
+                    shown,
+                    "NAME=value, a # comment or a blank line",
+                )
+            )
+    return issues
+
+
+class _DropAll(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+@contextlib.contextmanager
+def _dotenv_warnings_silenced() -> Iterator[None]:
+    """python-dotenv logs "could not parse statement"; :func:`malformed_env_lines` says it."""
+    logger = logging.getLogger(_DOTENV_LOGGER)
+    drop = _DropAll()
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
 
 
 def _unknown_env_file_keys(env_file: str | Path | None, names: dict[str, str]) -> list[ConfigIssue]:

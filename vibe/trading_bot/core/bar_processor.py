@@ -10,6 +10,10 @@ is what makes their trades equal on the same data). For each bar, in order:
    come from the calendar) and the current position in the symbol;
 3. each signal goes through the executor (risk checks, order manager, venue).
 
+Every refused entry (a strategy validation rule, the risk manager, the circuit
+breaker or the venue) is counted in :attr:`BarProcessor.rejections` by rule and
+stored as one ``trading/entry_rejected`` metric (see :mod:`.entry_rejections`).
+
 An exception while handling one symbol's bar is isolated: it is logged,
 counted per symbol and reported to health; the other symbols and later bars
 carry on. At the session close, :meth:`BarProcessor.end_session` flattens any
@@ -24,6 +28,13 @@ from datetime import datetime
 
 from vibe.common.models import Bar, ExitReason
 from vibe.common.strategies.base import BarContext, Rejection, Strategy
+from vibe.trading_bot.core.entry_rejections import (
+    METRIC_NAME,
+    METRIC_TYPE,
+    RefusedEntry,
+    RejectionStage,
+    refused_entry,
+)
 from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
 from vibe.trading_bot.execution.trade_executor import TradeExecutor
 from vibe.trading_bot.utils.logger import get_logger
@@ -40,6 +51,10 @@ class BarProcessor:
         health: per-symbol errors are reported here (state DEGRADED while any occur).
         record_equity: keep ``(bar close time, equity USD)`` after every bar group
             (:meth:`mark_equity`), for the backtest's equity curve.
+
+    Attributes:
+        rejections: refused entries per rule name, every stage (strategy rules,
+            risk manager and circuit breaker, venue).
     """
 
     def __init__(
@@ -104,7 +119,9 @@ class BarProcessor:
             if signals:
                 for signal in signals:
                     self.signals += 1
-                    executor.handle_signal(signal)
+                    refused = refused_entry(executor.handle_signal(signal))
+                    if refused is not None:
+                        self._count(refused)
             rejected = strategy.pop_rejections()
             if rejected:
                 self._count_rejections(rejected)
@@ -115,10 +132,18 @@ class BarProcessor:
 
     def _count_rejections(self, rejected: list[Rejection]) -> None:
         for rejection in rejected:
-            self.rejections[rejection.rule] += 1
-            self.executor.reporter.metric(
-                "strategy", "breakout_rejected", 1.0, rejection.symbol, rule=rejection.rule
-            )
+            self._count(RefusedEntry(rejection.symbol, RejectionStage.STRATEGY, rejection.rule))
+
+    def _count(self, refused: RefusedEntry) -> None:
+        self.rejections[refused.rule] += 1
+        self.executor.reporter.metric(
+            METRIC_TYPE,
+            METRIC_NAME,
+            1.0,
+            refused.symbol,
+            stage=refused.stage.value,
+            rule=refused.rule,
+        )
 
     def mark_equity(self, at: datetime) -> None:
         """Append ``(at, equity)`` to the equity curve when recording (one per bar group).

@@ -191,7 +191,7 @@ class ComponentBuilder:
         return self.parts
 
     async def _config(self) -> None:
-        _log.info("configuration loaded", mode=self.parts.plan.mode.value)
+        """The settings are loaded and checked by the caller; logged once logging is set up."""
 
     async def _logging(self) -> None:
         p = self.parts
@@ -214,6 +214,7 @@ class ComponentBuilder:
         )
         p.log_handler = handler
         configure_logging(level, log_format, settings.secret_values(), service.log_file, [handler])
+        _log.info("configuration loaded", mode=p.plan.mode.value)
         handler_health.set_state(HealthState.HEALTHY, "logging to stdout and logs.db")
         p.service.register_shutdown_handler(self._close_logging, "logging")
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import repeat
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -28,10 +29,13 @@ from vibe.common.models import Bar
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.data.frames import BAR_COLUMNS, dt_index, timeframe_seconds
 from vibe.trading_bot.data.manager import DataManager
+from vibe.trading_bot.utils.logger import get_logger
 
 if TYPE_CHECKING:
     import pandas as pd
 
+_log = get_logger(__name__)
+NEW_YORK = ZoneInfo("America/New_York")
 REGULAR_SESSION_MINUTES = 390
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -170,6 +174,10 @@ class HistoricalFeed:
     async def load(self) -> None:
         """Read every symbol's bars for the warm-up and traded sessions.
 
+        A symbol whose bars end before the last session's close is one warning
+        (``data ends before --end``) naming its last bar (ET) and the sessions left
+        without bars.
+
         Raises:
             NoDataError: a symbol has no bar in the traded sessions (names it and the range).
             DataError | TemporaryError: the data source failed.
@@ -188,6 +196,29 @@ class HistoricalFeed:
                     f"{self.days[0].day.isoformat()} and {self.days[-1].day.isoformat()}"
                 )
             self._bars[symbol], self._starts[symbol] = bars, starts
+        self._warn_if_data_ends_early()
+
+    def _warn_if_data_ends_early(self) -> None:
+        """One warning per symbol whose bars stop before the last session's close."""
+        final = self.days[-1]
+        step = timedelta(seconds=self._interval)
+        for symbol in self.symbols:
+            starts = self._starts[symbol]
+            last = starts[bisect_left(starts, final.close) - 1]  # load() ensured one exists
+            if last + step >= final.close:
+                continue
+            empty = sum(1 for day in self.days if day.open > last)
+            _log.warning(
+                "data ends before --end",
+                symbol=symbol,
+                last_bar=last.astimezone(NEW_YORK).isoformat(),
+                end=final.day.isoformat(),
+                sessions_without_bars=empty,
+            )
+
+    def data_ended_before(self, day: TradingDay) -> bool:
+        """True when no symbol has a bar at or after the open of ``day`` (the data ran out)."""
+        return all(not starts or starts[-1] < day.open for starts in self._starts.values())
 
     def _between(self, lo: datetime, hi: datetime) -> list[Bar]:
         merged: list[Bar] = []

@@ -102,7 +102,10 @@ class ReplayDriver:
         self._advance(day.open - self._warmup)
         if not bars:
             message = f"no bars for the session of {day.day.isoformat()}: data gap, skipped"
-            _log.warning("data gap", day=day.day.isoformat())
+            if self.feed.data_ended_before(day):  # warned once by the feed, not every day
+                _log.info("no data left", day=day.day.isoformat())
+            else:
+                _log.warning("data gap", day=day.day.isoformat())
             if self.parts.data_health is not None:
                 self.parts.data_health.record_error(message)
             return

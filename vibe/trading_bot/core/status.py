@@ -7,13 +7,17 @@ positions rebuilt from the stored fills, equity = ``INITIAL_CAPITAL`` + the
 cash flows of every fill + open positions at cost, the last processed bar from
 ``state.db``, the next open from the calendar. Today's trades and P&L always
 come from ``trades.db`` ("today" = the session of the last processed bar, so a
-replay reports its simulated day).
+replay reports its simulated day), and the entries refused that session (by the
+strategy's rules, the risk manager or the venue) from ``metrics.db``, per rule.
+The databases are opened read-only: ``show-status`` works on a read-only copy
+and never creates a file.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,8 +25,10 @@ import httpx
 
 from vibe.common.clock import Clock
 from vibe.trading_bot.config.settings import AppSettings
+from vibe.trading_bot.core.entry_rejections import METRIC_NAME, METRIC_TYPE
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.execution.order_manager import cash_from_fills
+from vibe.trading_bot.storage.metrics_store import MetricsStore
 from vibe.trading_bot.storage.run_state import SYNC_NOTE, RunStateStore
 from vibe.trading_bot.storage.trade_store import TradeStore
 
@@ -42,6 +48,9 @@ class StatusReport:
         session: the session "today" refers to (ET date).
         trades_today: round trips entered that session.
         pnl_today: their net P&L (closed ones), USD.
+        rejections_today: entries refused that session, per rule (strategy rules,
+            risk manager, venue); metrics are stored in batches, so a running
+            daemon's last few refusals may not be counted yet.
         equity: account equity, USD.
         last_bar_time: end of the last processed bar, or ``None``.
         next_open: the next session open.
@@ -56,6 +65,7 @@ class StatusReport:
     session: str | None = None
     trades_today: int = 0
     pnl_today: float = 0.0
+    rejections_today: dict[str, int] = field(default_factory=dict)
     equity: float | None = None
     last_bar_time: str | None = None
     next_open: str | None = None
@@ -94,8 +104,23 @@ def from_databases(settings: AppSettings, scheduler: MarketScheduler, clock: Clo
     if not (data_dir / "trades.db").exists():
         report.equity = settings.trading.initial_capital
         return report
-    state = RunStateStore.in_data_dir(data_dir, clock)
-    trades = TradeStore.in_data_dir(data_dir, clock)
+    cursor = _fill_run_state(report, data_dir, clock)
+    trades = TradeStore.in_data_dir(data_dir, clock, read_only=True)
+    try:
+        _fill_account(report, trades, settings.trading.initial_capital)
+        day = (cursor or clock.now()).astimezone(NEW_YORK).date()
+        _fill_today(report, trades, day)
+    finally:
+        trades.close()
+    report.rejections_today = _rejections_on(data_dir, clock, day)
+    return report
+
+
+def _fill_run_state(report: StatusReport, data_dir: Path, clock: Clock) -> datetime | None:
+    """Mode, last bar and last sync from ``state.db``; returns the bar cursor (``None``: none)."""
+    if not (data_dir / RunStateStore.FILENAME).exists():
+        return None
+    state = RunStateStore.in_data_dir(data_dir, clock, read_only=True)
     try:
         latest = state.latest_source()
         cursor = state.cursor(latest[0]) if latest else None
@@ -103,12 +128,9 @@ def from_databases(settings: AppSettings, scheduler: MarketScheduler, clock: Clo
         report.last_bar_time = _iso(cursor)
         sync = state.note(*SYNC_NOTE)
         report.last_cloud_sync = f"{sync[0]} at {_iso(sync[1])}" if sync else None
-        _fill_account(report, trades, settings.trading.initial_capital)
-        _fill_today(report, trades, (cursor or clock.now()).astimezone(NEW_YORK).date())
     finally:
-        trades.close()
         state.close()
-    return report
+    return cursor
 
 
 def _fill_account(report: StatusReport, trades: TradeStore, initial_capital: float) -> None:
@@ -128,6 +150,21 @@ def _fill_today(report: StatusReport, trades: TradeStore, day: date) -> None:
     report.session = day.isoformat()
     report.trades_today = len(today)
     report.pnl_today = round(sum(t.pnl or 0.0 for t in today if t.is_closed), 2)
+
+
+def _rejections_on(data_dir: Path, clock: Clock, day: date) -> dict[str, int]:
+    """Entries refused during the ET date ``day``, per rule (``{}`` without ``metrics.db``)."""
+    if not (data_dir / MetricsStore.FILENAME).exists():
+        return {}
+    metrics = MetricsStore.in_data_dir(data_dir, clock, read_only=True)
+    try:
+        start = datetime.combine(day, time(0), NEW_YORK)
+        totals = metrics.sum_by_dimension(
+            METRIC_TYPE, METRIC_NAME, "rule", start, start + timedelta(days=1)
+        )
+    finally:
+        metrics.close()
+    return {rule: round(total) for rule, total in totals.items()}
 
 
 def merge_daemon_state(report: StatusReport, state: dict[str, Any]) -> StatusReport:

@@ -83,9 +83,11 @@ def normalize_bars(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         },
         index=index.tz_convert("UTC").as_unit("ns"),
     )
-    out = out[out.notna().all(axis=1)].copy()
-    volume = pd.to_numeric(renamed["volume"], errors="coerce").reindex(out.index)
-    out["volume"] = volume.fillna(0).astype(np.int64)
+    priced = out.notna().all(axis=1).to_numpy()
+    out = out[priced].copy()
+    # by position, not by label: the index may hold duplicate timestamps here
+    volume = pd.to_numeric(renamed["volume"], errors="coerce").to_numpy()[priced]
+    out["volume"] = np.nan_to_num(volume.astype(np.float64), nan=0.0).astype(np.int64)
     out.index.name = "timestamp"
     out = out[~out.index.duplicated(keep="last")]
     return out.sort_index()

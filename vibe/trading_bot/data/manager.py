@@ -23,7 +23,13 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from vibe.common.clock import Clock
-from vibe.common.errors import DataError, NoDataError, OperationalError, TemporaryError
+from vibe.common.errors import (
+    DataError,
+    DataUnavailableError,
+    NoDataError,
+    OperationalError,
+    TemporaryError,
+)
 from vibe.common.models import Bar
 from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
 from vibe.trading_bot.core.scheduler import MarketScheduler
@@ -136,7 +142,10 @@ class DataManager:
         Raises:
             InvalidInputError: bad timeframe or range.
             NoDataError: nothing for this symbol/range (offline: nothing cached).
-            TemporaryError | DataError: every provider failed (the message lists each).
+            DataError: every provider failed on unreadable data (one provider: its
+                message, e.g. a bar file without a column).
+            DataUnavailableError: every provider failed, some of them for a retryable
+                reason (network, remote error); the message lists each.
         """
         timeframe_seconds(timeframe)
         lo, hi = check_range(start, end)
@@ -173,11 +182,15 @@ class DataManager:
                 continue
             return self.validator.clean_frame(symbol, frame)
         detail = "; ".join(f"{name}: {exc}" for name, exc in failures)
-        detail = detail or "no history provider configured"
         request = f"{symbol} {timeframe} {start.isoformat()}..{end.isoformat()}"
         if failures and all(isinstance(exc, NoDataError) for _, exc in failures):
             raise NoDataError(f"no provider has {request}: {detail}")
-        raise TemporaryError(f"every history provider failed for {request}: {detail}")
+        if failures and all(isinstance(exc, DataError) for _, exc in failures):
+            # unreadable data (a file without a column, an empty file): retrying cannot help
+            raise DataError(str(failures[0][1]) if len(failures) == 1 else detail)
+        raise DataUnavailableError(
+            symbol, timeframe, [(name, str(exc)) for name, exc in failures], request
+        )
 
     async def stream_bars(self, symbols: Sequence[str]) -> AsyncIterator[Bar]:
         """Validated closed bars from the live chain, with gaps backfilled, oldest first.

@@ -286,6 +286,37 @@ class MetricsStore(SQLiteStore):
             std = math.sqrt(variance)
         return MetricStats(count, mean, std, low, high, last)
 
+    def sum_by_dimension(
+        self,
+        metric_type: str,
+        metric_name: str,
+        dimension: str,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+    ) -> dict[str, float]:
+        """Sum of a metric per value of one dimension over ``start_time <= timestamp < end_time``.
+
+        E.g. refused entries per rule: ``sum_by_dimension("trading", "entry_rejected",
+        "rule", day_start, day_end)``. Rows without the dimension are left out.
+
+        Returns:
+            Dimension value (as text) -> sum, largest first (ties by value).
+
+        Raises:
+            InvalidInputError: a naive time or a bad dimension name.
+        """
+        canonical_dimensions({dimension: ""})  # validates the name
+        where, params = _filters(metric_type, metric_name, start_time, end_time, None)
+        key = f'$."{dimension}"'
+        # where: fixed column names from _filters; values are bound parameters
+        sql = (
+            "SELECT json_extract(dimensions, ?) AS value, sum(metric_value) AS total "  # noqa: S608
+            f"FROM metrics {where} AND json_extract(dimensions, ?) IS NOT NULL "
+            "GROUP BY value ORDER BY total DESC, value"
+        )
+        rows = self.db.query(sql, [key, *params, key])
+        return {str(row["value"]): float(row["total"]) for row in rows}
+
     def count(self) -> int:
         """Rows in the ``metrics`` table."""
         return int(self.db.query("SELECT count(*) FROM metrics")[0][0])

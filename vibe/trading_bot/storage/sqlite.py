@@ -14,12 +14,18 @@ Conventions (shared by the trade, metrics, log and outbox stores):
 * Timestamps are stored as ISO-8601 UTC text (:func:`to_iso`).
 * An existing file that cannot be opened raises :class:`StorageError` naming
   it; it is never silently recreated.
+* ``read_only=True`` (``show-status``) opens an existing file without writing
+  anything: no folder or file is created, no migration runs, no write is
+  allowed. On a read-only file system (or a read-only copy) where SQLite cannot
+  create the WAL index (``-shm``), the file is opened as immutable.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -52,6 +58,26 @@ def from_iso(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
+def _cause(exc: sqlite3.Error, path: Path) -> str:
+    """SQLite's message, plus why the folder refuses the file when that is the reason.
+
+    SQLite says only "unable to open database file"; a read-only file system or a
+    folder without write permission is what a user has to fix.
+    """
+    text = str(exc)
+    folder = path.parent
+    if "unable to open" not in text or not folder.is_dir():
+        return text
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"{text}: {folder} is on a read-only file system"
+    except OSError:
+        return text
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{text}: no write permission on {folder}"
+    return text
+
+
 def translate_error(exc: sqlite3.Error, path: Path) -> Exception:
     """Map an ``sqlite3`` exception to the project's tree, naming the file.
 
@@ -81,10 +107,12 @@ class SQLiteDatabase:
         journal_size_limit: ``PRAGMA journal_size_limit`` in bytes: when the WAL
             restarts, its file is cut back to this size (or to its live content);
             ``None`` keeps SQLite's default (never cut back).
+        read_only: open an existing file for reading only (see the module doc).
 
     Raises:
         StorageError: the file exists but is not a readable SQLite database, or its
-            schema version is newer than ``len(migrations)``.
+            schema version is newer than ``len(migrations)``; read-only: the file is
+            missing or its schema is older than ``len(migrations)``.
     """
 
     def __init__(
@@ -95,8 +123,12 @@ class SQLiteDatabase:
         wal_autocheckpoint: int | None = None,
         page_size: int | None = None,
         journal_size_limit: int | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.read_only = read_only
+        self._immutable = False
         self._migrations = tuple(migrations)
         self._busy_timeout_ms = busy_timeout_ms
         self._wal_autocheckpoint = wal_autocheckpoint
@@ -106,8 +138,22 @@ class SQLiteDatabase:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if read_only:
+            if not self.path.is_file():
+                raise StorageError(f"{self.path}: no such database file")
+            self._check_version(self.connection())
+            return
+        self._create_parent()
         self._migrate()
+
+    def _create_parent(self) -> None:
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create the folder {folder} for {self.path.name}: {exc.strerror or exc}"
+            ) from exc
 
     @property
     def schema_version(self) -> int:
@@ -132,6 +178,8 @@ class SQLiteDatabase:
         return conn
 
     def _open(self) -> sqlite3.Connection:
+        if self.read_only:
+            return self._open_read_only()
         try:
             conn = sqlite3.connect(
                 self.path,
@@ -151,8 +199,35 @@ class SQLiteDatabase:
             if self._journal_size_limit is not None:
                 conn.execute(f"PRAGMA journal_size_limit={int(self._journal_size_limit)}")
         except sqlite3.Error as exc:
-            raise StorageError(f"{self.path}: cannot open database ({exc})") from exc
+            raise StorageError(
+                f"{self.path}: cannot open database ({_cause(exc, self.path)})"
+            ) from exc
         return conn
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """``mode=ro``; where the WAL index cannot be created, ``immutable=1``."""
+        quoted = urllib.parse.quote(str(self.path.resolve()))
+        error: sqlite3.Error | None = None
+        for options in ("mode=ro", "mode=ro&immutable=1"):
+            if self._immutable and "immutable" not in options:
+                continue
+            try:
+                conn = sqlite3.connect(
+                    f"file:{quoted}?{options}",
+                    uri=True,
+                    isolation_level=None,
+                    check_same_thread=False,
+                    timeout=self._busy_timeout_ms / 1000,
+                )
+                conn.row_factory = sqlite3.Row
+                conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # probe
+            except sqlite3.Error as exc:
+                error = exc
+                continue
+            self._immutable = "immutable" in options
+            return conn
+        raise StorageError(f"{self.path}: cannot open database read-only ({error})") from error
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -165,6 +240,8 @@ class SQLiteDatabase:
             TemporaryError: the database stayed locked past the busy timeout.
             StorageError: any other SQLite failure (the transaction is rolled back).
         """
+        if self.read_only:
+            raise StorageError(f"{self.path}: opened read-only; nothing can be written")
         conn = self.connection()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -229,13 +306,13 @@ class SQLiteDatabase:
             self._closed = True
         for conn in connections:
             # another connection may hold the lock; closing is what matters
-            with suppress(sqlite3.Error):
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            if not self.read_only:
+                with suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             conn.close()
         self._local = threading.local()
 
-    def _migrate(self) -> None:
-        conn = self.connection()
+    def _check_version(self, conn: sqlite3.Connection) -> int:
         try:
             current = int(conn.execute("PRAGMA user_version").fetchone()[0])
         except sqlite3.DatabaseError as exc:
@@ -247,6 +324,17 @@ class SQLiteDatabase:
                 f"{self.path}: schema version {current} is newer than this version of the "
                 f"bot supports ({len(self._migrations)}); upgrade the bot"
             )
+        if self.read_only and current < len(self._migrations):
+            self.close()
+            raise StorageError(
+                f"{self.path}: schema version {current} is older than this version of the "
+                f"bot reads ({len(self._migrations)}); run the bot once with write access"
+            )
+        return current
+
+    def _migrate(self) -> None:
+        conn = self.connection()
+        current = self._check_version(conn)
         for version in range(current, len(self._migrations)):
             self._apply(conn, version + 1, self._migrations[version])
 
@@ -272,9 +360,11 @@ class SQLiteStore:
         path: the database file (created with its parent folder when missing).
         clock: record times (e.g. ``created_at``).
         busy_timeout_ms: how long a writer waits for the file lock, in milliseconds.
+        read_only: open an existing file for reading only (``show-status``).
 
     Raises:
-        StorageError: the file exists but is not a readable database of this bot.
+        StorageError: the file exists but is not a readable database of this bot
+            (read-only: or it is missing).
     """
 
     FILENAME: ClassVar[str]
@@ -282,9 +372,14 @@ class SQLiteStore:
     db: SQLiteDatabase
 
     def __init__(
-        self, path: Path, clock: Clock, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+        self,
+        path: Path,
+        clock: Clock,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        *,
+        read_only: bool = False,
     ) -> None:
-        self.db = SQLiteDatabase(path, self.MIGRATIONS, busy_timeout_ms)
+        self.db = SQLiteDatabase(path, self.MIGRATIONS, busy_timeout_ms, read_only=read_only)
         self._clock = clock
 
     @classmethod

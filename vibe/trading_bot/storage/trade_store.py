@@ -149,9 +149,12 @@ class TradeStore(SQLiteStore):
             (>= ``checkpoint_wake_bytes``).
         page_size: bytes per page of a new file (1 KiB: the rows are small, and a
             commit writes whole pages to the WAL); an existing file keeps its own.
+        read_only: open an existing file for reading only (``show-status``; no
+            checkpointer, every write raises :class:`StorageError`).
 
     Raises:
-        StorageError: the file exists but is not a readable database of this bot.
+        StorageError: the file exists but is not a readable database of this bot
+            (read-only: or it is missing).
         InvalidInputError: a checkpoint threshold below 1, or the cap below the wake size.
     """
 
@@ -166,7 +169,11 @@ class TradeStore(SQLiteStore):
         checkpoint_wake_bytes: int | None = DEFAULT_WAKE_BYTES,
         max_wal_bytes: int = DEFAULT_MAX_WAL_BYTES,
         page_size: int = DEFAULT_PAGE_SIZE,
+        *,
+        read_only: bool = False,
     ) -> None:
+        if read_only:
+            checkpoint_wake_bytes = None
         background = checkpoint_wake_bytes is not None
         self.db = SQLiteDatabase(
             path,
@@ -175,6 +182,7 @@ class TradeStore(SQLiteStore):
             wal_autocheckpoint=0 if background else None,
             page_size=page_size,
             journal_size_limit=checkpoint_wake_bytes,
+            read_only=read_only,
         )
         self.checkpointer: WalCheckpointer | None = None
         if checkpoint_wake_bytes is not None:

@@ -9,6 +9,9 @@ If a symbol has no file for the requested timeframe but has ``1m`` (or a
 finer timeframe that divides it), the bars are resampled from it with
 :func:`~vibe.trading_bot.data.resample.resample_bars`. Gaps in the files are
 served as they are (no filling): the data manager detects and reports them.
+Malformed CSV rows (cut short, not numbers, bad timestamps) are skipped and
+counted, with one warning per file naming it, the count and the line numbers
+(:mod:`~vibe.trading_bot.data.bar_csv`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import pandas as pd
 from vibe.common.errors import DataError, NoDataError
 from vibe.common.models import Bar
 from vibe.trading_bot.core.scheduler import MarketScheduler
+from vibe.trading_bot.data.bar_csv import read_bar_csv
 from vibe.trading_bot.data.frames import (
     TIMEFRAME_SECONDS,
     check_range,
@@ -33,6 +37,9 @@ from vibe.trading_bot.data.frames import (
     timeframe_seconds,
 )
 from vibe.trading_bot.data.resample import resample_bars
+from vibe.trading_bot.utils.logger import get_logger
+
+_log = get_logger(__name__)
 
 
 class ReplayProvider:
@@ -161,28 +168,26 @@ def _keyed(symbol: str, bars: Iterator[Bar]) -> Iterator[tuple[datetime, str, Ba
         yield bar.timestamp, symbol, bar
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    """The CSV with pandas' pyarrow engine (~2x the C parser), else the C parser.
-
-    pyarrow refuses a row with missing fields (e.g. the last line of a file cut off
-    by an interrupted download); the C parser fills it with NaN and the bar
-    validation then drops that row, so the rest of the file stays usable.
-    """
-    try:
-        return pd.read_csv(path, engine="pyarrow")
-    except ValueError:
-        return pd.read_csv(path)
-
-
 def _read_file(path: Path) -> pd.DataFrame:
+    """The file as a bar frame; a CSV's malformed rows are skipped with one warning.
+
+    Raises:
+        DataError: the file is empty, lacks a column or cannot be read (names it).
+    """
+    if path.suffix != ".parquet":
+        raw, malformed = read_bar_csv(path)
+        if malformed.count:
+            _log.warning(
+                "malformed rows skipped",
+                file=str(path),
+                rows=malformed.count,
+                lines=malformed.shown_lines(),
+            )
+        return normalize_bars(raw, str(path))
     try:
-        if path.suffix == ".parquet":
-            raw = pd.read_parquet(path)
-            if "timestamp" in raw.columns:
-                raw = raw.set_index("timestamp")
-        else:
-            raw = _read_csv(path)
-            raw.index = pd.to_datetime(raw.pop("timestamp"), utc=True, format="ISO8601")
+        raw = pd.read_parquet(path)
+        if "timestamp" in raw.columns:
+            raw = raw.set_index("timestamp")
     except (OSError, ValueError, KeyError) as exc:
         raise DataError(f"cannot read bar file {path}: {exc}") from exc
     return normalize_bars(raw, str(path))
