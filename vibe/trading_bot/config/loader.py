@@ -173,8 +173,16 @@ def issues_from_validation(exc: ValidationError) -> list[ConfigIssue]:
             shown = MASK if raw else None
         else:
             shown = None if raw is None or isinstance(raw, dict) else str(raw)
+            if shown is not None and field.endswith("_url"):
+                shown = _mask_query(shown)
         issues.append(ConfigIssue(field.upper(), shown, _expected(field, error["msg"])))
     return issues
+
+
+def _mask_query(url: str) -> str:
+    """A URL with its query string masked (it may carry a key or a SAS token)."""
+    base, sep, _ = url.partition("?")
+    return f"{base}?{MASK}" if sep else url
 
 
 def _expected(field: str, message: str) -> str:

@@ -19,7 +19,7 @@ import re
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import (
     BaseModel,
@@ -44,6 +44,8 @@ _GROUP_CONFIG = SettingsConfigDict(
 )
 
 Percent = Annotated[float, Field(gt=0, le=100)]
+#: Yahoo Finance's public chart host (``YAHOO_BASE_URL`` default).
+PUBLIC_YAHOO_BASE_URL = "https://query2.finance.yahoo.com"
 _TICKER = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 
 
@@ -165,7 +167,13 @@ class DataSettings(BaseSettings):
     model_config = _GROUP_CONFIG
 
     finnhub_api_key: SecretStr | None = Field(None, description="Finnhub key; unset: Yahoo polling")
-    finnhub_ws_url: str = Field("wss://ws.finnhub.io", description="Finnhub websocket base URL")
+    finnhub_ws_url: str = Field(
+        "wss://ws.finnhub.io", description="Finnhub websocket URL, ws:// or wss:// (no token)"
+    )
+    yahoo_base_url: str = Field(
+        PUBLIC_YAHOO_BASE_URL,
+        description="Yahoo Finance host (or a mirror) for history and polling, http(s)://",
+    )
     yahoo_rate_limit: PositiveFloat = Field(2.0, description="Yahoo requests per second")
     data_cache_ttl_seconds: PositiveInt = Field(60, description="TTL of today's cached bars")
     stream_silence_seconds: PositiveFloat = Field(
@@ -173,6 +181,41 @@ class DataSettings(BaseSettings):
     )
 
     _blank = field_validator("finnhub_api_key", mode="before")(_blank_to_none)
+
+    @field_validator("finnhub_ws_url")
+    @classmethod
+    def _check_finnhub_url(cls, value: str) -> str:
+        return check_endpoint_url(value, ("ws", "wss"), "a websocket URL like wss://ws.finnhub.io")
+
+    @field_validator("yahoo_base_url")
+    @classmethod
+    def _check_yahoo_url(cls, value: str) -> str:
+        url = check_endpoint_url(value, ("http", "https"), "a URL like https://mirror.example")
+        return url.rstrip("/")
+
+
+def check_endpoint_url(value: str, schemes: tuple[str, ...], example: str) -> str:
+    """``value`` stripped, when it is an absolute URL with one of ``schemes`` and a host.
+
+    A ``token`` query parameter is refused: keys belong in their secret setting
+    (``FINNHUB_API_KEY``), never in a URL that is printed.
+
+    Raises:
+        ValueError: not such a URL (the message says what is expected).
+    """
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValueError(f"{example} ({exc})") from None
+    if parts.scheme not in schemes or not parts.hostname or parts.fragment:
+        raise ValueError(f"{example} (scheme {' or '.join(schemes)}, a host, no #fragment)")
+    if port == 0:
+        raise ValueError(f"{example} (port 1..65535)")
+    if any(key.lower() == "token" for key, _ in parse_qsl(parts.query)):
+        raise ValueError(f"{example} without token= (set the key in FINNHUB_API_KEY)")
+    return url
 
 
 class StorageSettings(BaseSettings):

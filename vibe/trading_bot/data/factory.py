@@ -1,8 +1,9 @@
 """Build the data layer from settings: which providers, in which order.
 
 * replay (``replay_dir`` given): history and live bars from the files only;
-* live: history = cache -> Yahoo; live = Finnhub (when ``FINNHUB_API_KEY`` is
-  set) -> Yahoo polling; the cache lives in ``DATA_DIR/cache/bars``;
+* live: history = cache -> Yahoo (``YAHOO_BASE_URL``); live = Finnhub
+  (``FINNHUB_WS_URL``, when ``FINNHUB_API_KEY`` is set) -> Yahoo polling; the
+  cache lives in ``DATA_DIR/cache/bars``;
 * offline: the cache only, no network.
 
 The providers get two kinds of time (see :mod:`vibe.common.clock`): the
@@ -59,6 +60,7 @@ def build_data_manager(
         rate_limit_per_second=data.yahoo_rate_limit,
         poll_timeframe="1m",
         timer=timer,
+        base_url=data.yahoo_base_url,
     )
     live: list[StreamingProvider] = []
     if data.finnhub_api_key is not None:

@@ -8,6 +8,7 @@ disconnect) or stay open and silent.
 from __future__ import annotations
 
 import json
+import urllib.parse
 from dataclasses import dataclass, field
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -28,6 +29,7 @@ class FinnhubServer:
     connections: int = 0
     subscriptions: list[list[str]] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
     server: Server | None = None
 
     @property
@@ -45,7 +47,9 @@ class FinnhubServer:
             await self.server.wait_closed()
 
     def _check_token(self, connection: ServerConnection, request: Request) -> Response | None:
-        token = request.path.partition("token=")[2]
+        self.paths.append(request.path)
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(request.path).query)
+        token = query.get("token", [""])[-1]
         self.tokens.append(token)
         if token != self.valid_token:
             return connection.respond(401, "Invalid API key\n")

@@ -1,6 +1,7 @@
 """Live trades from Finnhub's websocket, aggregated into 1-minute bars.
 
-Connects to ``<FINNHUB_WS_URL>?token=<FINNHUB_API_KEY>`` (the token never
+Connects to ``FINNHUB_WS_URL`` with ``token=<FINNHUB_API_KEY>`` added to its
+query, percent-encoded (:func:`~.finnhub_protocol.stream_url`; the token never
 appears in logs or errors), subscribes every symbol, and feeds trade prints
 through a :class:`~vibe.trading_bot.data.aggregator.BarAggregator`.
 
@@ -27,6 +28,7 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
@@ -40,6 +42,7 @@ from vibe.trading_bot.data.aggregator import BarAggregator
 from vibe.trading_bot.data.providers.finnhub_protocol import (
     MalformedMessageError,
     parse_message,
+    stream_url,
     subscribe_message,
 )
 from vibe.trading_bot.utils.logger import get_logger
@@ -59,7 +62,8 @@ class FinnhubProvider:
         scheduler: market calendar (session filter, silence only counts in session).
         clock: trading time, for bar emission and whether the market is open.
         health: where connection state and errors are reported.
-        url: websocket base URL (``FINNHUB_WS_URL``).
+        url: websocket URL (``FINNHUB_WS_URL``, ws:// or wss://, may carry a path and a
+            query); the token is added to its query.
         silence_seconds: no message this long in session = silent stream (seconds).
         initial_backoff_seconds: first reconnect delay (seconds).
         max_backoff_seconds: cap of the reconnect delay (seconds).
@@ -129,7 +133,7 @@ class FinnhubProvider:
         failures = 0
         while True:
             try:
-                async with connect(f"{self._url}?token={self._api_key}", **_CONNECT) as ws:
+                async with connect(stream_url(self._url, self._api_key), **_CONNECT) as ws:
                     await self._subscribe(ws, symbols)
                     failures = 0
                     async for bar in self._receive(ws):
@@ -218,7 +222,11 @@ class FinnhubProvider:
             )
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key else text
+        if not self._api_key:
+            return text
+        for form in (self._api_key, quote_plus(self._api_key), quote(self._api_key, safe="")):
+            text = text.replace(form, "***")
+        return text
 
 
 _CONNECT: dict[str, Any] = {"open_timeout": 10, "ping_interval": 20, "ping_timeout": 20}

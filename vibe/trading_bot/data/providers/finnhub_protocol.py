@@ -11,6 +11,9 @@ Server -> client (finnhub.io/docs/api/websocket-trades, recorded samples in
 * ``{"type":"error","msg":"Subscribing to too many symbols"}``.
 
 Client -> server: ``{"type":"subscribe","symbol":"AAPL"}`` / ``unsubscribe``.
+
+The connection URL is ``FINNHUB_WS_URL`` with ``token=<FINNHUB_API_KEY>``
+added to its query (:func:`stream_url`), percent-encoded.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 class MalformedMessageError(ValueError):
@@ -42,6 +46,20 @@ class Message:
     kind: str
     trades: list[Trade] = field(default_factory=list)
     error: str = ""
+
+
+def stream_url(base_url: str, token: str) -> str:
+    """``base_url`` with ``token`` added to its query, every parameter percent-encoded.
+
+    The base URL's own path and query parameters are kept (a ``token`` it already
+    carries is replaced), so ``wss://proxy.example/finnhub?region=us`` becomes
+    ``wss://proxy.example/finnhub?region=us&token=...``. The result holds the
+    secret: never log it.
+    """
+    parts = urlsplit(base_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "token"]
+    query.append(("token", token))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 
 
 def subscribe_message(symbol: str) -> str:

@@ -13,8 +13,16 @@ answers concatenated. Normalisation of every answer:
   are removed too;
 * daily bars are labelled with the session date at 00:00 America/New_York (UTC index).
 
-The HTTP session is injectable: yfinance accepts a ``requests.Session``, which
-tests point at a local server replaying recorded Yahoo answers.
+Where requests go: ``base_url`` (``YAHOO_BASE_URL``). At the public default
+yfinance manages its own session; any other value hands yfinance a
+:class:`~.yahoo_session.RewritingSession` that sends every Yahoo request
+(cookie, crumb, chart) to that host. A session can also be injected directly
+(tests replaying recorded answers).
+
+The blocking yfinance calls run on the provider's own small thread pool
+(``max_workers`` threads), not the event loop's default executor: a request
+abandoned by a caller's timeout keeps its thread until yfinance's own timeout
+ends it, and must not starve the other ``to_thread`` users (SQLite writes).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +40,7 @@ import pandas as pd
 from vibe.common.clock import Clock, MonotonicTimer, Timer
 from vibe.common.errors import TemporaryError
 from vibe.common.models import Bar
+from vibe.trading_bot.config.settings import PUBLIC_YAHOO_BASE_URL
 from vibe.trading_bot.core.scheduler import NEW_YORK, MarketScheduler
 from vibe.trading_bot.data.frames import (
     check_range,
@@ -46,6 +56,7 @@ from vibe.trading_bot.data.providers.yahoo_rules import (
     plan_chunks,
     translate_yfinance_error,
 )
+from vibe.trading_bot.data.providers.yahoo_session import yahoo_session
 from vibe.trading_bot.data.rate_limit import RateLimiter
 from vibe.trading_bot.data.resample import session_positions
 from vibe.trading_bot.utils.logger import get_logger
@@ -60,17 +71,20 @@ class YahooProvider:
         scheduler: market calendar for the regular-session filter and polling.
         clock: trading time ("now" for range limits and which bars are closed).
         rate_limit_per_second: max Yahoo requests per second (``YAHOO_RATE_LIMIT``).
-        session: HTTP session handed to yfinance (``None``: yfinance's own curl_cffi session).
+        session: HTTP session handed to yfinance (``None``: the one ``base_url`` needs).
+        base_url: ``YAHOO_BASE_URL``, the Yahoo host or a mirror (ignored when ``session``
+            is given).
         poll_timeframe: bar timeframe of :meth:`stream_bars`.
         poll_delay_seconds: wait after a bar closes before polling for it (Yahoo lags a little).
         timeout_seconds: HTTP timeout per request.
         timer: waiting time for the rate limiter and the waits between polls (real by
             default; the wait until a bar closes is measured on ``clock``, slept on ``timer``).
+        max_workers: threads running yfinance calls at once.
     """
 
     name = "yahoo"
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - every knob is a documented setting
         self,
         scheduler: MarketScheduler,
         clock: Clock,
@@ -80,12 +94,16 @@ class YahooProvider:
         poll_delay_seconds: float = 5.0,
         timeout_seconds: float = 10.0,
         timer: Timer | None = None,
+        base_url: str = PUBLIC_YAHOO_BASE_URL,
+        max_workers: int = 4,
     ) -> None:
         self._scheduler = scheduler
         self._clock = clock
         self._timer = timer or MonotonicTimer()
         self._limiter = RateLimiter(rate_limit_per_second, self._timer)
-        self._session = session
+        self.base_url = base_url.rstrip("/")
+        self._session = session if session is not None else yahoo_session(self.base_url)
+        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="yahoo")
         self._poll_timeframe = poll_timeframe
         self._poll_delay = poll_delay_seconds
         self._timeout = timeout_seconds
@@ -97,7 +115,8 @@ class YahooProvider:
         """Nothing to open: yfinance manages its HTTP session and cookies."""
 
     async def close(self) -> None:
-        """Nothing to release (yfinance manages its session)."""
+        """Stop the thread pool (a request still running ends with its own timeout)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def get_history(
         self, symbol: str, timeframe: str, start: datetime, end: datetime
@@ -139,7 +158,10 @@ class YahooProvider:
         self.requests += 1
         request = f"{symbol} {timeframe} {start.isoformat()}..{end.isoformat()}"
         try:
-            raw = await asyncio.to_thread(self._download, symbol, timeframe, start, end)
+            loop = asyncio.get_running_loop()
+            raw = await loop.run_in_executor(
+                self._executor, self._download, symbol, timeframe, start, end
+            )
         except Exception as exc:  # yfinance raises many unrelated types; all are translated
             error = translate_yfinance_error(exc, request)
             if error is None:
