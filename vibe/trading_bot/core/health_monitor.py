@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -116,6 +116,7 @@ class HealthMonitor:
         self._positions: Callable[[], PositionsSummary | None] | None = None
         self._session_open: Callable[[], datetime | None] | None = None
         self._next_open: Callable[[], datetime | None] | None = None
+        self._missing_history: Callable[[], Mapping[str, str] | None] | None = None
         self._newest_bar_end: datetime | None = None
         self._sync: SyncStatus | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -220,16 +221,19 @@ class HealthMonitor:
         *,
         session_open: Callable[[], datetime | None] | None = None,
         next_open: Callable[[], datetime | None] | None = None,
+        missing_history: Callable[[], Mapping[str, str] | None] | None = None,
     ) -> None:
-        """Give the market schedule.
+        """Give the market schedule and the data layer's history gaps.
 
         Args:
             session_open: returns the open time (tz-aware) of the session in
                 progress, or ``None`` while the market is closed.
             next_open: returns the next session's open time (tz-aware), or ``None``.
+            missing_history: returns symbol -> why its warm-up history is missing.
         """
         self._session_open = session_open
         self._next_open = next_open
+        self._missing_history = missing_history
 
     def record_bar(self, bar_end: datetime) -> None:
         """Note a bar that just arrived, by its END time (``Bar.end``), for readiness.
@@ -394,9 +398,14 @@ class HealthMonitor:
                 next_open=self._call("next_open", self._next_open),
                 newest_bar_end=self._newest_bar_end,
                 newest_bar_age_seconds=bar_age,
+                symbols_without_history=self._symbols_without_history(),
             ),
             last_sync=self._sync,
         )
+
+    def _symbols_without_history(self) -> dict[str, str]:
+        missing = self._call("missing_history", self._missing_history) or {}
+        return {symbol: self._redact(why) for symbol, why in sorted(missing.items())}
 
     def _call(self, what: str, provider: Callable[[], _T | None] | None) -> _T | None:
         if provider is None:

@@ -370,13 +370,18 @@ class SyncStatus:
 
 @dataclass(frozen=True, slots=True)
 class MarketStatus:
-    """The session (UTC times) and the freshness of the newest bar (seconds since its end)."""
+    """The session (UTC times), the newest bar's freshness, the symbols lacking history.
+
+    ``newest_bar_age_seconds`` counts from the bar's end; ``symbols_without_history``
+    maps each symbol whose warm-up history could not be loaded to why.
+    """
 
     open: bool
     session_open: datetime | None
     next_open: datetime | None
     newest_bar_end: datetime | None
     newest_bar_age_seconds: float | None
+    symbols_without_history: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,11 @@
 * **Warm-up**: load the history the strategy needs (the sessions its volume
   average needs and today's bars so far) and show it to the strategy only: a
   restart continues at the current time, it never trades bars from the past.
+  Symbols are fetched concurrently (at most ``history_concurrency`` requests
+  in flight, each limited to ``history_timeout_seconds`` real seconds). A
+  symbol whose history cannot be loaded still trades, but never silently:
+  ``market_data`` turns DEGRADED naming it (``/health/state`` lists it under
+  ``market.symbols_without_history``) and an alert is sent.
 * **Session**: the data manager's live stream (Finnhub, else Yahoo polling)
   runs as a task feeding a queue; each closed bar goes through the
   :class:`~.bar_processor.BarProcessor` in a worker thread (it writes SQLite),
@@ -34,7 +39,15 @@ from vibe.trading_bot.core.historical_feed import (
     warmup_sessions_needed,
 )
 from vibe.trading_bot.core.session_loop import SessionLoop
-from vibe.trading_bot.data.frames import frame_to_bars, timeframe_seconds
+from vibe.trading_bot.data.frames import timeframe_seconds
+from vibe.trading_bot.data.history_batch import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_TIMEOUT_SECONDS,
+    HistoryBatch,
+    fetch_history,
+)
+from vibe.trading_bot.data.market_health import describe_missing
+from vibe.trading_bot.notifications.payloads import SystemAlert, SystemEvent
 from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
@@ -48,6 +61,10 @@ class LiveDriver:
 
     Args:
         parts: the built components (live data manager, wall clock).
+
+    Attributes:
+        history_concurrency: history requests in flight at once during a warm-up.
+        history_timeout_seconds: real seconds allowed per symbol's history request.
     """
 
     def __init__(self, parts: Components) -> None:
@@ -60,6 +77,8 @@ class LiveDriver:
         self._warmup = timedelta(minutes=parts.settings.trading.warmup_minutes_before_open)
         self._last_end: datetime | None = None
         self._seen: dict[str, datetime] = {}
+        self.history_concurrency = DEFAULT_CONCURRENCY
+        self.history_timeout_seconds = DEFAULT_TIMEOUT_SECONDS
 
     @property
     def _stopping(self) -> bool:
@@ -105,7 +124,7 @@ class LiveDriver:
         _log.warning("finishing a session close cut off by a restart", day=day.day.isoformat())
         processor = self.loop.processor
         processor.start_session(day.open, day.close)
-        for bar in await self._history(day.open, day.close):
+        for bar in (await self._history(day.open, day.close)).bars:
             processor.warm_up(bar)
         await self.loop.resume_close(day, cursor)
 
@@ -133,27 +152,60 @@ class LiveDriver:
             self.parts.settings.strategy.volume_lookback_bars, self._timeframe
         )
         now = self.parts.clock.now()
-        for past in [*sessions_before(self.parts.scheduler, day.day, count), day]:
+        days = [*sessions_before(self.parts.scheduler, day.day, count), day]
+        batch = await self._history(days[0].open, min(day.close, now))
+        for past in days:
             processor.start_session(past.open, past.close)
-            end = min(past.close, now)
-            if end > past.open:
-                for bar in await self._history(past.open, end):
-                    if bar.end <= now:
-                        processor.warm_up(bar)
-                        self._seen[bar.symbol] = bar.timestamp
+            for bar in batch.bars:
+                if past.open <= bar.timestamp < past.close and bar.end <= now:
+                    processor.warm_up(bar)
+                    self._seen[bar.symbol] = bar.timestamp
+        await self._report_history(batch.failures)
         self.loop.begin(day)
 
-    async def _history(self, start: datetime, end: datetime) -> list[Bar]:
-        bars: list[Bar] = []
-        for symbol in self._symbols:
-            try:
-                frame = await self.data.get_history(symbol, self._timeframe, start, end)
-            except VibeError as exc:
-                _log.warning("warm-up history unavailable", symbol=symbol, error=str(exc))
-                continue
-            bars.extend(frame_to_bars(symbol, frame, self._interval))
-        bars.sort(key=lambda bar: (bar.timestamp, bar.symbol))
-        return bars
+    async def _history(self, start: datetime, end: datetime) -> HistoryBatch:
+        """Every symbol's bars in ``[start, end)``, fetched concurrently (see ``history_batch``)."""
+        if end <= start:
+            return HistoryBatch()
+        return await fetch_history(
+            self.data,
+            self._symbols,
+            self._timeframe,
+            start,
+            end,
+            concurrency=self.history_concurrency,
+            timeout_seconds=self.history_timeout_seconds,
+        )
+
+    async def _report_history(self, missing: dict[str, str]) -> None:
+        """Health (``market_data`` DEGRADED, naming them) and an alert for symbols lacking history.
+
+        A warm-up that loads every symbol after one that did not clears the state
+        and says so (``component_recovered``).
+        """
+        had_missing = bool(self.data.missing_history)
+        self.data.report_missing_history(missing)
+        if not missing and not had_missing:
+            return
+        if missing:
+            event = SystemEvent.COMPONENT_DEGRADED
+            message = (
+                f"warm-up history missing for {len(missing)} of {len(self._symbols)} "
+                f"symbol(s); they trade without it: {describe_missing(missing)}"
+            )
+            details = {"symbols": ", ".join(sorted(missing))[:1000]}
+        else:
+            event, message, details = SystemEvent.COMPONENT_RECOVERED, "warm-up history loaded", {}
+        executor = built(self.parts.stack, "trading stack").executor
+        executor.reporter.alert_from(
+            SystemAlert,
+            timestamp=self.parts.clock.now(),
+            event=event,
+            component="market_data",
+            message=message[:1500],
+            details=details,
+        )
+        await executor.flush_alerts()
 
     async def _pump(self, queue: asyncio.Queue[Bar]) -> None:
         try:

@@ -216,7 +216,9 @@ class Orchestrator:
             return None if bounds is None else datetime.fromtimestamp(bounds[0], UTC)
 
         parts.monitor.set_market_providers(
-            session_open=session_open, next_open=lambda: scheduler.next_open(clock.now())
+            session_open=session_open,
+            next_open=lambda: scheduler.next_open(clock.now()),
+            missing_history=lambda: parts.data.missing_history if parts.data else None,
         )
 
     def _positions(self) -> PositionsSummary | None:

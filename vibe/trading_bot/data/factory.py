@@ -22,6 +22,7 @@ from vibe.trading_bot.core.health_reporter import HealthReporter
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.data.cache import ParquetCache
 from vibe.trading_bot.data.manager import DataManager
+from vibe.trading_bot.data.market_health import MarketDataHealth
 from vibe.trading_bot.data.providers.base import HistoryProvider, StreamingProvider
 from vibe.trading_bot.data.providers.replay import ReplayProvider
 from vibe.trading_bot.data.providers.yahoo import YahooProvider
@@ -47,6 +48,7 @@ def build_data_manager(
     """
     data = settings.data
     timer = timer or MonotonicTimer()
+    health = MarketDataHealth.wrap(health)  # one reporter for the manager and the stream
     timeframe = settings.trading.timeframe
     if replay_dir is not None:
         replay = ReplayProvider(replay_dir, scheduler, timeframe=timeframe)

@@ -9,6 +9,9 @@
   the next takes over and health turns DEGRADED.
 * Every bar is validated (:mod:`vibe.trading_bot.data.validation`); rejected
   bars are logged with the reason and counted.
+* Missing history: the symbols whose warm-up history failed are remembered
+  (:meth:`DataManager.report_missing_history`); the component stays DEGRADED,
+  naming them, until a warm-up loads everything again.
 * Gaps: when a live bar arrives later than the next bar the calendar expects
   (typically after a reconnect), the missing range is requested from the
   history chain and the recovered bars are yielded first, in order.
@@ -16,7 +19,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -41,6 +44,7 @@ from vibe.trading_bot.data.frames import (
     timeframe_seconds,
 )
 from vibe.trading_bot.data.gaps import expected_starts
+from vibe.trading_bot.data.market_health import MarketDataHealth, describe_missing
 from vibe.trading_bot.data.providers.base import HistoryProvider, StreamingProvider
 from vibe.trading_bot.data.validation import BarValidator
 from vibe.trading_bot.utils.logger import get_logger
@@ -101,7 +105,7 @@ class DataManager:
     ) -> None:
         self._scheduler = scheduler
         self._clock = clock
-        self._health = health
+        self._health = MarketDataHealth.wrap(health)
         self._history = list(history_providers)
         self._live = list(live_providers)
         self._cache = cache
@@ -247,6 +251,21 @@ class DataManager:
         recovered = [b for b in frame_to_bars(bar.symbol, frame, step) if self.validator.check(b)]
         self.backfilled_bars += len(recovered)
         return recovered
+
+    @property
+    def missing_history(self) -> dict[str, str]:
+        """Symbols whose warm-up history could not be loaded -> why (empty when none)."""
+        return self._health.missing_history
+
+    def report_missing_history(self, missing: Mapping[str, str]) -> None:
+        """Record the symbols lacking history (empty: none); DEGRADED while any do.
+
+        The state stays DEGRADED, whatever the stream reports, until a later call
+        with an empty mapping (the next warm-up that loads everything).
+        """
+        if missing:
+            self._health.record_error(f"warm-up: {describe_missing(missing)}")
+        self._health.set_missing_history(missing)
 
     def health_report(self) -> DataHealth:
         """The current :class:`DataHealth` snapshot."""

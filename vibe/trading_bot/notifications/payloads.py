@@ -64,6 +64,7 @@ class SystemEvent(StrEnum):
     STARTUP = "startup"
     SHUTDOWN = "shutdown"
     COMPONENT_UNHEALTHY = "component_unhealthy"
+    COMPONENT_DEGRADED = "component_degraded"
     COMPONENT_RECOVERED = "component_recovered"
     CIRCUIT_BREAKER = "circuit_breaker"
     SYNC_FAILURE = "sync_failure"
@@ -71,7 +72,12 @@ class SystemEvent(StrEnum):
 
 #: System events that are errors (gated by ``NOTIFY_ON_ERROR``); the others always go.
 ERROR_EVENTS = frozenset(
-    {SystemEvent.COMPONENT_UNHEALTHY, SystemEvent.CIRCUIT_BREAKER, SystemEvent.SYNC_FAILURE}
+    {
+        SystemEvent.COMPONENT_UNHEALTHY,
+        SystemEvent.COMPONENT_DEGRADED,
+        SystemEvent.CIRCUIT_BREAKER,
+        SystemEvent.SYNC_FAILURE,
+    }
 )
 
 
@@ -335,7 +341,8 @@ class SystemAlert(_Alert):
     """Something about the service rather than a trade.
 
     Attributes:
-        event: start-up, shutdown, component unhealthy/recovered, circuit breaker, sync failure.
+        event: start-up, shutdown, component unhealthy/degraded/recovered, circuit breaker,
+            sync failure.
         message: what happened, in plain words.
         component: the component concerned (``data``, ``cloud_sync``...), if any.
         details: extra ``name -> value`` lines shown as embed fields.

@@ -13,7 +13,8 @@ Failure modes per symbol, for the warm-up tests: ``fail[symbol] = status``
 answers the symbol's ranged chart requests (not the time-zone lookup) with that
 HTTP status and Yahoo's error body; ``delay[symbol] = seconds``
 sleeps before answering (a slow or hung upstream). Every chart request is
-recorded in ``requests`` as ``(symbol, query)``.
+recorded in ``requests`` as ``(symbol, query)``; ``max_in_flight`` is the most
+served at once.
 
 Usable from tests and benchmarks: ``with YahooChartStandIn(folder) as yahoo: ...``.
 """
@@ -51,6 +52,8 @@ class StandInState:
     delay: dict[str, float] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     frames: dict[tuple[str, str], pd.DataFrame | None] = field(default_factory=dict)
+    in_flight: int = 0
+    max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def bars(self, symbol: str, interval: str) -> pd.DataFrame | None:
@@ -147,6 +150,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         state = self.state
         with state.lock:
             state.requests.append((symbol, query))
+            state.in_flight += 1
+            state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            self._answer_chart(symbol, query)
+        finally:
+            with state.lock:
+                state.in_flight -= 1
+
+    def _answer_chart(self, symbol: str, query: dict[str, str]) -> None:
+        state = self.state
         delay = state.delay.get(symbol, 0.0)
         if delay:
             time.sleep(delay)
@@ -207,6 +220,11 @@ class YahooChartStandIn:
         """Symbols of the chart requests received with a range (not the time-zone lookups)."""
         with self.state.lock:
             return [symbol for symbol, query in self.state.requests if "period1" in query]
+
+    def max_in_flight(self) -> int:
+        """Most chart requests served at the same time so far."""
+        with self.state.lock:
+            return self.state.max_in_flight
 
     def start(self) -> YahooChartStandIn:
         """Start serving in a daemon thread."""

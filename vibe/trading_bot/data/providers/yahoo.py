@@ -64,6 +64,20 @@ from vibe.trading_bot.utils.logger import get_logger
 _log = get_logger(__name__)
 
 
+def forget_yfinance_memo() -> None:
+    """Empty yfinance's in-process memo of GET answers.
+
+    yfinance memoizes requests whose range ended over 30 minutes ago (an LRU of
+    64 answers), failed answers included: without this, retrying a failed
+    backfill of a past range would be answered from the memo, never from Yahoo.
+    """
+    from yfinance.data import YfData
+
+    clear = getattr(YfData.cache_get, "cache_clear", None)
+    if clear is not None:
+        clear()
+
+
 class YahooProvider:
     """History (and polling) from Yahoo Finance via yfinance.
 
@@ -157,12 +171,17 @@ class YahooProvider:
         await self._limiter.acquire()
         self.requests += 1
         request = f"{symbol} {timeframe} {start.isoformat()}..{end.isoformat()}"
+        # yfinance emits pandas deprecation warnings from its own code; they are not ours.
+        # A filter, not catch_warnings() in the worker: that is not thread-safe, and
+        # several downloads run at once.
+        warnings.filterwarnings("ignore", module="yfinance")
         try:
             loop = asyncio.get_running_loop()
             raw = await loop.run_in_executor(
                 self._executor, self._download, symbol, timeframe, start, end
             )
         except Exception as exc:  # yfinance raises many unrelated types; all are translated
+            forget_yfinance_memo()  # else a retry of this range gets the same failed answer
             error = translate_yfinance_error(exc, request)
             if error is None:
                 return empty_bars()
@@ -176,19 +195,16 @@ class YahooProvider:
 
         # Make yfinance raise its errors (instead of printing them) so they can be mapped.
         yf.config.debug.hide_exceptions = False
-        # yfinance emits pandas deprecation warnings from its own code; they are not ours.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ticker = yf.Ticker(symbol, session=self._session)
-            return ticker.history(
-                start=start,
-                end=end,
-                interval=LIMITS[timeframe].yf_interval,
-                prepost=False,
-                auto_adjust=False,
-                actions=False,
-                timeout=self._timeout,
-            )
+        ticker = yf.Ticker(symbol, session=self._session)
+        return ticker.history(
+            start=start,
+            end=end,
+            interval=LIMITS[timeframe].yf_interval,
+            prepost=False,
+            auto_adjust=False,
+            actions=False,
+            timeout=self._timeout,
+        )
 
     def _session_filter(self, frame: pd.DataFrame, seconds: int) -> pd.DataFrame:
         if frame.empty:

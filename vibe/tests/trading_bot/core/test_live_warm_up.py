@@ -1,0 +1,135 @@
+"""Live warm-up: concurrent, bounded history from a Yahoo stand-in; a failure is never silent.
+
+The real orchestrator builds the live components (``YAHOO_BASE_URL`` pointed at
+the chart-v8 stand-in on 127.0.0.1, serving the real 5-minute bars of
+``bars_5m/yfinance_2025-06_2025-08``) on a simulated clock before the open of
+2025-07-10; the live driver's warm-up then runs exactly as in ``run``.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import yfinance as yf
+
+from vibe.common.clock import SimulatedClock
+from vibe.trading_bot.config.loader import load_settings
+from vibe.trading_bot.core.components import ComponentBuilder
+from vibe.trading_bot.core.health_reporter import HealthState
+from vibe.trading_bot.core.live_driver import LiveDriver
+from vibe.trading_bot.core.orchestrator import Orchestrator
+from vibe.trading_bot.core.run_plan import RunMode, RunPlan
+from vibe.trading_bot.data.providers.yahoo import forget_yfinance_memo
+from vibe.trading_bot.execution.notifier import RecordingNotifier
+from vibe.trading_bot.notifications.payloads import SystemAlert, SystemEvent
+
+from ...support import free_port
+from ..data.yahoo_chart_standin import YahooChartStandIn
+
+SYMBOLS = ["AAPL", "MSFT", "SPY", "QQQ", "TSLA", "AMZN", "GOOGL"]
+BEFORE_OPEN = datetime(2025, 7, 10, 13, 5, tzinfo=UTC)  # 09:05 ET
+
+
+@pytest.fixture
+def standin(shared_data, tmp_path):
+    yf.set_tz_cache_location(str(tmp_path / "yf_tz"))
+    forget_yfinance_memo()  # each test asks the stand-in, not yfinance's memo of past ranges
+    with YahooChartStandIn(shared_data / "bars_5m" / "yfinance_2025-06_2025-08") as server:
+        yield server
+
+
+async def _live(tmp_path: Path, yahoo_url: str, port: int) -> Orchestrator:
+    settings = load_settings(
+        None,
+        {
+            "data_dir": tmp_path / "data",
+            "symbols": SYMBOLS,
+            "timeframe": "5m",
+            "yahoo_base_url": yahoo_url,
+            "yahoo_rate_limit": 1000,
+            "health_check_host": "127.0.0.1",
+            "health_check_port": port,
+        },
+    )
+    plan = RunPlan(
+        RunMode.LIVE,
+        settings.storage.data_dir,
+        tuple(SYMBOLS),
+        "5m",
+        notify=False,
+        cloud_sync=False,
+    )
+    orchestrator = Orchestrator(
+        settings, plan, clock=SimulatedClock(BEFORE_OPEN), handle_signals=False
+    )
+    await ComponentBuilder(orchestrator.parts).build()
+    orchestrator._wire_status()
+    return orchestrator
+
+
+@pytest.mark.asyncio
+async def test_one_symbol_failing_is_degraded_alerted_and_listed(standin, tmp_path):
+    standin.state.fail["MSFT"] = 500
+    standin.state.delay["TSLA"] = 5.0  # hung upstream: cut by the per-request timeout
+    port = free_port()
+    orchestrator = await _live(tmp_path, standin.url, port)
+    parts = orchestrator.parts
+    try:
+        driver = LiveDriver(parts)
+        driver.history_timeout_seconds = 1.5
+        day = driver._current_or_next()
+        started = time.monotonic()
+        await driver._warm_up(day)
+        took = time.monotonic() - started
+        async with httpx.AsyncClient() as client:
+            state = (await client.get(f"http://127.0.0.1:{port}/health/state")).json()
+    finally:
+        await orchestrator.service.shutdown()
+    missing = state["market"]["symbols_without_history"]
+    assert sorted(missing) == ["MSFT", "TSLA"]
+    assert "timed out after 1.5 s" in missing["TSLA"]
+    assert "upstream failure" in missing["MSFT"]
+    data = next(c for c in state["components"] if c["name"] == "market_data")
+    assert data["state"] == HealthState.DEGRADED.value
+    assert "no history for MSFT, TSLA" in data["reason"]
+    notifier = parts.notifier
+    assert isinstance(notifier, RecordingNotifier)
+    alerts = [a for a in notifier.alerts if isinstance(a, SystemAlert)]
+    degraded = [a for a in alerts if a.event is SystemEvent.COMPONENT_DEGRADED]
+    assert len(degraded) == 1 and degraded[0].component == "market_data"
+    assert degraded[0].details["symbols"] == "MSFT, TSLA"
+    # the five others were loaded from the stand-in and shown to the strategy
+    loaded = {s for s in standin.chart_symbols()} - {"MSFT", "TSLA"}
+    assert loaded == set(SYMBOLS) - {"MSFT", "TSLA"}
+    assert set(driver._seen) == loaded
+    assert all(driver._seen[s] == datetime(2025, 7, 9, 19, 55, tzinfo=UTC) for s in loaded)
+    assert took < 5.0  # concurrent and bounded: not seven requests one after another
+    assert standin.max_in_flight() >= 2
+
+
+@pytest.mark.asyncio
+async def test_full_history_keeps_market_data_healthy_and_a_retry_recovers(standin, tmp_path):
+    standin.state.fail["QQQ"] = 503
+    orchestrator = await _live(tmp_path, standin.url, free_port())
+    parts = orchestrator.parts
+    try:
+        driver = LiveDriver(parts)
+        day = driver._current_or_next()
+        await driver._warm_up(day)
+        assert parts.data is not None and list(parts.data.missing_history) == ["QQQ"]
+        del standin.state.fail["QQQ"]
+        await driver._warm_up(day)  # the next warm-up loads everything
+        state = orchestrator.monitor.state()
+        data = next(c for c in state.components if c.name == "market_data")
+    finally:
+        await orchestrator.service.shutdown()
+    assert state.market.symbols_without_history == {}
+    assert data.state is HealthState.HEALTHY
+    assert isinstance(parts.notifier, RecordingNotifier)
+    events = [a.event for a in parts.notifier.alerts if isinstance(a, SystemAlert)]
+    assert events.count(SystemEvent.COMPONENT_DEGRADED) == 1
+    assert events.count(SystemEvent.COMPONENT_RECOVERED) == 1
