@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from vibe.common.errors import ConfigurationError
+    from vibe.trading_bot.commands.connections import EndpointCheck
     from vibe.trading_bot.config.settings import AppSettings
-    from vibe.trading_bot.storage.sync import ConnectionCheck
 
 EXIT_CONFIG_ERROR = 2
 EXIT_CONNECTION_FAILED = 1
@@ -89,20 +89,18 @@ def _print_table(settings: AppSettings, console: Console) -> None:
     console.print(table)
 
 
-def _check_connection(settings: AppSettings) -> ConnectionCheck:
-    from vibe.trading_bot.storage.sync import check_connection  # boto3/azure only when asked
+def _check_endpoints(settings: AppSettings) -> list[EndpointCheck]:
+    # yfinance, websockets, boto3/azure: imported only when asked
+    from vibe.trading_bot.commands.connections import check_endpoints_sync
 
-    return check_connection(settings)
+    return check_endpoints_sync(settings)
 
 
-def _print_check(check: ConnectionCheck) -> None:
+def _print_checks(checks: list[EndpointCheck]) -> None:
     from rich.console import Console
-    from rich.markup import escape
 
-    state = "enabled" if check.enabled else "disabled"
-    outcome = "[green]ok[/green]" if check.ok else f"[red]FAILED[/red] - {escape(check.detail)}"
-    where = escape(f"[{check.provider}, {state}] {check.target or '-'}")
-    Console().print(f"cloud sync {where}: {outcome}", highlight=False)
+    for check in checks:
+        Console().print(check.line(), markup=False, highlight=False, soft_wrap=True)
 
 
 def load_or_exit(env_file: Path | None, as_json: bool = False) -> AppSettings:
@@ -143,16 +141,26 @@ def validate_config(
     check_connections: Annotated[
         bool,
         typer.Option(
-            "--check-connections", help="also try the cloud sync backend; exit 1 if unreachable"
+            "--check-connections",
+            help="also probe Yahoo, Finnhub and the cloud sync backend; exit 1 if unreachable",
         ),
     ] = False,
 ) -> None:
     """Load and check the settings; print them with secrets masked (exit 2 if invalid)."""
     settings = load_or_exit(env_file, as_json)
     payload: dict[str, Any] = {"valid": True, "settings": _settings_payload(settings)}
-    check = _check_connection(settings) if check_connections else None
-    if check is not None:
-        payload["cloud_sync_check"] = dataclasses.asdict(check)
+    checks = _check_endpoints(settings) if check_connections else []
+    if checks:
+        payload["connection_checks"] = [dataclasses.asdict(check) for check in checks]
+        cloud = next(c for c in checks if c.name.startswith("cloud sync"))
+        payload["cloud_sync_check"] = {
+            "ok": cloud.ok,
+            "provider": settings.cloud.cloud_provider,
+            "target": cloud.target,
+            "detail": cloud.detail,
+            "enabled": settings.cloud.enable_cloud_sync,
+            "duration_seconds": cloud.duration_seconds,
+        }
     if as_json:
         typer.echo(json.dumps(payload, indent=2, default=str))
     else:
@@ -160,9 +168,8 @@ def validate_config(
 
         _print_table(settings, Console())
         Console().print("[green]configuration is valid[/green]")
-        if check is not None:
-            _print_check(check)
-    if check is not None and not check.ok:
+        _print_checks(checks)
+    if not all(check.ok for check in checks):
         raise typer.Exit(EXIT_CONNECTION_FAILED)
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from .data.yahoo_chart_standin import YahooChartStandIn
+
 
 def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD", "INITIAL"))}
@@ -70,14 +72,21 @@ def test_env_file_in_working_directory_is_read(tmp_path):
     assert json.loads(result.stdout)["settings"]["trading"]["SYMBOLS"] == "NVDA"
 
 
-def test_check_connections_local_ok(tmp_path):
-    result = run_cli(
-        "validate-config", "--check-connections", "--json", cwd=tmp_path,
-        CLOUD_SYNC_DIR=str(tmp_path / "backups"),
-    )  # fmt: skip
+def test_check_connections_local_ok(tmp_path, shared_data):
+    daily = shared_data / "bars_daily" / "tiingo_unadjusted_2024-2026"
+    with YahooChartStandIn(daily) as yahoo:
+        result = run_cli(
+            "validate-config", "--check-connections", "--json", cwd=tmp_path,
+            CLOUD_SYNC_DIR=str(tmp_path / "backups"), YAHOO_BASE_URL=yahoo.url,
+            XDG_CACHE_HOME=str(tmp_path / "cache"),
+        )  # fmt: skip
     assert result.returncode == 0, result.stderr
     check = json.loads(result.stdout)["cloud_sync_check"]
     assert check["ok"] is True and check["provider"] == "local"
+    checks = {c["name"]: c for c in json.loads(result.stdout)["connection_checks"]}
+    assert checks["yahoo"]["ok"] and checks["yahoo"]["configured"]
+    assert checks["finnhub"]["ok"] and checks["finnhub"]["configured"] is False  # no key: unused
+    assert checks["cloud sync [local, disabled]"]["ok"]
 
 
 def test_check_connections_unreachable_s3_exits_1_without_secrets(tmp_path):
@@ -85,6 +94,7 @@ def test_check_connections_unreachable_s3_exits_1_without_secrets(tmp_path):
         "validate-config", "--check-connections", cwd=tmp_path,
         CLOUD_PROVIDER="s3", CLOUD_SYNC_BUCKET="bots", AWS_ENDPOINT_URL="http://127.0.0.1:9",
         AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="very-secret-key",
+        YAHOO_BASE_URL="http://127.0.0.1:9", XDG_CACHE_HOME=str(tmp_path / "cache"),
     )  # fmt: skip
     assert result.returncode == 1
     assert "FAILED" in result.stdout

@@ -28,7 +28,6 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
@@ -42,6 +41,7 @@ from vibe.trading_bot.data.aggregator import BarAggregator
 from vibe.trading_bot.data.providers.finnhub_protocol import (
     MalformedMessageError,
     parse_message,
+    redact_token,
     stream_url,
     subscribe_message,
 )
@@ -222,11 +222,7 @@ class FinnhubProvider:
             )
 
     def _redact(self, text: str) -> str:
-        if not self._api_key:
-            return text
-        for form in (self._api_key, quote_plus(self._api_key), quote(self._api_key, safe="")):
-            text = text.replace(form, "***")
-        return text
+        return redact_token(text, self._api_key)
 
 
 _CONNECT: dict[str, Any] = {"open_timeout": 10, "ping_interval": 20, "ping_timeout": 20}

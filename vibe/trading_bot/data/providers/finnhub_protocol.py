@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 
 class MalformedMessageError(ValueError):
@@ -60,6 +60,15 @@ def stream_url(base_url: str, token: str) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "token"]
     query.append(("token", token))
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
+def redact_token(text: str, token: str) -> str:
+    """``text`` with ``token`` replaced by ``***``, raw and percent-encoded forms alike."""
+    if not token:
+        return text
+    for form in (token, quote_plus(token), quote(token, safe="")):
+        text = text.replace(form, "***")
+    return text
 
 
 def subscribe_message(symbol: str) -> str:
