@@ -45,6 +45,7 @@ def status_command(as_json: bool, env_file: Path | None) -> None:
         ("entries refused that session", _refusals(report.rejections_today)),
         ("equity", "-" if report.equity is None else f"{report.equity:,.2f} USD"),
         ("last bar", report.last_bar_time or "-"),
+        ("symbols without history", ", ".join(sorted(report.symbols_without_history)) or "none"),
         ("next open", report.next_open or "-"),
         ("last cloud sync", report.last_cloud_sync or "never"),
     ]

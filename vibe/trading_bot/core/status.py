@@ -55,6 +55,8 @@ class StatusReport:
         last_bar_time: end of the last processed bar, or ``None``.
         next_open: the next session open.
         last_cloud_sync: ``ok``/``failed`` and when, or ``None``.
+        symbols_without_history: symbol -> why its warm-up history is missing
+            (from the daemon only; empty when none).
     """
 
     source: str
@@ -70,6 +72,7 @@ class StatusReport:
     last_bar_time: str | None = None
     next_open: str | None = None
     last_cloud_sync: str | None = None
+    symbols_without_history: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready mapping."""
@@ -179,6 +182,7 @@ def merge_daemon_state(report: StatusReport, state: dict[str, Any]) -> StatusRep
     market = state.get("market") or {}
     report.last_bar_time = market.get("newest_bar_end") or report.last_bar_time
     report.next_open = market.get("next_open") or report.next_open
+    report.symbols_without_history = dict(market.get("symbols_without_history") or {})
     sync = state.get("last_sync")
     if sync:
         report.last_cloud_sync = f"{sync.get('result')} at {sync.get('last_attempt_at')}"

@@ -23,6 +23,7 @@ from vibe.trading_bot.core.health_reporter import HealthState
 from vibe.trading_bot.core.live_driver import LiveDriver
 from vibe.trading_bot.core.orchestrator import Orchestrator
 from vibe.trading_bot.core.run_plan import RunMode, RunPlan
+from vibe.trading_bot.core.status import StatusReport, merge_daemon_state
 from vibe.trading_bot.data.providers.yahoo import forget_yfinance_memo
 from vibe.trading_bot.execution.notifier import RecordingNotifier
 from vibe.trading_bot.notifications.payloads import SystemAlert, SystemEvent
@@ -91,6 +92,8 @@ async def test_one_symbol_failing_is_degraded_alerted_and_listed(standin, tmp_pa
         await orchestrator.service.shutdown()
     missing = state["market"]["symbols_without_history"]
     assert sorted(missing) == ["MSFT", "TSLA"]
+    shown = merge_daemon_state(StatusReport("databases", "-", "-"), state)  # show-status
+    assert sorted(shown.symbols_without_history) == ["MSFT", "TSLA"]
     assert "timed out after 1.5 s" in missing["TSLA"]
     assert "upstream failure" in missing["MSFT"]
     data = next(c for c in state["components"] if c["name"] == "market_data")
