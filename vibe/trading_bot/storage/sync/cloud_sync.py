@@ -37,7 +37,7 @@ import json
 import socket
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from importlib import metadata as importlib_metadata
@@ -159,7 +159,7 @@ class CloudSync:
         InvalidInputError: ``keep < 1`` or a database name that is not a plain word.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - each is a documented setting or collaborator
         self,
         backend: SyncBackend,
         databases: Mapping[str, Path],
@@ -259,9 +259,8 @@ class CloudSync:
                 created_at=self._clock.now(),
                 app_version=self._version,
                 host=self._host,
-                progress=progress,
             )
-            meta = snap.metadata
+            meta = replace(snap.metadata, progress=progress)
             await self._check_not_behind(name, self._bases.get(name, meta.watermark))
             stamp = meta.created_at.strftime("%Y%m%dT%H%M%S%fZ")
             key = self._key(name, "snapshots", f"{stamp}-{meta.sha256[:12]}.sqlite.gz")

@@ -175,7 +175,6 @@ def create_snapshot(
     created_at: datetime,
     app_version: str,
     host: str,
-    progress: datetime | None = None,
     busy_timeout_seconds: float = 10.0,
     compress_level: int = DEFAULT_GZIP_LEVEL,
 ) -> SnapshotFile:
@@ -188,13 +187,11 @@ def create_snapshot(
         created_at: snapshot time, tz-aware.
         app_version: recorded in the metadata.
         host: recorded in the metadata.
-        progress: the daemon's progress mark (tz-aware), recorded in the metadata;
-            read it BEFORE the snapshot so the copy holds at least that much.
         busy_timeout_seconds: how long to wait for a lock on ``source``, seconds.
         compress_level: gzip level 1 (fastest) .. 9 (smallest).
 
     Returns:
-        The gzip file and its metadata.
+        The gzip file and its metadata (``progress`` unset: the caller knows it).
 
     Raises:
         StorageError: ``source`` is missing or unreadable, or the copy fails
@@ -215,7 +212,6 @@ def create_snapshot(
         app_version=app_version,
         host=host,
         rows=rows,
-        progress=None if progress is None else require_aware("progress", progress).astimezone(UTC),
     )
     copy.unlink()
     return SnapshotFile(gz_path, metadata)
