@@ -43,6 +43,7 @@ from vibe.trading_bot.core.trading_stack import (
 from vibe.trading_bot.data.factory import build_data_manager
 from vibe.trading_bot.data.manager import DataManager
 from vibe.trading_bot.execution.notifier import Notifier, RecordingNotifier
+from vibe.trading_bot.notifications.log_notifier import LogNotifier
 from vibe.trading_bot.storage.log_handler import SQLiteLogHandler
 from vibe.trading_bot.storage.log_store import LogStore
 from vibe.trading_bot.storage.metrics_store import MetricsStore
@@ -160,6 +161,8 @@ def synced_files(parts: Components) -> dict[str, Path]:
 def note_sync(parts: Components, ok: bool) -> None:
     """Record a cloud sync outcome in ``state.db`` (read by ``show-status``)."""
     parts.monitor.record_sync(ok, "" if ok else "see the cloud_sync component")
+    if parts.bridge is not None:
+        parts.bridge.on_sync(ok, parts.clock.now())
     if parts.stores is not None:
         parts.stores.state.set_note(*SYNC_NOTE, "ok" if ok else "failed")
 
@@ -323,6 +326,9 @@ class ComponentBuilder:
         if p.plan.mode is not RunMode.BACKTEST:
             p.bridge = MetricsBridge(prometheus(p), p.stack.executor)
             p.stack.orders.subscribe(p.bridge.on_order_event)
+            p.bridge.refresh_account()  # equity from the stores, before the first bar
+            if p.data is not None:
+                p.data.validator.on_reject = p.bridge.on_bar_rejected
         health.set_state(HealthState.HEALTHY, f"{len(report.working)} working orders restored")
         loop_health.set_state(HealthState.HEALTHY, "trading loop ready")
 
@@ -330,12 +336,16 @@ class ComponentBuilder:
         p = self.parts
         settings = p.settings.notifications
         if not p.plan.notify or settings.discord_webhook_url is None:
-            _log.info("discord alerts off: alerts go to the log only")
+            if p.plan.mode is not RunMode.BACKTEST:
+                p.notifier = LogNotifier()
+                built(p.stack, "trading stack").executor.reporter.notifier = p.notifier
+            _log.info("discord alerts off: each alert is written to the log as one line")
             return
         from vibe.trading_bot.notifications.discord import build_discord_notifier
 
         health = p.monitor.register("notifications", critical=False)
         notifier = build_discord_notifier(settings, p.plan.data_dir, p.clock, health)
+        notifier.observer = p.bridge
         await notifier.start()
         p.notifier = notifier
         built(p.stack, "trading stack").executor.reporter.notifier = notifier
@@ -350,6 +360,8 @@ class ComponentBuilder:
         await p.monitor.start()
         metrics = prometheus(p)
         metrics.track(p.monitor.uptime_seconds, p.monitor.loop_lag_seconds)
+        if p.bridge is not None:
+            p.bridge.watch(p.monitor, p.data, p.log_handler)
         p.server = build_health_server(p.settings.health, p.monitor, metrics)
         await p.server.start()
         _log.info("health server listening", url=p.server.url)

@@ -143,6 +143,7 @@ class Orchestrator:
             self._wire_status()
             self.service.register_shutdown_handler(self._trading_shutdown, "trading")
             self._system_alert(SystemEvent.STARTUP, f"started ({self.plan.mode.value})")
+            await self._flush_alerts()  # in the outbox (or the log) now, not at the first bar
             sessions = await self._loop_until_stopped()
         finally:
             results = await self.service.shutdown()
@@ -223,9 +224,9 @@ class Orchestrator:
             open_positions=len(positions),
             symbols=tuple(sorted(positions)),
             market_value_usd=round(portfolio.market_value, 2),
-            unrealized_pnl_usd=round(portfolio.unrealized_pnl, 2),
+            unrealized_pnl_gross_usd=round(portfolio.unrealized_pnl, 2),
             equity_usd=round(portfolio.equity, 2),
-            realized_pnl_usd=round(portfolio.realized_pnl, 2),
+            realized_pnl_net_usd=round(portfolio.net_realized_pnl, 2),
         )
 
     def _system_alert(self, event: SystemEvent, message: str) -> None:
@@ -235,6 +236,10 @@ class Orchestrator:
         stack.executor.reporter.alert(
             SystemAlert(timestamp=self.clock.now(), event=event, message=message)
         )
+
+    async def _flush_alerts(self) -> None:
+        if self.parts.stack is not None and self.plan.mode is not RunMode.BACKTEST:
+            await self.parts.stack.executor.flush_alerts()
 
     async def _trading_shutdown(self) -> None:
         """Stop trading: cancel unfilled entries, close positions (per setting), flush alerts."""

@@ -1,0 +1,35 @@
+"""Alerts without a Discord webhook: one log line per alert, nothing kept in memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vibe.trading_bot.notifications.formatter import log_summary
+from vibe.trading_bot.notifications.payloads import Alert
+from vibe.trading_bot.utils.logger import get_logger
+
+_log = get_logger(__name__)
+
+
+class LogNotifier:
+    """Writes each alert to the log as one ``alert`` line (kind, symbol, key figures).
+
+    The notifier of a daemon without ``DISCORD_WEBHOOK_URL``: the line goes to
+    stdout and ``logs.db`` like any other; nothing accumulates in memory.
+
+    Attributes:
+        logged: alerts written so far.
+    """
+
+    def __init__(self) -> None:
+        self.logged = 0
+
+    async def notify(self, alert: Alert) -> bool:
+        """Log ``alert`` as one line; always True (never raises)."""
+        fields: dict[str, Any] = log_summary(alert)
+        symbol = getattr(alert, "symbol", None)
+        if symbol is not None:
+            fields["symbol"] = symbol
+        _log.info("alert", why="no webhook URL configured", **fields)
+        self.logged += 1
+        return True
