@@ -31,7 +31,7 @@ from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.bar_processor import BarProcessor
 from vibe.trading_bot.core.health_monitor import HealthMonitor
 from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
-from vibe.trading_bot.core.metrics_bridge import MetricsBridge
+from vibe.trading_bot.core.metrics_bridge import MetricsBridge, watch_components
 from vibe.trading_bot.core.run_plan import RunMode, RunPlan
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.core.service import Service
@@ -360,8 +360,7 @@ class ComponentBuilder:
         await p.monitor.start()
         metrics = prometheus(p)
         metrics.track(p.monitor.uptime_seconds, p.monitor.loop_lag_seconds)
-        if p.bridge is not None:
-            p.bridge.watch(p.monitor, p.data, p.log_handler)
+        watch_components(metrics, p.monitor, p.data, p.log_handler)
         p.server = build_health_server(p.settings.health, p.monitor, metrics)
         await p.server.start()
         _log.info("health server listening", url=p.server.url)

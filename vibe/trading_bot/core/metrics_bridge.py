@@ -48,8 +48,6 @@ class MetricsBridge:
     def __init__(self, metrics: TradingMetrics, executor: TradeExecutor) -> None:
         self._metrics = metrics
         self._executor = executor
-        self._reconnects: dict[str, int] = {}
-        self._logs_dropped = 0
 
     def on_order_event(self, event: OrderEvent) -> None:
         """Count the order's new status and its fill, if any."""
@@ -99,28 +97,32 @@ class MetricsBridge:
         """Count one bar of ``symbol`` rejected by validation for ``reason``."""
         self._metrics.record_bar_rejected(symbol, reason)
 
-    def watch(
-        self,
-        monitor: HealthMonitor,
-        data: DataManager | None,
-        log_handler: SQLiteLogHandler | None,
-    ) -> None:
-        """Pull the counters these components keep into the metrics at every scrape."""
 
-        def pull() -> None:
-            if data is not None:
-                for provider, total in data.reconnects_by_provider().items():
-                    new = total - self._reconnects.get(provider, 0)
-                    for _ in range(max(0, new)):
-                        self._metrics.record_reconnect(provider)
-                    self._reconnects[provider] = total
-            if log_handler is not None:
-                dropped = log_handler.dropped
-                if dropped > self._logs_dropped:
-                    self._metrics.record_log_records_dropped(dropped - self._logs_dropped)
-                self._logs_dropped = dropped
-            self._metrics.set_bar_age(monitor.bar_age_seconds())
-            for status in monitor.components():
-                self._metrics.set_component_state(status.name, status.state.value)
+def watch_components(
+    metrics: TradingMetrics,
+    monitor: HealthMonitor,
+    data: DataManager | None = None,
+    log_handler: SQLiteLogHandler | None = None,
+) -> None:
+    """Pull what these components count into ``metrics`` at every scrape.
 
-        self._metrics.before_scrape(pull)
+    Reconnects per live provider and dropped log records (as counter increments
+    since the last scrape), the newest bar's age and every component's health.
+    """
+    reconnects: dict[str, int] = {}
+    dropped = [0]
+
+    def pull() -> None:
+        if data is not None:
+            for provider, count in data.reconnects_by_provider().items():
+                for _ in range(max(0, count - reconnects.get(provider, 0))):
+                    metrics.record_reconnect(provider)
+                reconnects[provider] = count
+        if log_handler is not None and log_handler.dropped > dropped[0]:
+            metrics.record_log_records_dropped(log_handler.dropped - dropped[0])
+            dropped[0] = log_handler.dropped
+        metrics.set_bar_age(monitor.bar_age_seconds())
+        for status in monitor.components():
+            metrics.set_component_state(status.name, status.state.value)
+
+    metrics.before_scrape(pull)
