@@ -37,10 +37,14 @@ class WebhookCheck:
 
 
 def mask_webhook(url: str) -> str:
-    """``url`` with its last path segment (the token) replaced by ``***``, no query string."""
+    """``url`` with its last path segment (the token) replaced by ``***``.
+
+    The query string and any user information are dropped too.
+    """
     parts = urlsplit(url)
     path = parts.path.rstrip("/").rsplit("/", 1)[0]
-    return f"{parts.scheme}://{parts.hostname or ''}{path}/***"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{path}/***"
 
 
 def check_webhook(url: SecretStr | None, *, timeout_seconds: float = 10.0) -> WebhookCheck:
