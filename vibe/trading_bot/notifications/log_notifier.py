@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from vibe.trading_bot.notifications.formatter import log_summary
-from vibe.trading_bot.notifications.payloads import Alert
+from vibe.trading_bot.notifications.payloads import Alert, SystemAlert
 from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
@@ -13,6 +13,9 @@ _log = get_logger(__name__)
 
 class LogNotifier:
     """Writes each alert to the log as one ``alert`` line (kind, symbol, key figures).
+
+    Error alerts (a failing component, a circuit breaker, a sync failure) are
+    logged at WARNING, the others at INFO.
 
     The notifier of a daemon without ``DISCORD_WEBHOOK_URL``: the line goes to
     stdout and ``logs.db`` like any other; nothing accumulates in memory.
@@ -30,6 +33,7 @@ class LogNotifier:
         symbol = getattr(alert, "symbol", None)
         if symbol is not None:
             fields["symbol"] = symbol
-        _log.info("alert", why="no webhook URL configured", **fields)
+        error = isinstance(alert, SystemAlert) and alert.is_error
+        (_log.warning if error else _log.info)("alert", why="no webhook URL configured", **fields)
         self.logged += 1
         return True

@@ -162,6 +162,10 @@ def test_empty_volume_restores_and_never_overwrites_a_newer_cloud(
         assert notes == [("ok",)], log_tail(a)
         assert str(status_json(a, cloud.env)["last_cloud_sync"]).startswith("ok at ")
         assert not log_events(a, "cloud sync failed")
+        # Discord off: one log line per alert, the Startup alert first (before any bar)
+        alerts = log_events(a, "alert")
+        assert alerts[0]["title"] == "Startup"
+        assert any(e.get("symbol") and e.get("fields") for e in alerts[1:])
         a_cursor = query(a / "data" / "state.db", CURSOR_SQL)
         a_metrics = set(query(a / "data" / "metrics.db", METRICS_SQL))
 
