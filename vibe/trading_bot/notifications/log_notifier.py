@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from vibe.trading_bot.notifications.formatter import log_summary
 from vibe.trading_bot.notifications.payloads import Alert, SystemAlert
 from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
+
+
+class LineLogger(Protocol):
+    """The part of a structlog logger the notifier uses."""
+
+    def info(self, event: str, **fields: Any) -> Any:
+        """Log ``event`` at INFO with ``fields``."""
+        ...
+
+    def warning(self, event: str, **fields: Any) -> Any:
+        """Log ``event`` at WARNING with ``fields``."""
+        ...
 
 
 class LogNotifier:
@@ -20,11 +32,15 @@ class LogNotifier:
     The notifier of a daemon without ``DISCORD_WEBHOOK_URL``: the line goes to
     stdout and ``logs.db`` like any other; nothing accumulates in memory.
 
+    Args:
+        logger: where the lines go; default this module's structlog logger.
+
     Attributes:
         logged: alerts written so far.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, logger: LineLogger | None = None) -> None:
+        self._log: LineLogger = logger if logger is not None else _log
         self.logged = 0
 
     async def notify(self, alert: Alert) -> bool:
@@ -34,6 +50,8 @@ class LogNotifier:
         if symbol is not None:
             fields["symbol"] = symbol
         error = isinstance(alert, SystemAlert) and alert.is_error
-        (_log.warning if error else _log.info)("alert", why="no webhook URL configured", **fields)
+        (self._log.warning if error else self._log.info)(
+            "alert", why="no webhook URL configured", **fields
+        )
         self.logged += 1
         return True
