@@ -256,7 +256,7 @@ def test_an_entry_fills_only_what_the_cash_pays_for_at_a_gap(clock):
 def test_an_entry_the_cash_cannot_pay_at_all_is_cancelled_with_its_legs(clock):
     ex = make_exchange(clock, cash=1_000.0)
     ex.process_bar(bar(-1, 99.0, 100.5, 98.5, 100.0))
-    entry, stop, target = ex.submit_bracket(order(clock, qty=9), stop_price=95.0)
+    entry, stop, _no_target = ex.submit_bracket(order(clock, qty=9), stop_price=95.0)
     events: list[OrderEvent] = []
     ex.add_listener(events.append)
     assert ex.process_bar(bar(0, 1_100.00, 1_101, 1_099, 1_100.5)) == []  # not 1 share
