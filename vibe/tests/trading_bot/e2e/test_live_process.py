@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from vibe.tests.support import eventually_sync
 from vibe.tests.trading_bot.e2e.test_replay_process import daemon_env, log_tail
@@ -99,3 +100,50 @@ def test_live_daemon_serves_probes_status_and_stops_on_sigterm(tmp_path: Path) -
             proc.kill()
             proc.wait()
     assert (tmp_path / "data" / "trades.db").exists()
+
+
+@pytest.mark.slow
+def test_live_daemon_finishes_a_session_close_cut_off_by_a_crash(tmp_path: Path) -> None:
+    """The previous session's cursor is inside it and its close was never recorded."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from vibe.common.clock import SimulatedClock
+    from vibe.trading_bot.core.scheduler import MarketScheduler
+    from vibe.trading_bot.storage.run_state import RunStateStore
+
+    now = datetime.now(UTC)
+    scheduler = MarketScheduler()
+    bounds = scheduler.session_bounds_at(now.timestamp())  # as the live driver decides
+    opens = datetime.fromtimestamp(bounds[0], UTC) if bounds else scheduler.next_open(now)
+    current = opens.astimezone(ZoneInfo("America/New_York")).date()
+    [(previous, previous_open, previous_close)] = scheduler.sessions_before(current, 1)
+    state = RunStateStore(tmp_path / "data" / "state.db", SimulatedClock(previous_close))
+    state.set_cursor("live", previous_open + timedelta(hours=1))  # died mid-session, then...
+    state.close()
+
+    env = daemon_env(tmp_path, SYMBOLS="SPY", TIMEFRAME="5m")
+    port = int(env["HEALTH_CHECK_PORT"])
+    with (tmp_path / "daemon.log").open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vibe.trading_bot", "run"],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        reader = RunStateStore(tmp_path / "data" / "state.db", SimulatedClock(previous_close))
+        eventually_sync(lambda: reader.last_closed_session("live") == previous, 120)
+        reader.close()
+        assert started(port)
+        logged = (tmp_path / "daemon.log").read_text(errors="replace")
+        assert "finishing a session close cut off by a restart" in logged
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, log_tail(tmp_path)
