@@ -137,8 +137,6 @@ def test_live_daemon_finishes_a_session_close_cut_off_by_a_crash(tmp_path: Path)
         eventually_sync(lambda: reader.last_closed_session("live") == previous, 120)
         reader.close()
         assert started(port)
-        logged = (tmp_path / "daemon.log").read_text(errors="replace")
-        assert "finishing a session close cut off by a restart" in logged
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
