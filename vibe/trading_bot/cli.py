@@ -142,7 +142,10 @@ def validate_config(
         bool,
         typer.Option(
             "--check-connections",
-            help="also probe Yahoo, Finnhub and the cloud sync backend; exit 1 if unreachable",
+            help=(
+                "also probe Yahoo, Finnhub, the cloud sync backend and the Discord webhook;"
+                " exit 1 if one is unreachable"
+            ),
         ),
     ] = False,
 ) -> None:
@@ -160,6 +163,14 @@ def validate_config(
             "detail": cloud.detail,
             "enabled": settings.cloud.enable_cloud_sync,
             "duration_seconds": cloud.duration_seconds,
+        }
+        discord = next(c for c in checks if c.name == "discord webhook")
+        payload["webhook_check"] = {
+            "ok": discord.ok,
+            "configured": discord.configured,
+            "target": discord.target,
+            "detail": discord.detail,
+            "duration_seconds": discord.duration_seconds,
         }
     if as_json:
         typer.echo(json.dumps(payload, indent=2, default=str))

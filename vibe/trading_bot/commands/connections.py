@@ -5,7 +5,10 @@
   daemon. Reachable when Yahoo answers with bars or with its own "no data".
 * **Finnhub** (``FINNHUB_WS_URL``, only when ``FINNHUB_API_KEY`` is set): a
   websocket handshake with the token, closed at once. A 401/403 is a refused key.
-* **Cloud sync** (``CLOUD_PROVIDER``): the backend's own check, as before.
+* **Cloud sync** (``CLOUD_PROVIDER``): the backend's own check.
+* **Discord** (``DISCORD_WEBHOOK_URL``): a GET of the webhook, which posts
+  nothing (:mod:`~vibe.trading_bot.notifications.webhook_check`); the token is
+  masked.
 
 The probes run concurrently, each within ``timeout_seconds``. No secret is ever
 printed: the Finnhub token is removed from every message, and the targets shown
@@ -33,8 +36,9 @@ class EndpointCheck:
     """The outcome of one probe.
 
     Attributes:
-        name: ``yahoo``, ``finnhub`` or ``cloud sync [<provider>, enabled|disabled]``.
-        target: where it points (a URL, bucket or folder; never a secret).
+        name: ``yahoo``, ``finnhub``, ``cloud sync [<provider>, enabled|disabled]`` or
+            ``discord webhook``.
+        target: where it points (a URL, bucket or folder; never a secret), or ``""``.
         ok: reachable (always True for an endpoint that is not configured).
         configured: False when the endpoint is not in use (nothing was probed).
         detail: ``ok ...``, ``not configured ...`` or the failure, in plain words.
@@ -128,6 +132,24 @@ async def check_cloud(settings: AppSettings, timeout_seconds: float) -> Endpoint
     )
 
 
+async def check_discord(settings: AppSettings, timeout_seconds: float) -> EndpointCheck:
+    """GET the Discord webhook (it posts nothing); the token is masked in the target."""
+    from vibe.trading_bot.notifications.webhook_check import check_webhook
+
+    url = settings.notifications.discord_webhook_url
+    check = await asyncio.to_thread(check_webhook, url, timeout_seconds=timeout_seconds)
+    failed = check.configured and not check.ok
+    detail = f"FAILED - {check.detail}" if failed else check.detail
+    return EndpointCheck(
+        "discord webhook",
+        check.target,
+        ok=check.ok,
+        configured=check.configured,
+        detail=detail,
+        duration_seconds=check.duration_seconds,
+    )
+
+
 class _ProbeError(Exception):
     """A probe failed; the message is safe to print."""
 
@@ -159,7 +181,7 @@ async def _run(
 async def check_endpoints(
     settings: AppSettings, *, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 ) -> list[EndpointCheck]:
-    """Probe Yahoo, Finnhub and the cloud sync backend concurrently; never raises for failures.
+    """Probe Yahoo, Finnhub, cloud sync and Discord concurrently; never raises for failures.
 
     Args:
         settings: the validated settings.
@@ -170,6 +192,7 @@ async def check_endpoints(
             check_yahoo(settings, timeout_seconds),
             check_finnhub(settings, timeout_seconds),
             check_cloud(settings, timeout_seconds),
+            check_discord(settings, timeout_seconds),
         )
     )
 

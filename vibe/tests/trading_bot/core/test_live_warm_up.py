@@ -18,7 +18,7 @@ import yfinance as yf
 
 from vibe.common.clock import SimulatedClock
 from vibe.trading_bot.config.loader import load_settings
-from vibe.trading_bot.core.components import ComponentBuilder
+from vibe.trading_bot.core.components import ComponentBuilder, built
 from vibe.trading_bot.core.health_reporter import HealthState
 from vibe.trading_bot.core.live_driver import LiveDriver
 from vibe.trading_bot.core.orchestrator import Orchestrator
@@ -67,8 +67,11 @@ async def _live(tmp_path: Path, yahoo_url: str, port: int) -> Orchestrator:
     orchestrator = Orchestrator(
         settings, plan, clock=SimulatedClock(BEFORE_OPEN), handle_signals=False
     )
-    await ComponentBuilder(orchestrator.parts).build()
+    parts = await ComponentBuilder(orchestrator.parts).build()
     orchestrator._wire_status()
+    # alerts are kept instead of logged (the builder wires the notifier the same way)
+    parts.notifier = RecordingNotifier()
+    built(parts.stack, "trading stack").executor.reporter.notifier = parts.notifier
     return orchestrator
 
 
