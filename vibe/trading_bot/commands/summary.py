@@ -76,5 +76,5 @@ def _shutdown_row(settings: AppSettings, outcome: RunOutcome) -> tuple[str, str]
     notifier = outcome.parts.notifier
     if isinstance(notifier, DiscordNotifier):
         unsent = notifier.stats()["queue_depth"]
-        status += f", {unsent} alerts left for the next start" if unsent else ", alerts all sent"
+        status += f", {unsent} alerts unsent" if unsent else ", alerts all sent"
     return ("shutdown", f"{used:.1f} s of {timeout:g} s, {status}")

@@ -4,7 +4,9 @@ Components register a shutdown step as they start; :meth:`Service.shutdown`
 runs the steps in reverse order of registration (the last thing started stops
 first) within ``SHUTDOWN_TIMEOUT_SECONDS``, counted from the stop request (the
 signal), so the whole stop fits in the time a supervisor such as Kubernetes
-grants before it sends SIGKILL.
+grants before it sends SIGKILL. The steps end :data:`EXIT_RESERVE_SECONDS`
+before that deadline (at most a tenth of it), leaving the process the time
+to print its summary and exit.
 
 **Budget.** Each step declares a *reserve*: the seconds it needs to do its job
 in the normal case (closing the stores, a final sync). A step may use all the
@@ -47,6 +49,11 @@ FORCED_EXIT_STATUS = 130
 DEFAULT_RESERVE_SECONDS = 1.0
 #: The reserves together never hold back more than this share of the timeout.
 MAX_RESERVED_SHARE = 0.5
+#: Kept at the end of the timeout for what follows the steps: the run summary and the
+#: interpreter's own teardown (about a second with pandas loaded on a busy machine).
+#: Seconds, at most :data:`EXIT_RESERVE_SHARE` of the timeout.
+EXIT_RESERVE_SECONDS = 1.5
+EXIT_RESERVE_SHARE = 0.1
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -90,7 +97,6 @@ class Service:
         self._stop = asyncio.Event()
         self._signals_received = 0
         self._stop_requested_at: float | None = None
-        self._deadline: float | None = None
         self.stop_reason: str | None = None
 
     @property
@@ -178,14 +184,19 @@ class Service:
         scale = limit / total if total > limit else 1.0
         return [reserve * scale for reserve in reserves]
 
+    def _deadline(self) -> float:
+        """Monotonic seconds by which the steps must be done (see module doc)."""
+        started = self._stop_requested_at or time.monotonic()
+        exit_reserve = min(EXIT_RESERVE_SECONDS, self._timeout * EXIT_RESERVE_SHARE)
+        return started + self._timeout - exit_reserve
+
     def spare_seconds(self) -> float:
         """Seconds of the shutdown budget not reserved by any step (0.0 when none).
 
         Counted from the stop request (or from now when no stop was requested);
         the orchestrator lets the trading loop finish its step within it.
         """
-        started = self._stop_requested_at or time.monotonic()
-        left = started + self._timeout - time.monotonic()
+        left = self._deadline() - time.monotonic()
         return max(0.0, left - sum(self._reserves()))
 
     async def shutdown(self) -> list[ShutdownResult]:
@@ -195,7 +206,7 @@ class Service:
             One result per step, in the order they ran.
         """
         started = time.monotonic()
-        deadline = (self._stop_requested_at or started) + self._timeout
+        deadline = self._deadline()
         steps = list(reversed(self._steps))
         reserves = list(reversed(self._reserves()))
         results = []
