@@ -11,11 +11,13 @@
    the trading step first (no new entries; unfilled entries cancelled; open
    positions closed at the last known bar close when
    ``CLOSE_POSITIONS_ON_SHUTDOWN``, reason ``shutdown``; alerts handed to the
-   notifier), then the notifier (drained), the data feeds, the final cloud
+   notifier), then the notifier (delivering the queue in the time the later
+   steps do not reserve, see :mod:`.service`), the data feeds, the final cloud
    sync, the health server, the stores and finally the log handler.
 
 The outcome (:class:`RunOutcome`) says whether the run ended because the data
-ended, a stop was requested, or an error stopped it.
+ended, a stop was requested, or an error stopped it; how many sessions were
+completed and which one a stop cut short (not counted as run).
 """
 
 from __future__ import annotations
