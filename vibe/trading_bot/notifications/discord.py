@@ -36,7 +36,6 @@ import asyncio
 import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -178,6 +177,7 @@ class DiscordNotifier:
         self._stopped = False
         self._drain_until: float | None = None  # timer time; set by stop()
         self._in_flight: asyncio.Task[Reply] | None = None
+        self._in_flight_id = 0  # outbox row of the request in flight
         self._retry_at = self._paused_until  # backoff after a failed request, timer time
         self._resume_at: float | None = None  # when the worker's current wait ends
         self.disabled_reason: str | None = None
@@ -317,26 +317,34 @@ class DiscordNotifier:
         if resume is not None and resume + MIN_REQUEST_SECONDS > self._drain_until:
             task.cancel()  # waiting (backoff, Retry-After) past the deadline: nothing in flight
         if self.enabled and not task.done():
-            wait = max(0.0, self._drain_until - self._timer.monotonic())
-            await asyncio.wait({task}, timeout=wait)
-        if not task.done():
-            task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+            await self._within(task, self._drain_until - self._timer.monotonic())
+        task.cancel()
+        await _settle(task)  # a failure was reported by _on_worker_done
         self._task = None
-        in_flight = self._in_flight
-        if in_flight is not None and not in_flight.done():
-            left = max(0.0, deadline - self._timer.monotonic())
-            await asyncio.wait({in_flight}, timeout=left)
-            if not in_flight.done():
-                in_flight.cancel()
-                log.warning(
-                    "discord request still in flight at the shutdown deadline; "
-                    "its alert stays pending and may be sent again at the next start",
-                    budget_left_seconds=0.0,
-                )
-            with suppress(asyncio.CancelledError):
-                await in_flight
+        in_flight, entry_id = self._in_flight, self._in_flight_id
+        if in_flight is None or in_flight.done():
+            return
+        if not await self._within(in_flight, deadline - self._timer.monotonic()):
+            in_flight.cancel()
+            log.warning(
+                "discord request still in flight at the shutdown deadline; its alert "
+                "stays pending and may be sent twice if Discord accepted it",
+                entry_id=entry_id,
+            )
+        failure = await _settle(in_flight)
+        if failure is not None:
+            error = self._redact(f"{type(failure).__name__}: {failure}")
+            log.error("last discord delivery failed", entry_id=entry_id, error=error)
+
+    async def _within(self, task: asyncio.Task[Any], seconds: float) -> bool:
+        """Wait up to ``seconds`` of waiting time for ``task``; True when it is done."""
+        if not task.done():
+            sleeper = asyncio.create_task(self._timer.sleep(max(0.0, seconds)))
+            try:
+                await asyncio.wait({task, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+        return task.done()
 
     def _on_worker_done(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is None:
@@ -428,7 +436,7 @@ class DiscordNotifier:
         is marked ``sent``, never resent), unless :meth:`stop`'s whole budget runs out.
         """
         task = asyncio.create_task(self._send_and_mark(entry, attempts), name="discord-request")
-        self._in_flight = task
+        self._in_flight, self._in_flight_id = task, entry.id
         reply = await asyncio.shield(task)
         self._in_flight = None
         return reply
@@ -517,6 +525,17 @@ class DiscordNotifier:
         self._health.record_error(self.disabled_reason)
         self._health.set_state(HealthState.UNHEALTHY, self.disabled_reason)
         self._idle.set()
+
+
+async def _settle(task: asyncio.Task[Any]) -> BaseException | None:
+    """Await a finished or cancelled ``task``; returns its failure instead of raising it."""
+    try:
+        await task
+    except asyncio.CancelledError:
+        return None
+    except Exception as exc:
+        return exc
+    return None
 
 
 def build_discord_notifier(
