@@ -25,7 +25,11 @@ record times come from the trading :class:`~vibe.common.clock.Clock`. So a
 replay at ``--speed max`` never floods Discord, and a retry never moves the
 trading clock.
 
-The row is marked ``sent`` only after a 2xx. Without ``DISCORD_WEBHOOK_URL``
+The row is marked ``sent`` only after a 2xx. :meth:`DiscordNotifier.stop` is
+given a budget (real seconds) by the shutdown: the worker keeps delivering,
+paced as always, until the queue is empty or no further request would end in
+time; a request on the wire is shielded from the stop and its reply recorded,
+so an alert Discord accepted is never resent. Without ``DISCORD_WEBHOOK_URL``
 alerts go to the log. The webhook URL (a secret) never appears in logs, errors
 or health reasons.
 """
@@ -269,10 +273,11 @@ class DiscordNotifier:
         :data:`CLOSE_RESERVE_SECONDS`; then the HTTP client and the outbox are closed.
         A request already sent is never abandoned while time is left: a delivery that
         Discord accepted is always marked ``sent`` (never resent at the next start).
-        Whatever is still unsent stays ``pending`` in the outbox and goes first at the
-        next start; the final log line ("notifier stopped") says how many. Idempotent;
-        alerts notified afterwards are only logged. Never raises on a closing failure
-        of the client (logged).
+        Only a request still unanswered when the whole budget is spent (or one that
+        times out, as at any time) stays ``pending`` without knowing whether Discord
+        got it. Whatever is still unsent stays ``pending`` in the outbox and goes first
+        at the next start; the final log line ("notifier stopped") says how many.
+        Idempotent; alerts notified afterwards are only logged.
 
         Args:
             budget_seconds: the time this call may take, real seconds (>= 0).
