@@ -159,6 +159,7 @@ class Orchestrator:
         )
         self.parts.strategy = strategy
         self._driver: ReplayDriver | None = None
+        self._interrupted: InterruptedSession | None = None
 
     async def run(self) -> RunOutcome:
         """Start, trade until the data ends or a stop is requested, then shut down.
@@ -169,20 +170,21 @@ class Orchestrator:
         """
         if self._handle_signals:
             self.service.install_signal_handlers()
-        interrupted = None
         try:
             await ComponentBuilder(self.parts).build()
             self._wire_status()
             self.service.register_shutdown_handler(self._trading_shutdown, "trading")
             self._system_alert(SystemEvent.STARTUP, f"started ({self.plan.mode.value})")
             await self._loop_until_stopped()
-            interrupted = self._interrupted_session()
+            self._interrupted = self._interrupted_session()
         finally:
             results = await self.service.shutdown()
             if self._handle_signals:
                 self.service.remove_signal_handlers()
         sessions = 0 if self._driver is None else self._driver.sessions_done
-        return RunOutcome(self.parts, self.service.stop_reason, results, sessions, interrupted)
+        return RunOutcome(
+            self.parts, self.service.stop_reason, results, sessions, self._interrupted
+        )
 
     def _interrupted_session(self) -> InterruptedSession | None:
         """The replay session a stop cut short (logged), or ``None``."""
@@ -309,6 +311,10 @@ class Orchestrator:
                 executor.fill_at_close(last)
         executor.reporter.flush_metrics()
         reason = self.service.stop_reason or "data ended"
-        self._system_alert(SystemEvent.SHUTDOWN, f"stopped ({reason})")
+        message = f"stopped ({reason})"
+        if (cut := self._interrupted) is not None:
+            done = f"{cut.bar_groups_done} of {cut.bar_groups} bars"
+            message += f"; session {cut.day.isoformat()} interrupted after {done}"
+        self._system_alert(SystemEvent.SHUTDOWN, message)
         await executor.flush_alerts()
         await asyncio.to_thread(executor.reporter.close)

@@ -1,12 +1,12 @@
 """Shutdown finishes what it started: the real daemon, SIGTERM, and a strict Discord stand-in.
 
 ``run --replay --speed max`` over the seven sample symbols queues alerts far
-faster than Discord's 5 requests per 2 s lets them out. SIGTERM once about 20
-are queued: the shutdown gives the notifier the time the other steps do not
-reserve, so every queued alert, the closing trades' alerts and the Shutdown
-alert are delivered (paced, exactly once, in order), the client and the outbox
-are closed, no step times out, and the process exits 0 within
-``SHUTDOWN_TIMEOUT_SECONDS`` of the signal.
+faster than Discord's 5 requests per 2 s lets them out. SIGTERM mid-session,
+with a position open and about 20 alerts queued: the shutdown gives the
+notifier the time the other steps do not reserve, so every queued alert, the
+closing trade's alerts and the Shutdown alert are delivered (paced, exactly
+once, in order), the client and the outbox are closed, no step times out, and
+the process exits 0 within ``SHUTDOWN_TIMEOUT_SECONDS`` of the signal.
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from vibe.tests.trading_bot.e2e.test_replay_process import SYMBOLS, daemon_env, log_tail, query
+from vibe.tests.trading_bot.e2e.test_replay_process import (
+    SYMBOLS,
+    daemon_env,
+    has_open_trade,
+    log_tail,
+    query,
+)
 from vibe.tests.trading_bot.e2e.test_two_kinds_of_time import outbox, start, wait_exit
 from vibe.tests.trading_bot.notifications.discord_standin import (
     DiscordStandIn,
@@ -62,10 +68,11 @@ async def test_sigterm_with_alerts_queued_delivers_each_exactly_once_within_the_
         env["SHUTDOWN_TIMEOUT_SECONDS"] = f"{SHUTDOWN_TIMEOUT_SECONDS:g}"
         proc = start(tmp_path, env, SYMBOLS, "--speed", "max", "--start", "2025-06-05")
         deadline = time.monotonic() + 60
-        while (queued := pending(data)) < QUEUED_AT_SIGTERM:
+        # mid-session, with a position open (its close adds alerts) and 20 alerts queued
+        while (queued := pending(data)) < QUEUED_AT_SIGTERM or not has_open_trade(data):
             assert proc.poll() is None, log_tail(tmp_path)
-            assert time.monotonic() < deadline, "never 20 alerts queued"
-            await asyncio.sleep(0.02)
+            assert time.monotonic() < deadline, "never 20 alerts queued with a trade open"
+            await asyncio.sleep(0.005)
         proc.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
         code = await wait_exit(proc, SHUTDOWN_TIMEOUT_SECONDS + 15)
@@ -95,6 +102,10 @@ async def test_sigterm_with_alerts_queued_delivers_each_exactly_once_within_the_
     assert timeline.accepted == len(rows) and timeline.requests == len(rows)
     assert timeline.into_full_window == 0 and discord.self_provoked_429s == 0
     assert titles(received)[-1] == "Shutdown"  # the last alert, delivered in this run
+    shutdown = str(received[-1]["embeds"][0]["description"])  # type: ignore[index]
+    interrupted = r"stopped \(SIGTERM\); session \S+ interrupted after \d+ of \d+ bars"
+    assert re.fullmatch(interrupted, shutdown), shutdown
+    assert "Position closed" in " ".join(titles(received[-4:]))  # closed at shutdown
     assert "Daily summary" in " ".join(titles(received))
     stopped = log_events(log, "notifier stopped")
     assert stopped and stopped[-1]["unsent"] == 0 and stopped[-1]["sent_while_stopping"]
