@@ -76,6 +76,8 @@ DEFAULT_STOP_SECONDS = 5.0
 CLOSE_RESERVE_SECONDS = 0.5
 #: While stopping, no request starts with less time than this before the drain deadline.
 MIN_REQUEST_SECONDS = 0.5
+#: Of the close reserve, the time the closing itself takes at most (client, outbox), seconds.
+CLOSE_SECONDS = 0.1
 #: A spent token comes back after the rate-limit period plus this share of it (jitter margin).
 WINDOW_MARGIN = 0.05
 
@@ -458,8 +460,9 @@ class DiscordNotifier:
         assert self._url is not None  # noqa: S101 - only the worker calls this
         left = self._time_to_drain()
         timeout = REQUEST_TIMEOUT_SECONDS
-        if left is not None:  # stopping: a request must end before the close reserve
-            timeout = max(MIN_REQUEST_SECONDS, min(timeout, left + CLOSE_RESERVE_SECONDS / 2))
+        if left is not None:  # stopping: the reply must come before the stop's deadline
+            until_deadline = left + CLOSE_RESERVE_SECONDS - CLOSE_SECONDS
+            timeout = max(MIN_REQUEST_SECONDS, min(timeout, until_deadline))
         try:
             response = await self._client.post(
                 self._url.get_secret_value(), json=entry.body, timeout=timeout
