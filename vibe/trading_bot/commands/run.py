@@ -88,7 +88,7 @@ def run_command(
         if plan.mode is RunMode.REPLAY:
             from vibe.trading_bot.commands.summary import print_run_summary
 
-            print_run_summary(settings, outcome.sessions, outcome.stop_reason, Console())
+            print_run_summary(settings, outcome, Console())
 
 
 def _plan(
