@@ -1,0 +1,28 @@
+"""JSON value conventions of the backtest reports: finite numbers, UTC times."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from vibe.common.models import require_aware
+
+
+def finite_or_none(value: float | None, ndigits: int) -> float | None:
+    """``value`` rounded to ``ndigits`` decimals, or ``None`` if missing, NaN or infinite.
+
+    Never ``-0.0``: a value that rounds to zero is ``0.0`` (``-0.0`` would read as a
+    loss of nothing, e.g. a VaR of ``-0.0 %``).
+    """
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), ndigits) + 0.0
+
+
+def iso_utc(name: str, value: datetime) -> str:
+    """ISO-8601 text of ``value`` in UTC with its ``+00:00`` offset.
+
+    Raises:
+        InvalidInputError: ``value`` is naive; the message names ``name``.
+    """
+    return require_aware(name, value).astimezone(UTC).isoformat()
