@@ -260,12 +260,15 @@ def exit_reason_counts(trades: Sequence[Trade]) -> dict[str, int]:
 def format_number(value: float | int | None, unit: str, decimals: int = 2) -> str:
     """Human text for a figure: ``unit`` ``USD`` -> ``-$1,234.56``, ``%`` -> ``1.23 %``.
 
-    ``None``, NaN and infinities read ``n/a``; ints are printed as they are.
+    ``None``, NaN and infinities read ``n/a``; ints are printed as they are; a value
+    that rounds to zero prints without a minus sign.
     """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
+    if round(value, decimals) == 0:
+        value = 0.0  # no "-0.00": a figure that shows as zero has no sign
     if unit == "USD":
         sign = "-" if value < 0 else ""
         return f"{sign}${abs(value):,.{decimals}f}"
