@@ -103,13 +103,15 @@ def day_changes(
     if not times:
         return []
     index = pd.DatetimeIndex(list(times)).tz_convert(NEW_YORK)
-    closing = pd.Series(np.asarray(equity, dtype=float), index=index.date).groupby(level=0).last()
+    values = pd.Series(np.asarray(equity, dtype=float), index=index)
+    closing = values.groupby(index.normalize()).last()  # New York midnight of each day
     previous = closing.shift(1).fillna(initial_capital)
     pnl = closing - previous
     pct = pnl / previous * 100.0
+    days = pd.DatetimeIndex(closing.index).date
     return [
         DayChange(day, float(p), float(r))
-        for day, p, r in zip(closing.index, pnl.to_numpy(), pct.to_numpy(), strict=True)
+        for day, p, r in zip(days, pnl.to_numpy(), pct.to_numpy(), strict=True)
     ]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+import numpy as np
+
 from vibe.common.models import require_aware
 
 
@@ -26,3 +28,14 @@ def iso_utc(name: str, value: datetime) -> str:
         InvalidInputError: ``value`` is naive; the message names ``name``.
     """
     return require_aware(name, value).astimezone(UTC).isoformat()
+
+
+def rounded_list(values: np.ndarray, ndigits: int) -> list[float | None]:
+    """:func:`finite_or_none` of every element, vectorized (a year of 1-minute points)."""
+    array = np.round(np.asarray(values, dtype=float), ndigits) + 0.0
+    finite = np.isfinite(array)
+    if finite.all():
+        return list(array.tolist())
+    return [
+        value if ok else None for value, ok in zip(array.tolist(), finite.tolist(), strict=True)
+    ]

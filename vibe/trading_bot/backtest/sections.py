@@ -46,7 +46,7 @@ from vibe.trading_bot.backtest.equity_stats import (
     day_changes,
     max_drawdown_period,
 )
-from vibe.trading_bot.backtest.json_values import finite_or_none, iso_utc
+from vibe.trading_bot.backtest.json_values import finite_or_none, iso_utc, rounded_list
 from vibe.trading_bot.backtest.trade_stats import closed_trades_frame, r_multiple, trade_stats
 from vibe.trading_bot.data.frames import timeframe_seconds
 
@@ -178,7 +178,7 @@ def analysis_sections(result: BacktestResult) -> dict[str, Any]:
     bench_curve = result.benchmark.equity if result.benchmark is not None and bench else None
     return {
         "benchmark": bench,
-        "benchmark_equity": [] if bench_curve is None else [_num(v, USD) for v in bench_curve],
+        "benchmark_equity": [] if bench_curve is None else rounded_list(bench_curve, USD),
         "drawdown": _drawdown(period),
         "trade_stats": {
             "best_trade": _trade_ref(result, stats.best_trade),
