@@ -393,3 +393,30 @@ def test_backtest_command_writes_the_sections_it_prints(tmp_path):
     assert " EDT" in stdout  # New York time even on a machine set to UTC
     html = out.with_suffix(".html").read_text(encoding="utf-8")
     assert "<h2>By month</h2>" in html and "<h2>Max drawdown period</h2>" in html
+
+
+def test_a_symbol_without_bars_at_the_start_is_held_as_cash_until_its_first_bar(shared_data):
+    """Real SPY and AAPL bars of 2025-06-05/06; AAPL's file cut to start on the 6th."""
+    from vibe.trading_bot.backtest.benchmark import buy_and_hold
+
+    frames = {}
+    for symbol in ("SPY", "AAPL"):
+        bars = csv_bars(shared_data, symbol)
+        bars = bars[bars["timestamp"].str[:10] <= "2025-06-06"].set_index("start")
+        frames[symbol] = bars[["open", "close"]]
+    frames["AAPL"] = frames["AAPL"][frames["AAPL"].index >= "2025-06-06T13:30:00Z"]
+    times = [ts.to_pydatetime() + BAR for ts in frames["SPY"].index]
+    bench = buy_and_hold(frames, ["SPY", "AAPL"], times, CAPITAL, 300)
+    assert bench is not None
+    half = CAPITAL / 2
+    spy, aapl = frames["SPY"], frames["AAPL"]
+    first_day = len(spy) - len(aapl)
+    assert first_day == 78
+    expected_day1 = half + half / spy["open"].iloc[0] * spy["close"].iloc[:first_day]
+    assert bench.equity[:first_day] == pytest.approx(expected_day1.to_numpy(), abs=1e-9)
+    expected_day2 = half / spy["open"].iloc[0] * spy["close"].iloc[first_day:].to_numpy()
+    expected_day2 += half / aapl["open"].iloc[0] * aapl["close"].to_numpy()
+    assert bench.equity[first_day:] == pytest.approx(expected_day2, abs=1e-9)
+    legs = {leg.symbol: leg for leg in bench.symbols}
+    assert legs["AAPL"].first_bar_time == datetime(2025, 6, 6, 13, 30, tzinfo=UTC)
+    assert buy_and_hold(frames, ["SPY"], [], CAPITAL, 300) is None
