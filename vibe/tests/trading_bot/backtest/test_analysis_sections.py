@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from vibe.trading_bot.backtest.console import print_summary
 from vibe.trading_bot.backtest.html_report import render_html
 from vibe.trading_bot.backtest.json_values import finite_or_none
 from vibe.trading_bot.backtest.metrics import metrics_from_arrays
-from vibe.trading_bot.backtest.report import result_to_dict
+from vibe.trading_bot.backtest.report import format_number, result_to_dict
 from vibe.trading_bot.backtest.runner import BacktestRequest, run_backtest
 from vibe.trading_bot.backtest.trade_stats import closed_trades_frame, longest_run, trade_stats
 from vibe.trading_bot.config.loader import load_settings
@@ -87,8 +88,22 @@ def csv_bars(shared_data: Path, symbol: str) -> pd.DataFrame:
     return frame[(days >= START.isoformat()) & (days <= END.isoformat())].reset_index(drop=True)
 
 
-def closed(result: Any) -> list[Trade]:
-    return [t for t in result.trades if t.pnl is not None]
+@dataclass(frozen=True)
+class Closed:
+    """A closed trade's figures, none of them optional."""
+
+    symbol: str
+    entry_time: datetime
+    exit_time: datetime
+    pnl: float
+
+
+def closed(result: Any) -> list[Closed]:
+    out = []
+    for t in result.trades:
+        if t.pnl is not None and t.exit_time is not None:
+            out.append(Closed(t.symbol, t.entry_time, t.exit_time, t.pnl))
+    return out
 
 
 def test_the_run_trades_every_symbol_and_every_trade_has_its_stop(run):
@@ -253,7 +268,7 @@ def test_durations_streaks_and_average_r(run):
     stats = data["trade_stats"]
     trades = sorted(closed(result), key=lambda t: (t.exit_time, t.entry_time))
 
-    def minutes(group: list[Trade]) -> float:
+    def minutes(group: list[Closed]) -> float:
         return sum((t.exit_time - t.entry_time).total_seconds() / 60 for t in group) / len(group)
 
     assert stats["avg_win_minutes"] == pytest.approx(
@@ -338,8 +353,9 @@ def test_no_negative_zero_from_rounding_or_flat_equity():
     flat = np.full(50, CAPITAL)
     start = datetime(2025, 6, 5, 13, 35, tzinfo=UTC)
     metrics = metrics_from_arrays(flat, (start, start + BAR * 49), [], CAPITAL, 5)
-    assert math.copysign(1.0, metrics.var_95_pct) == 1.0
-    assert math.copysign(1.0, finite_or_none(-1e-9, 6)) == 1.0
+    assert metrics.var_95_pct is not None and math.copysign(1.0, metrics.var_95_pct) == 1.0
+    assert str(finite_or_none(-1e-9, 6)) == "0.0"  # rounds to zero: no sign
+    assert format_number(-0.001, "%") == "0.00 %" and format_number(-0.001, "USD") == "$0.00"
 
 
 def test_empty_and_break_even_trades_in_the_stats():
