@@ -54,10 +54,7 @@ if TYPE_CHECKING:
     from vibe.trading_bot.backtest.report import BacktestResult
 
 USD, RATIO, MINUTES = 2, 6, 2
-_USD_KEYS = frozenset(
-    {"net_pnl", "gross_profit", "gross_loss", "pnl", "final_equity", "peak_equity"}
-    | {"trough_equity", "first_open", "last_close"}
-)
+_USD_KEYS = frozenset({"net_pnl", "gross_profit", "gross_loss"})
 _INT_KEYS = frozenset({"trades", "wins", "losses"})
 
 

@@ -18,7 +18,6 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from vibe.common.errors import DataError, TemporaryError
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.data.manager import DataManager
 from vibe.trading_bot.utils.logger import get_logger
@@ -62,9 +61,10 @@ async def session_bars(
 ) -> dict[str, pd.DataFrame | None]:
     """Symbol -> its bars in the sessions ``start..end`` (``None`` when not available).
 
-    A symbol whose bars cannot be read again (a provider failing now) gets ``None``
-    and one warning; the benchmark then holds its share as cash (see
-    :mod:`.benchmark`).
+    A symbol whose bars cannot be read again (a provider failing now, whatever the
+    error) gets ``None`` and one warning; the benchmark then holds its share as cash
+    and reports no return for it (see :mod:`.benchmark`). The run's own results are
+    never lost to this second read.
     """
     sessions = scheduler.session_list(start, end)
     out: dict[str, pd.DataFrame | None] = {}
@@ -75,7 +75,7 @@ async def session_bars(
         try:
             with _quiet_data_warnings():
                 frame = await data.get_history(symbol, timeframe, first, last)
-        except (DataError, TemporaryError) as exc:  # NoDataError is a DataError
+        except Exception as exc:  # a benchmark never costs the run's report
             _log.warning("benchmark bars unavailable", symbol=symbol, error=str(exc))
             out[symbol] = None
             continue

@@ -436,3 +436,34 @@ def test_a_symbol_without_bars_at_the_start_is_held_as_cash_until_its_first_bar(
     legs = {leg.symbol: leg for leg in bench.symbols}
     assert legs["AAPL"].first_bar_time == datetime(2025, 6, 6, 13, 30, tzinfo=UTC)
     assert buy_and_hold(frames, ["SPY"], [], CAPITAL, 300) is None
+
+
+def test_bars_that_cannot_be_read_again_leave_the_benchmark_leg_empty(shared_data):
+    """A provider failing at the second read: one warning, that share held as cash."""
+    from vibe.trading_bot.backtest.benchmark import buy_and_hold
+    from vibe.trading_bot.backtest.session_bars import session_bars
+
+    spy = csv_bars(shared_data, "SPY")
+    spy = spy[spy["timestamp"].str[:10] == "2025-06-05"].set_index("start")[["open", "close"]]
+
+    class Sessions:
+        def session_list(self, start, end):
+            return [(START, spy.index[0].to_pydatetime(), spy.index[-1].to_pydatetime() + BAR)]
+
+    class Data:
+        async def get_history(self, symbol, timeframe, start, end):
+            if symbol == "AAPL":
+                raise RuntimeError("provider closed")
+            return spy[(spy.index >= start) & (spy.index < end)]
+
+    stand_ins: tuple[Any, Any] = (Data(), Sessions())
+    frames = asyncio.run(session_bars(*stand_ins, ["SPY", "AAPL"], "5m", START, START))
+    spy_read = frames["SPY"]
+    assert frames["AAPL"] is None and spy_read is not None and len(spy_read) == 78
+    times = [ts.to_pydatetime() + BAR for ts in spy.index]
+    bench = buy_and_hold(frames, ["SPY", "AAPL"], times, CAPITAL, 300)
+    assert bench is not None
+    legs = {leg.symbol: leg for leg in bench.symbols}
+    assert legs["AAPL"].return_pct is None
+    expected = CAPITAL / 2 * spy["close"].iloc[-1] / spy["open"].iloc[0] + CAPITAL / 2
+    assert bench.final_equity == pytest.approx(expected, abs=1e-9)
