@@ -44,8 +44,10 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(VENV)/bin/mypy
 
+# Two pytest workers (the machine has two cores; most end-to-end tests wait on processes),
+# a test file per worker at a time so module fixtures are built once.
 pytest: $(DEV_STAMP) $(NPM_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 test: lint typecheck pytest
 
