@@ -36,7 +36,8 @@ $(NPM_STAMP): package.json package-lock.json
 
 # The whole daemon on the shipped sample (7 symbols, Jun-Aug 2025, 5m) as fast as it goes.
 # The demo has its own DATA_DIR (never the live ./data), emptied first so every run starts
-# fresh; its databases stay there for `make status`. `make clean` removes them.
+# fresh; its databases stay there for `make status`. `make backtest` keeps its data cache
+# there too and its report in results/demo_backtest.*. `make clean` removes them.
 SAMPLE_SYMBOLS := AAPL,AMZN,GOOGL,MSFT,QQQ,SPY,TSLA
 DEMO_DIR := data/demo
 DEMO_REPORT := results/demo_backtest
@@ -49,7 +50,7 @@ status: $(RUN_STAMP)
 	DATA_DIR=$(DEMO_DIR) $(PY) -m vibe.trading_bot show-status
 
 backtest: $(RUN_STAMP)
-	$(PY) -m vibe.trading_bot backtest --start 2025-06-05 --end 2025-08-28 --data examples/data \
+	DATA_DIR=$(DEMO_DIR) $(PY) -m vibe.trading_bot backtest --start 2025-06-05 --end 2025-08-28 --data examples/data \
 		--symbols $(SAMPLE_SYMBOLS) --output $(DEMO_REPORT).json
 
 lint: $(DEV_STAMP)

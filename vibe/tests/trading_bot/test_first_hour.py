@@ -96,7 +96,7 @@ def summary_figure(output: str, name: str) -> str:
     return match.group(1)
 
 
-def test_make_run_twice_starts_fresh_and_make_status_and_clean_work(tmp_path: Path) -> None:
+def test_make_run_twice_starts_fresh_then_status_backtest_clean(tmp_path: Path) -> None:
     repo, env = fake_checkout(tmp_path)
     code, first = make(repo, env, "run", "SAMPLE_SYMBOLS=SPY")
     assert code == 0, first[-3000:]
@@ -122,9 +122,15 @@ def test_make_run_twice_starts_fresh_and_make_status_and_clean_work(tmp_path: Pa
     code, status = make(repo, env, "status")
     assert code == 0 and "from the databases" in status, status[-2000:]
 
+    code, backtest = make(repo, env, "backtest", "SAMPLE_SYMBOLS=SPY")
+    assert code == 0, backtest[-3000:]
+    assert (repo / "results" / "demo_backtest.json").is_file()
+    assert (repo / "results" / "demo_backtest.html").is_file()
+
     code, cleaned = make(repo, env, "clean")
     assert code == 0, cleaned
     assert not (repo / "data").exists()
+    assert not (repo / "results").exists()
     assert not (repo / ".venv").exists()
     assert (repo / "examples" / "data" / "SPY_5m.csv").is_file()  # the sample stays
 
