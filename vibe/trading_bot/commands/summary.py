@@ -1,7 +1,12 @@
-"""The end-of-run summary of ``run --replay`` (from ``trades.db``)."""
+"""The end-of-run summary of ``run --replay`` (from ``trades.db``) and the next command to type."""
 
 from __future__ import annotations
 
+import os
+import shlex
+import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -17,12 +22,55 @@ if TYPE_CHECKING:
     from vibe.trading_bot.core.orchestrator import RunOutcome
 
 
-def print_run_summary(settings: AppSettings, outcome: RunOutcome, console: Console) -> None:
+def show_status_command(
+    env_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    executable: str | None = None,
+    cwd: Path | None = None,
+) -> str:
+    """The ``show-status`` command line that reads this run's databases, ready to paste.
+
+    It names the interpreter that runs now (``.venv/bin/python`` after ``make run``,
+    relative to ``cwd`` when inside it), so it works in a shell without the virtual
+    environment activated; ``DATA_DIR`` is repeated when it came from the environment
+    (a new shell does not have it) and ``--env-file`` when one was given.
+
+    Args:
+        env_file: the ``--env-file`` of this run, if any.
+        environ: the environment (default ``os.environ``).
+        executable: the Python interpreter (default ``sys.executable``).
+        cwd: the working directory (default the current one).
+    """
+    environ = os.environ if environ is None else environ
+    python = Path(executable or sys.executable)
+    here = (cwd or Path.cwd()).resolve()
+    if python.is_absolute() and python.is_relative_to(here):
+        python = python.relative_to(here)
+    words = []
+    if environ.get("DATA_DIR"):
+        words.append(f"DATA_DIR={shlex.quote(environ['DATA_DIR'])}")
+    words += [shlex.quote(str(python)), "-m", "vibe.trading_bot", "show-status"]
+    if env_file is not None:
+        words += ["--env-file", shlex.quote(str(env_file))]
+    return " ".join(words)
+
+
+def print_run_summary(
+    settings: AppSettings,
+    outcome: RunOutcome,
+    console: Console,
+    env_file: Path | None = None,
+) -> None:
     """Trades, win rate, net P&L and equity (USD) over everything in ``DATA_DIR/trades.db``.
 
     Also this run's complete sessions, the session a stop cut short (not counted as
     run) and how the shutdown went (seconds used of ``SHUTDOWN_TIMEOUT_SECONDS``,
-    any step that failed or timed out).
+    any step that failed or timed out). The last line is the ``show-status``
+    command for these databases (:func:`show_status_command`), printed unwrapped
+    so it can be copied.
+
+    Raises:
+        StorageError: ``trades.db`` cannot be opened.
     """
     stop_reason = outcome.stop_reason
     data_dir = settings.storage.data_dir
@@ -53,8 +101,9 @@ def print_run_summary(settings: AppSettings, outcome: RunOutcome, console: Conso
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
+    console.print(f"databases in {data_dir}; inspect them with:", markup=False, highlight=False)
     console.print(
-        f"databases in {data_dir}; inspect them with: python -m vibe.trading_bot show-status"
+        f"  {show_status_command(env_file)}", markup=False, highlight=False, soft_wrap=True
     )
 
 

@@ -52,6 +52,7 @@ from vibe.trading_bot.data.factory import build_data_manager
 from vibe.trading_bot.data.manager import DataManager
 from vibe.trading_bot.execution.notifier import Notifier, RecordingNotifier
 from vibe.trading_bot.notifications.log_notifier import LogNotifier
+from vibe.trading_bot.storage.folder_mode import claim_folder_mode
 from vibe.trading_bot.storage.log_handler import SQLiteLogHandler
 from vibe.trading_bot.storage.log_store import LogStore
 from vibe.trading_bot.storage.metrics_store import MetricsStore
@@ -263,6 +264,9 @@ class ComponentBuilder:
             p.service.register_shutdown_handler(
                 self._final_sync, "final cloud sync", reserve_seconds=FINAL_SYNC_RESERVE_SECONDS
             )
+        mode = p.plan.folder_mode  # checked again after the cloud restore, then noted
+        if mode is not None:
+            claim_folder_mode(p.stores.state, p.plan.data_dir, mode, p.plan.allow_mode_change)
 
     def _close_stores(self) -> None:
         if self.parts.stores is not None:

@@ -119,6 +119,9 @@ class Orchestrator:
         scheduler: market calendar; default ``MARKET_CALENDAR``.
         handle_signals: route SIGTERM/SIGINT to a graceful stop (main thread only).
         strategy: replaces the configured ORB strategy (research variants, tests).
+        service: the shutdown registry and stop flag to use (a
+            :class:`~vibe.trading_bot.core.service.TradingService` passes itself);
+            default a new :class:`~vibe.trading_bot.core.service.Service`.
     """
 
     def __init__(
@@ -130,6 +133,7 @@ class Orchestrator:
         *,
         handle_signals: bool = True,
         strategy: Strategy | None = None,
+        service: Service | None = None,
     ) -> None:
         self.settings = settings
         self.plan = plan
@@ -144,7 +148,9 @@ class Orchestrator:
             else:
                 clock = SimulatedClock(initial_time(self.scheduler, plan, lookback))
         self.clock = clock
-        self.service = Service(settings.service.shutdown_timeout_seconds)
+        self.service = (
+            service if service is not None else Service(settings.service.shutdown_timeout_seconds)
+        )
         self._handle_signals = handle_signals
         timer = MonotonicTimer()  # waiting time: real in every mode (see vibe.common.clock)
         self.monitor = HealthMonitor(

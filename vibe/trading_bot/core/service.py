@@ -25,6 +25,13 @@ duration are logged ("shutdown step done"), then the total and the time left
 
 The first SIGTERM or SIGINT asks for a graceful stop; a second one exits at
 once with status 130 (the shell convention for "interrupted").
+
+:class:`TradingService` is the daemon as a library object, for scripts::
+
+    settings = AppSettings()                       # the environment and .env
+    service = TradingService(config=settings)      # live; or plan=RunPlan(...)
+    service.register_shutdown_handler(on_stop)     # runs after the daemon's own steps
+    outcome = asyncio.run(service.start())         # until SIGTERM/SIGINT or request_stop()
 """
 
 from __future__ import annotations
@@ -36,8 +43,14 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vibe.trading_bot.utils.logger import get_logger
+
+if TYPE_CHECKING:
+    from vibe.trading_bot.config.settings import AppSettings
+    from vibe.trading_bot.core.orchestrator import RunOutcome
+    from vibe.trading_bot.core.run_plan import RunPlan
 
 log = get_logger(__name__)
 
@@ -248,6 +261,76 @@ class Service:
             budget_seconds=round(budget, 3),
         )
         return ShutdownResult(step.name, outcome, seconds, budget)
+
+
+class TradingService(Service):
+    """The whole daemon behind the :class:`Service` interface: ``TradingService(config=settings)``.
+
+    :meth:`start` does what ``python -m vibe.trading_bot run`` does after parsing
+    its options: it takes the ``DATA_DIR`` lock (one daemon per folder), refuses a
+    folder made by another mode (:mod:`~vibe.trading_bot.storage.folder_mode`),
+    builds the components in their start-up phases, trades until the data ends
+    (replay) or a stop is requested (SIGTERM/SIGINT, :meth:`request_stop`), then
+    runs every shutdown handler within ``SHUTDOWN_TIMEOUT_SECONDS``. Handlers
+    registered before :meth:`start` run after the daemon's own steps (stores
+    closed, logging stopped), last-registered first. A service starts once.
+
+    Args:
+        config: the validated settings (``AppSettings()`` or ``load_settings()``).
+        plan: what to run; default live trading of ``SYMBOLS`` on ``TIMEFRAME`` bars
+            with ``DATA_DIR``'s databases.
+        handle_signals: route SIGTERM/SIGINT to a graceful stop (main thread only).
+        exit_on_second_signal: exit at once (status 130) on a repeated signal.
+    """
+
+    def __init__(
+        self,
+        config: AppSettings,
+        plan: RunPlan | None = None,
+        *,
+        handle_signals: bool = True,
+        exit_on_second_signal: bool = True,
+    ) -> None:
+        super().__init__(config.service.shutdown_timeout_seconds, exit_on_second_signal)
+        from vibe.trading_bot.core.run_plan import RunMode, RunPlan
+
+        trading = config.trading
+        self.config = config
+        self.plan = plan or RunPlan(
+            RunMode.LIVE, config.storage.data_dir, tuple(trading.symbols), trading.timeframe
+        )
+        self._handle_signals = handle_signals
+        self._started = False
+
+    async def start(self) -> RunOutcome:
+        """Run the daemon until the data ends or a stop is requested; then shut it down.
+
+        Returns:
+            How the run ended (stop reason, shutdown steps, sessions traded).
+
+        Raises:
+            RuntimeError: the service was started before.
+            DataDirInUseError: another daemon holds the ``DATA_DIR`` lock.
+            FolderModeError: ``DATA_DIR`` was made by another mode and the plan does
+                not allow the change.
+            VibeError: a start-up phase failed (after shutting down what started).
+        """
+        if self._started:
+            raise RuntimeError("a TradingService starts once; build a new one to run again")
+        self._started = True
+        from vibe.trading_bot.core.orchestrator import Orchestrator
+        from vibe.trading_bot.storage.data_dir_lock import DataDirLock
+        from vibe.trading_bot.storage.folder_mode import check_folder_mode
+
+        plan = self.plan
+        with DataDirLock(plan.data_dir):
+            mode = plan.folder_mode
+            if mode is not None:
+                check_folder_mode(plan.data_dir, mode, plan.allow_mode_change)
+            orchestrator = Orchestrator(
+                self.config, plan, handle_signals=self._handle_signals, service=self
+            )
+            return await orchestrator.run()
 
 
 async def _as_coroutine(awaitable: Awaitable[None]) -> None:
