@@ -6,13 +6,16 @@ RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
 NPM_STAMP := node_modules/.stamp
 
-.PHONY: run test test-exhaustive lint typecheck pytest bench clean help
+.PHONY: run status backtest test test-exhaustive lint typecheck pytest bench clean help
 
 help:
-	@echo "make run    - install and run the main job"
-	@echo "make test   - install dev tools; ruff, mypy, pytest"
-	@echo "make lint   - ruff check and format check"
-	@echo "make bench  - run the benchmarks under benchmarks/"
+	@echo "make run      - install and run the daemon on the sample data (DATA_DIR=data/demo, fresh)"
+	@echo "make status   - show-status of that demo run"
+	@echo "make backtest - backtest the sample data; report in results/demo_backtest.{json,html}"
+	@echo "make test     - install dev tools; ruff, mypy, pytest"
+	@echo "make lint     - ruff check and format check"
+	@echo "make bench    - run the benchmarks under benchmarks/"
+	@echo "make clean    - remove the venv, the caches and what the demo made"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,11 +34,24 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# The whole daemon on the shipped sample (7 symbols, Jun-Aug 2025, 5m) as fast as it goes;
-# the databases stay in ./data for `python -m vibe.trading_bot show-status`.
+# The whole daemon on the shipped sample (7 symbols, Jun-Aug 2025, 5m) as fast as it goes.
+# The demo has its own DATA_DIR (never the live ./data), emptied first so every run starts
+# fresh; its databases stay there for `make status`. `make backtest` keeps its data cache
+# there too and its report in results/demo_backtest.*. `make clean` removes them.
 SAMPLE_SYMBOLS := AAPL,AMZN,GOOGL,MSFT,QQQ,SPY,TSLA
+DEMO_DIR := data/demo
+DEMO_REPORT := results/demo_backtest
 run: $(RUN_STAMP)
-	$(PY) -m vibe.trading_bot run --replay examples/data --speed max --symbols $(SAMPLE_SYMBOLS)
+	rm -rf $(DEMO_DIR)
+	DATA_DIR=$(DEMO_DIR) $(PY) -m vibe.trading_bot run --replay examples/data --speed max \
+		--symbols $(SAMPLE_SYMBOLS)
+
+status: $(RUN_STAMP)
+	DATA_DIR=$(DEMO_DIR) $(PY) -m vibe.trading_bot show-status
+
+backtest: $(RUN_STAMP)
+	DATA_DIR=$(DEMO_DIR) $(PY) -m vibe.trading_bot backtest --start 2025-06-05 --end 2025-08-28 --data examples/data \
+		--symbols $(SAMPLE_SYMBOLS) --output $(DEMO_REPORT).json
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check vibe benchmarks
@@ -44,8 +60,10 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(VENV)/bin/mypy
 
+# Two pytest workers (the machine has two cores; most end-to-end tests wait on processes),
+# a test file per worker at a time so module fixtures are built once.
 pytest: $(DEV_STAMP) $(NPM_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 test: lint typecheck pytest
 
@@ -58,4 +76,6 @@ bench: $(DEV_STAMP)
 		echo "== $$script"; $(PY) $$script; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info $(DEMO_DIR)
+	rm -f $(DEMO_REPORT).json $(DEMO_REPORT).html
+	@rmdir data results 2>/dev/null || true  # only when the demo's were the only things there

@@ -180,6 +180,7 @@ def command(case: Case, folder: Path, *, reports: bool) -> tuple[float, float, f
     report and the summary table, before the HTML chart is rendered) reaches stdout;
     without the report writers it equals the wall time.
     """
+    (folder / "none.env").touch()  # an empty env file: the developer's .env is not read
     args = [
         "backtest",
         f"--start={case.start.isoformat()}",
@@ -255,6 +256,7 @@ def time_to_ready() -> tuple[float, int, float, float]:
             "HEALTH_CHECK_PORT": str(port),
         }
         url = f"http://127.0.0.1:{port}/health/ready"
+        (Path(tmp) / "none.env").touch()
         t0 = time.perf_counter()
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [

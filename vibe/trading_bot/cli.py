@@ -192,11 +192,14 @@ def run(
     end: options.DayOption = None,
     symbols: options.SymbolsOption = None,
     env_file: EnvFileOption = None,
+    allow_mode_change: options.AllowModeChangeOption = False,
 ) -> None:
     """Run the paper-trading daemon: live, or on recorded bars with --replay."""
     from vibe.trading_bot.commands import run as run_cmd
 
-    run_cmd.run_command(replay, speed, start, end, symbols, env_file)
+    run_cmd.run_command(
+        replay, speed, start, end, symbols, env_file, allow_mode_change=allow_mode_change
+    )
 
 
 @app.command("backtest")

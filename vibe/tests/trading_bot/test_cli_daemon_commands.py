@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vibe.tests.conftest import REPO_ROOT
-from vibe.tests.trading_bot.backtest.test_report import METRIC_KEYS
+from vibe.tests.trading_bot.backtest.test_report import METRIC_KEYS, TOP_KEYS
 from vibe.trading_bot.cli import app
 
 SAMPLE = REPO_ROOT / "examples" / "data"
@@ -101,7 +101,7 @@ def test_backtest_writes_json_and_html_reports(cli: CliRunner, tmp_path: Path) -
     )
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
-    assert set(report) == {"config", "metrics", "trades", "equity_curve", "rejections"}
+    assert set(report) == TOP_KEYS
     assert set(report["metrics"]) == METRIC_KEYS
     assert report["config"]["params"] == {"trend_filter": False, "slippage_model": "none"}
     assert report["config"]["slippage_model"] == "none"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -13,7 +15,9 @@ from vibe.trading_bot.backtest.report import (
     format_metric,
     format_number,
     metrics_dict,
+    result_to_dict,
 )
+from vibe.trading_bot.backtest.summary_tables import TextTable, analysis_tables
 
 
 def _header(result: BacktestResult) -> Text:
@@ -56,16 +60,35 @@ def _rejections_table(rejections: dict[str, int]) -> Table:
     return table
 
 
-def print_summary(result: BacktestResult, console: Console) -> None:
-    """Print the metrics table, trades per exit reason and every refused entry by rule.
+def _text_table(spec: TextTable) -> Table:
+    table = Table(title=spec.title, title_justify="left", caption=spec.note or None)
+    table.caption_justify = "left"
+    for i, header in enumerate(spec.headers):
+        table.add_column(header, justify="left" if i < spec.left else "right")
+    for row in spec.rows:
+        table.add_row(*(Text(cell) for cell in row))
+    return table
 
-    Refused entries are those of the strategy's rules, the risk manager and the
-    venue, each with who refused it (see :mod:`vibe.trading_bot.core.entry_rejections`).
 
+def print_summary(
+    result: BacktestResult, console: Console, payload: dict[str, Any] | None = None
+) -> None:
+    """Print the metrics, the analysis tables, trades per exit reason and refused entries.
+
+    The analysis tables (:mod:`.summary_tables`): strategy against equal-weight buy and
+    hold, the max drawdown's peak, trough and recovery (America/New_York time, zone
+    shown), trade statistics, and the trades by symbol, month and weekday. Refused
+    entries are those of the strategy's rules, the risk manager and the venue, each
+    with who refused it (see :mod:`vibe.trading_bot.core.entry_rejections`).
+
+    ``payload``: ``result_to_dict(result)`` when the caller has it already.
     Symbols and rule names are printed literally (no rich markup is interpreted).
     """
+    data = result_to_dict(result) if payload is None else payload
     console.print(_header(result))
     console.print(_metrics_table(result))
+    for spec in analysis_tables(data):
+        console.print(_text_table(spec))
     reasons = list(exit_reason_counts(result.trades).items())
     if reasons:
         console.print(_counts_table("Trades by exit reason", "Exit reason", reasons))

@@ -4,7 +4,11 @@ Sections: the run's configuration, the equity and drawdown chart
 (:func:`vibe.trading_bot.backtest.svg_chart.render_chart_svg`: hand-built SVG, equity in
 USD above drawdown in % against the bar index, trade entries as triangles, exits as
 circles, green for wins, red for losses, grey for flat or open trades), the headline
-metrics, trades by exit reason, rejections by rule and every trade. No plotting library:
+metrics, the analysis tables of :mod:`.summary_tables` (strategy against equal-weight
+buy and hold, the max drawdown's peak, trough and recovery, trade statistics, and the
+trades by symbol, month and weekday), trades by exit reason, rejections by rule and
+every trade. Times are shown in America/New_York with the zone (``EDT``/``EST``); the
+JSON report keeps UTC with its offset. No plotting library:
 the whole report of a 1-minute year (98,520 bars) renders in tens of milliseconds.
 
 The tables come from the JSON payload (:func:`~vibe.trading_bot.backtest.report.result_to_dict`);
@@ -27,7 +31,9 @@ from vibe.trading_bot.backtest.report import (
     result_to_dict,
     write_text_atomic,
 )
+from vibe.trading_bot.backtest.summary_tables import TextTable, analysis_tables
 from vibe.trading_bot.backtest.svg_chart import render_chart_svg
+from vibe.trading_bot.backtest.timefmt import ZONE_NAME, et_text
 
 __all__ = ["render_chart_svg", "render_html", "write_html"]
 
@@ -78,6 +84,14 @@ def _metrics_section(metrics: dict[str, Any]) -> str:
     return _table(["Metric", "Value"], rows)
 
 
+def _text_table(spec: TextTable) -> str:
+    """An analysis table: ``<h2>`` title, the table, its note (every cell escaped)."""
+    rows = [[html.escape(cell) for cell in row] for row in spec.rows]
+    headers = [html.escape(header) for header in spec.headers]
+    note = f'<p class="note">{html.escape(spec.note)}</p>' if spec.note else ""
+    return f"<h2>{html.escape(spec.title)}</h2>\n{_table(headers, rows, spec.left)}{note}"
+
+
 def _trade_row(trade: dict[str, Any]) -> list[str]:
     pnl = trade["pnl"]
     css = "win" if pnl is not None and pnl > 0 else "loss" if pnl is not None and pnl < 0 else ""
@@ -85,15 +99,17 @@ def _trade_row(trade: dict[str, Any]) -> list[str]:
         trade["symbol"],
         trade["side"],
         str(trade["quantity"]),
-        trade["entry_time"],
+        et_text(trade["entry_time"]),
         format_number(trade["entry_price"], "", 4),
-        trade["exit_time"] or "-",
+        et_text(trade["exit_time"]),
         format_number(trade["exit_price"], "", 4),
         format_number(pnl, "USD"),
         format_number(trade["pnl_pct"], "%"),
         format_number(trade["fees"], "USD"),
         format_number(trade["slippage_cost"], "USD"),
         trade["exit_reason"] or "open",
+        format_number(trade["initial_stop"], "", 4),
+        format_number(trade["r_multiple"], ""),
     ]
     escaped = [html.escape(cell) for cell in cells]
     escaped[7] = f'<span class="{css}">{escaped[7]}</span>'
@@ -103,8 +119,8 @@ def _trade_row(trade: dict[str, Any]) -> list[str]:
 def _trades_section(trades: list[dict[str, Any]]) -> str:
     if not trades:
         return '<p class="note">No trades.</p>'
-    headers = ["Symbol", "Side", "Qty", "Entry time (UTC)", "Entry", "Exit time (UTC)", "Exit"]
-    headers += ["P&amp;L", "P&amp;L %", "Fees", "Slippage", "Exit reason"]
+    headers = ["Symbol", "Side", "Qty", "Entry time", "Entry", "Exit time", "Exit"]
+    headers += ["P&amp;L", "P&amp;L %", "Fees", "Slippage", "Exit reason", "Initial stop", "R"]
     return _table(headers, [_trade_row(t) for t in trades], left=2)
 
 
@@ -137,11 +153,14 @@ def render_html(result: BacktestResult, payload: dict[str, Any] | None = None) -
         f'<h2>Equity and drawdown</h2><div class="chart">{chart}</div>',
         "<h2>Metrics</h2>",
         _metrics_section(data["metrics"]),
+        *(_text_table(spec) for spec in analysis_tables(data)),
         "<h2>Trades by exit reason</h2>",
         _counts_section(exit_reason_counts(result.trades), "Exit reason", "No trades."),
         "<h2>Rejections by rule</h2>",
         _counts_section(data["rejections"], "Rule", "No entries were rejected."),
         f"<h2>Trades ({len(data['trades'])})</h2>",
+        f'<p class="note">Times in {ZONE_NAME}; P&amp;L net of fees; R: net P&amp;L / '
+        "(|entry - initial stop| x quantity).</p>",
         _trades_section(data["trades"]),
     ]
     return (

@@ -184,7 +184,8 @@ def metrics_from_arrays(
     drawdown = max_drawdown_pct(np.concatenate(([initial_capital], values)))
     win_rate, profit_factor, expectancy = _trade_stats(trade_pnls)
     exposure = float(in_market.mean() * 100.0) if in_market is not None and in_market.size else 0.0
-    var_95 = float(-np.percentile(returns, 5) * 100.0) if returns.size else None
+    # + 0.0 turns -0.0 (a 5th percentile of exactly 0) into 0.0; no other value changes
+    var_95 = float(-np.percentile(returns, 5) * 100.0) + 0.0 if returns.size else None
     return PerformanceMetrics(
         total_return_pct=(values[-1] / initial_capital - 1.0) * 100.0,
         cagr_pct=cagr,

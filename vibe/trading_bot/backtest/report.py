@@ -18,10 +18,20 @@ JSON layout (``result_to_dict``), the contract of the ``backtest`` command:
   ``exit_reason``; the exit fields are ``null`` for a trade still open.
 * ``equity_curve``: ``[timestamp, equity_usd]`` at every bar close.
 * ``rejections``: rule name -> number of entries it refused.
+* ``benchmark``, ``benchmark_equity``, ``drawdown``, ``trade_stats``, ``breakdown``:
+  buy and hold of the same symbols over the same bars and the excess over it, the max
+  drawdown's peak/trough/recovery times, best/worst trade and day, durations of
+  winners and losers, streaks, R-multiples, and the trades by symbol, month and
+  weekday; every key, unit and definition is listed in :mod:`.sections`.
 
-Times are ISO-8601 in UTC with an explicit ``+00:00`` offset. USD amounts are rounded
-to cents, prices to 6 decimals (never fewer than 4), percentages and ratios to 6
-decimals. NaN and infinities become ``null``; the encoder refuses any that slip through.
+Each trade also carries ``initial_stop`` (USD per share, the stop-loss placed with the
+entry; ``null`` when unknown) and ``r_multiple`` (net P&L / (|entry - initial stop| x
+quantity); ``null`` when unknown or open).
+
+Times are ISO-8601 in UTC with an explicit ``+00:00`` offset (the console and HTML
+show America/New_York time with its zone). USD amounts are rounded to cents, prices to
+6 decimals (never fewer than 4), percentages and ratios to 6 decimals; no number is
+``-0.0``. NaN and infinities become ``null``; the encoder refuses any that slip through.
 """
 
 from __future__ import annotations
@@ -39,7 +49,11 @@ import numpy as np
 
 from vibe.common.errors import InvalidInputError, StorageError
 from vibe.common.models import Trade, require_aware
+from vibe.trading_bot.backtest.benchmark import Benchmark
+from vibe.trading_bot.backtest.json_values import finite_or_none, iso_utc
 from vibe.trading_bot.backtest.metrics import PerformanceMetrics
+from vibe.trading_bot.backtest.sections import analysis_sections
+from vibe.trading_bot.backtest.trade_stats import r_multiple
 from vibe.trading_bot.utils.atomic_file import write_bytes_atomically
 
 ParamValue = str | float | int | bool
@@ -50,6 +64,8 @@ RATIO_DECIMALS = 6
 _USD_METRICS = frozenset({"expectancy_usd", "final_equity"})
 _REPORT_FILE_MODE = 0o644
 _EPOCH_DAY = date(1970, 1, 1)
+#: The analysis sections (:mod:`.sections`), one JSON line each after ``rejections``.
+_SECTION_KEYS = ("benchmark", "drawdown", "trade_stats", "breakdown", "benchmark_equity")
 
 #: Metric key -> (label, unit) for human-facing reports; unit is ``%``, ``USD``, ``""``.
 METRIC_LABELS: dict[str, tuple[str, str]] = {
@@ -107,6 +123,10 @@ class BacktestResult:
         rejections: rule name -> count of entries that rule refused.
         stop_reason: the signal that cut the run short (e.g. ``SIGINT``), ``None`` when
             every session ran; ``config.end`` is then the last session that ran.
+        benchmark: equal-weight buy and hold of the same symbols over the same bars
+            (:mod:`.benchmark`); ``None`` when the bars were not available.
+        initial_stops: the stop-loss price (USD per share) placed with each trade's
+            entry, in the order of ``trades`` (``None``: unknown); empty when unknown.
     """
 
     config: BacktestConfig
@@ -115,22 +135,8 @@ class BacktestResult:
     equity_curve: list[tuple[datetime, float]]
     rejections: dict[str, int]
     stop_reason: str | None = None
-
-
-def finite_or_none(value: float | None, ndigits: int) -> float | None:
-    """``value`` rounded to ``ndigits`` decimals, or ``None`` if missing, NaN or infinite."""
-    if value is None or not math.isfinite(value):
-        return None
-    return round(float(value), ndigits)
-
-
-def iso_utc(name: str, value: datetime) -> str:
-    """ISO-8601 text of ``value`` in UTC with its ``+00:00`` offset.
-
-    Raises:
-        InvalidInputError: ``value`` is naive; the message names ``name``.
-    """
-    return require_aware(name, value).astimezone(UTC).isoformat()
+    benchmark: Benchmark | None = None
+    initial_stops: tuple[float | None, ...] = ()
 
 
 def _param_value(value: ParamValue) -> ParamValue | None:
@@ -164,8 +170,11 @@ def metrics_dict(metrics: PerformanceMetrics) -> dict[str, float | int | None]:
     return out
 
 
-def trade_dict(trade: Trade) -> dict[str, Any]:
-    """One trade as its JSON object (keys listed in the module docstring)."""
+def trade_dict(trade: Trade, initial_stop: float | None = None) -> dict[str, Any]:
+    """One trade as its JSON object (keys listed in the module docstring).
+
+    ``initial_stop``: the stop-loss price placed with the entry (USD per share), if known.
+    """
     return {
         "symbol": trade.symbol,
         "side": trade.side.value,
@@ -179,6 +188,8 @@ def trade_dict(trade: Trade) -> dict[str, Any]:
         "fees": finite_or_none(trade.fees, USD_DECIMALS),
         "slippage_cost": finite_or_none(trade.slippage_cost, USD_DECIMALS),
         "exit_reason": None if trade.exit_reason is None else trade.exit_reason.value,
+        "initial_stop": finite_or_none(initial_stop, PRICE_DECIMALS),
+        "r_multiple": finite_or_none(r_multiple(trade, initial_stop), RATIO_DECIMALS),
     }
 
 
@@ -221,12 +232,17 @@ def result_to_dict(result: BacktestResult) -> dict[str, Any]:
     Raises:
         InvalidInputError: a naive timestamp in a trade or the equity curve.
     """
+    stops = result.initial_stops
     return {
         "config": _config_dict(result.config),
         "metrics": metrics_dict(result.metrics),
-        "trades": [trade_dict(trade) for trade in result.trades],
+        "trades": [
+            trade_dict(trade, stops[i] if i < len(stops) else None)
+            for i, trade in enumerate(result.trades)
+        ],
         "equity_curve": equity_points(result.equity_curve),
         "rejections": {str(rule): int(count) for rule, count in result.rejections.items()},
+        **analysis_sections(result),
     }
 
 
@@ -244,12 +260,15 @@ def exit_reason_counts(trades: Sequence[Trade]) -> dict[str, int]:
 def format_number(value: float | int | None, unit: str, decimals: int = 2) -> str:
     """Human text for a figure: ``unit`` ``USD`` -> ``-$1,234.56``, ``%`` -> ``1.23 %``.
 
-    ``None``, NaN and infinities read ``n/a``; ints are printed as they are.
+    ``None``, NaN and infinities read ``n/a``; ints are printed as they are; a value
+    that rounds to zero prints without a minus sign.
     """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
+    if round(value, decimals) == 0:
+        value = 0.0  # no "-0.00": a figure that shows as zero has no sign
     if unit == "USD":
         sign = "-" if value < 0 else ""
         return f"{sign}${abs(value):,.{decimals}f}"
@@ -284,6 +303,7 @@ def render_json(result: BacktestResult, payload: dict[str, Any] | None = None) -
         f' "trades": [\n  {trades}\n ]' if trades else ' "trades": []',
         f' "equity_curve": {_dumps(payload["equity_curve"])}',
         f' "rejections": {_dumps(payload["rejections"])}',
+        *(f' "{key}": {_dumps(payload[key])}' for key in _SECTION_KEYS),
     ]
     return "{\n" + ",\n".join(parts) + "\n}\n"
 

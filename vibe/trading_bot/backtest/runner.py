@@ -7,6 +7,10 @@ afterwards; no health server; no cloud sync; notifications only with
 ``--notify``; the equity curve is kept at every bar close; console logging is
 at WARNING. Indicators are warmed up on the sessions before ``--start``.
 
+After the run, the result also gets each trade's initial stop (from the stored
+bracket orders, :mod:`.initial_stops`) and the buy-and-hold benchmark over the
+traded sessions' bars (:mod:`.benchmark`, bars from :mod:`.session_bars`).
+
 ``--param name=value`` overrides any strategy, risk, slippage or commission
 setting (``settings`` name in lower case) and ``initial_capital``; other names
 are refused with the list of accepted ones.
@@ -21,19 +25,26 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from operator import itemgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vibe.common.errors import InvalidInputError
 from vibe.common.models import Trade
+from vibe.trading_bot.backtest.benchmark import Benchmark, buy_and_hold
+from vibe.trading_bot.backtest.initial_stops import initial_stops
 from vibe.trading_bot.backtest.metrics import metrics_from_arrays
 from vibe.trading_bot.backtest.report import BacktestConfig, BacktestResult, ParamValue
+from vibe.trading_bot.backtest.session_bars import session_bars
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.bar_processor import BarProcessor
 from vibe.trading_bot.core.run_plan import ProgressHook, RunMode, RunPlan
 from vibe.trading_bot.core.scheduler import NEW_YORK
 from vibe.trading_bot.data.frames import timeframe_seconds
 from vibe.trading_bot.storage.trade_store import TradeStore
+
+if TYPE_CHECKING:
+    from vibe.trading_bot.core.components import Components
 
 PARAM_GROUPS = ("strategy", "risk", "exchange")
 EXTRA_PARAMS = ("initial_capital",)
@@ -120,6 +131,7 @@ async def run_backtest(
         store = TradeStore.in_data_dir(Path(workdir), outcome.parts.clock)
         try:
             trades = store.get_trades()
+            stops = initial_stops(trades, store.get_orders())
         finally:
             store.close()
     processor = outcome.parts.processor
@@ -128,7 +140,28 @@ async def run_backtest(
         last = curve[-1][0].astimezone(NEW_YORK).date() if curve else request.start
         request = dataclasses.replace(request, end=max(request.start, last))
     result = _result(settings, request, trades, curve, processor)
-    return dataclasses.replace(result, stop_reason=outcome.stop_reason)
+    benchmark = await _benchmark(outcome.parts, request, curve, settings.trading.initial_capital)
+    return dataclasses.replace(
+        result, stop_reason=outcome.stop_reason, benchmark=benchmark, initial_stops=tuple(stops)
+    )
+
+
+async def _benchmark(
+    parts: Components,
+    request: BacktestRequest,
+    curve: list[tuple[datetime, float]],
+    capital: float,
+) -> Benchmark | None:
+    """Equal-weight buy and hold of the run's symbols over the bars it traded."""
+    if not curve or parts.data is None:
+        return None
+    frames = await session_bars(
+        parts.data, parts.scheduler, request.symbols, request.timeframe, request.start, request.end
+    )
+    times = [when for when, _ in curve]
+    return buy_and_hold(
+        frames, request.symbols, times, capital, timeframe_seconds(request.timeframe)
+    )
 
 
 def typed_params(settings: AppSettings, params: Mapping[str, str]) -> dict[str, ParamValue]:

@@ -31,8 +31,9 @@ from operator import itemgetter
 
 import numpy as np
 
-from vibe.common.models import Trade
-from vibe.trading_bot.backtest.report import BacktestResult, format_number, iso_utc
+from vibe.common.models import Trade, require_aware
+from vibe.trading_bot.backtest.report import BacktestResult, format_number
+from vibe.trading_bot.backtest.timefmt import et_text
 
 WIN_COLOR = "#1a9850"
 LOSS_COLOR = "#d73027"
@@ -249,12 +250,12 @@ def _bar_at(curve: Sequence[tuple[datetime, float]], when: datetime) -> int:
 
 
 def _tooltip(trade: Trade, leg: str, when: datetime, price: float | None) -> str:
-    """Escaped ``<title>`` element: symbol, side, leg, UTC time, price, exit reason, P&L."""
+    """Escaped ``<title>``: symbol, side, leg, New York time (zone shown), price, why, P&L."""
     pnl = "open" if trade.exit_time is None else format_number(trade.pnl, "USD")
     why = trade.exit_reason
     reason = f" ({why.value})" if leg == "exit" and why is not None else ""
     text = (
-        f"{trade.symbol} {trade.side.value} {leg} {iso_utc(leg + '_time', when)} "
+        f"{trade.symbol} {trade.side.value} {leg} {et_text(require_aware(leg + '_time', when))} "
         f"@ {format_number(price, '', 4)}{reason}; P&L {pnl}"
     )
     return f"<title>{_esc(text)}</title>"

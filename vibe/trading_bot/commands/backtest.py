@@ -138,7 +138,7 @@ def _write(result: BacktestResult, output: Path | None, results_dir: Path) -> No
     json_path = output or default_output_path(results_dir, datetime.now(UTC))
     write_json(result, json_path, payload)
     console = Console()
-    print_summary(result, console)
+    print_summary(result, console, payload)
     console.print(f"report: {json_path}", highlight=False)
     html_path = write_html(result, html_path_for(json_path), payload)
     console.print(f"chart:  {html_path}", highlight=False)

@@ -18,6 +18,14 @@ ReplayOption = Annotated[
 SpeedOption = Annotated[
     str, typer.Option("--speed", help="market seconds per real second (60 = 1 min/s), or max")
 ]
+AllowModeChangeOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-mode-change",
+        help="run on a DATA_DIR made by another mode (live vs a replay of another folder); "
+        "without it such a run refuses to start",
+    ),
+]
 DayOption = Annotated[str | None, typer.Option(help="YYYY-MM-DD")]
 SymbolsOption = Annotated[str | None, typer.Option("--symbols", help="A,B (default: SYMBOLS)")]
 EnvFileOption = Annotated[

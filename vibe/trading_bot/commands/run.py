@@ -3,12 +3,21 @@
 Both hold the exclusive lock on ``DATA_DIR`` (:mod:`~vibe.trading_bot.storage.data_dir_lock`)
 for the whole run: a second daemon on the same folder exits 1 at once with one
 ``error: ...`` line naming the folder and the holder's pid.
+
+A ``DATA_DIR`` belongs to the mode that made it (live, or the replay of one
+folder; :mod:`~vibe.trading_bot.storage.folder_mode`): a run of another mode
+exits 2 with one ``error: ...`` line naming the folder and why, unless
+``--allow-mode-change`` is given. A replay resumes after the last bar it
+processed; when nothing is left (the replay was already complete) the summary
+says so and how to start over.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+import shlex
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +38,7 @@ from vibe.trading_bot.config.loader import load_settings
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.run_plan import RunMode, RunPlan
 from vibe.trading_bot.storage.data_dir_lock import DataDirLock
+from vibe.trading_bot.storage.folder_mode import check_folder_mode
 
 if TYPE_CHECKING:
     from vibe.trading_bot.core.orchestrator import RunOutcome
@@ -66,8 +76,16 @@ def run_command(
     end: str | None,
     symbols: str | None,
     env_file: Path | None,
+    *,
+    allow_mode_change: bool = False,
 ) -> None:
-    """Run the daemon (see ``python -m vibe.trading_bot run --help``)."""
+    """Run the daemon (see ``python -m vibe.trading_bot run --help``).
+
+    Raises:
+        typer.Exit: 2 for a user error (one ``error: ...`` line, e.g. a ``DATA_DIR``
+            made by another mode without ``allow_mode_change``), 1 for an
+            operational failure such as a ``DATA_DIR`` in use by another daemon.
+    """
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
     check_range(first, last)
     pace = parse_speed(speed)
@@ -76,19 +94,26 @@ def run_command(
         settings = load_settings(
             env_file_or_exit(env_file), {"symbols": chosen} if chosen else None
         )
-        plan = _plan(settings, replay, pace, first, last)
+        plan = replace(
+            _plan(settings, replay, pace, first, last), allow_mode_change=allow_mode_change
+        )
         _preflight(settings, plan)
         console = Console(stderr=True)
-        with (
-            DataDirLock(plan.data_dir),  # one daemon per DATA_DIR, before any file is opened
-            SessionProgress(console, enabled=plan.mode is RunMode.REPLAY) as progress,
-        ):
-            plan = _with_progress(plan, progress)
-            outcome = asyncio.run(_run(settings, plan))
+        with DataDirLock(plan.data_dir):  # one daemon per DATA_DIR, before any file is opened
+            mode = plan.folder_mode
+            if mode is not None:  # nothing started, nothing written yet
+                check_folder_mode(plan.data_dir, mode, allow_mode_change)
+            resumed_from = _stored_cursor(plan)
+            with SessionProgress(console, enabled=plan.mode is RunMode.REPLAY) as progress:
+                plan = _with_progress(plan, progress)
+                outcome = asyncio.run(_run(settings, plan))
         if plan.mode is RunMode.REPLAY:
             from vibe.trading_bot.commands.summary import print_run_summary
 
-            print_run_summary(settings, outcome.sessions, outcome.stop_reason, Console())
+            out = Console()
+            print_run_summary(settings, outcome, out, env_file)
+            if resumed_from is not None and progress.bars == 0 and outcome.stop_reason is None:
+                _say_already_complete(plan, resumed_from, out)
 
 
 def _plan(
@@ -131,9 +156,36 @@ def _preflight(settings: AppSettings, plan: RunPlan) -> None:
         check_port_free(health.health_check_host, health.health_check_port)
 
 
-def _with_progress(plan: RunPlan, progress: SessionProgress) -> RunPlan:
-    from dataclasses import replace
+def _stored_cursor(plan: RunPlan) -> datetime | None:
+    """The resume cursor of this replay's source in ``DATA_DIR/state.db`` (read-only), if any."""
+    from vibe.common.clock import LiveClock
+    from vibe.trading_bot.storage.run_state import RunStateStore
 
+    if plan.mode is not RunMode.REPLAY or not (plan.data_dir / RunStateStore.FILENAME).is_file():
+        return None
+    state = RunStateStore.in_data_dir(plan.data_dir, LiveClock(), read_only=True)
+    try:
+        return state.cursor(plan.source)
+    finally:
+        state.close()
+
+
+def _say_already_complete(plan: RunPlan, cursor: datetime, console: Console) -> None:
+    """Say plainly that the replay had nothing left to do, and how to start over."""
+    from zoneinfo import ZoneInfo
+
+    last = cursor.astimezone(ZoneInfo("America/New_York")).strftime("%Y-%m-%d %H:%M %Z")
+    console.print(
+        f"nothing replayed: DATA_DIR {plan.data_dir} already holds this replay up to its last "
+        f"bar (ending {last}) and a replay resumes where it stopped; to start over, delete "
+        f"that folder (rm -rf {shlex.quote(str(plan.data_dir))}) or set DATA_DIR to a new one",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _with_progress(plan: RunPlan, progress: SessionProgress) -> RunPlan:
     return replace(plan, progress=progress.update) if progress.enabled else plan
 
 

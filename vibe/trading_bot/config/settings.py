@@ -415,7 +415,18 @@ GROUPS: dict[str, type[BaseSettings]] = {
 
 
 class AppSettings(BaseModel):
-    """All settings, one frozen group per component. Build it with :func:`load_settings`."""
+    """All settings, one frozen group per component.
+
+    ``AppSettings()`` reads them as the daemon does: the environment, then ``.env``
+    in the working directory when it exists, then the defaults (it is
+    :func:`~vibe.trading_bot.config.loader.load_settings` with its defaults), so
+    ``AppSettings().trading.symbols`` is the ``SYMBOLS`` the daemon would trade.
+    Groups given as arguments are used as given; the missing ones are read so.
+
+    Raises:
+        ConfigurationError: a group is read and a variable is bad, unknown or
+            missing (every one named, secrets masked).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -429,6 +440,15 @@ class AppSettings(BaseModel):
     notifications: NotificationSettings
     health: HealthSettings
     service: ServiceSettings
+
+    def __init__(self, **groups: Any) -> None:
+        missing = [name for name in GROUPS if name not in groups]
+        if missing:
+            from vibe.trading_bot.config.loader import load_settings  # it imports this module
+
+            loaded = load_settings()
+            groups = {name: getattr(loaded, name) for name in missing} | groups
+        super().__init__(**groups)
 
     def secret_values(self) -> list[str]:
         """The plain text of every configured secret (for log redaction), longest first."""

@@ -15,9 +15,11 @@ cloud-sync retries, the Yahoo rate limit and polling, Finnhub backoff) gets
 ``Components.timer``, the real monotonic timer, in every mode.
 
 Every part that needs stopping registers its shutdown step with the
-:class:`~vibe.trading_bot.core.service.Service` as it is built; the service
-runs them in reverse, so the trading shutdown (registered last, see the
-orchestrator) runs first and the log handler (registered first) last.
+:class:`~vibe.trading_bot.core.service.Service` as it is built, with the time
+it needs (its reserve); the service runs them in reverse, so the trading
+shutdown (registered last, see the orchestrator) runs first and the log
+handler (registered first) last. The notifier is told its budget: every
+second the other steps do not reserve, to deliver what is queued.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from vibe.trading_bot.data.manager import DataManager
 from vibe.trading_bot.data.market_health import MarketDataHealth
 from vibe.trading_bot.execution.notifier import Notifier, RecordingNotifier
 from vibe.trading_bot.notifications.log_notifier import LogNotifier
+from vibe.trading_bot.storage.folder_mode import claim_folder_mode
 from vibe.trading_bot.storage.log_handler import SQLiteLogHandler
 from vibe.trading_bot.storage.log_store import LogStore
 from vibe.trading_bot.storage.metrics_store import MetricsStore
@@ -75,6 +78,11 @@ STARTUP_PHASES = (
     "notifier",
     "health_server",
 )
+#: Shutdown reserves (seconds kept for a step while earlier steps run; see core.service).
+#: The final sync uploads every database; the notifier needs only to close its client
+#: and outbox, and delivers what is queued in whatever time the other steps leave.
+FINAL_SYNC_RESERVE_SECONDS = 5.0
+NOTIFIER_RESERVE_SECONDS = 1.0
 #: Databases restored from the cloud at start-up (the log file is not: logs are operational).
 RESTORED = ("trades", "metrics", "state", "notifications")
 
@@ -254,7 +262,12 @@ class ComponentBuilder:
         p.service.register_shutdown_handler(self._close_stores, "close stores")
         p.service.register_shutdown_handler(self._stop_health, "health server")
         if p.sync is not None:  # runs before the stores close (shutdown runs in reverse)
-            p.service.register_shutdown_handler(self._final_sync, "final cloud sync")
+            p.service.register_shutdown_handler(
+                self._final_sync, "final cloud sync", reserve_seconds=FINAL_SYNC_RESERVE_SECONDS
+            )
+        mode = p.plan.folder_mode  # checked again after the cloud restore, then noted
+        if mode is not None:
+            claim_folder_mode(p.stores.state, p.plan.data_dir, mode, p.plan.allow_mode_change)
 
     def _close_stores(self) -> None:
         if self.parts.stores is not None:
@@ -362,7 +375,9 @@ class ComponentBuilder:
         await notifier.start()
         p.notifier = notifier
         built(p.stack, "trading stack").executor.reporter.notifier = notifier
-        p.service.register_shutdown_handler(notifier.stop, "notifier")
+        p.service.register_budgeted_shutdown_handler(
+            notifier.stop, "notifier", reserve_seconds=NOTIFIER_RESERVE_SECONDS
+        )
 
     async def _health_server(self) -> None:
         p = self.parts

@@ -11,11 +11,13 @@
    the trading step first (no new entries; unfilled entries cancelled; open
    positions closed at the last known bar close when
    ``CLOSE_POSITIONS_ON_SHUTDOWN``, reason ``shutdown``; alerts handed to the
-   notifier), then the notifier (drained), the data feeds, the final cloud
+   notifier), then the notifier (delivering the queue in the time the later
+   steps do not reserve, see :mod:`.service`), the data feeds, the final cloud
    sync, the health server, the stores and finally the log handler.
 
 The outcome (:class:`RunOutcome`) says whether the run ended because the data
-ended, a stop was requested, or an error stopped it.
+ended, a stop was requested, or an error stopped it; how many sessions were
+completed and which one a stop cut short (not counted as run).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from vibe.common.clock import Clock, LiveClock, MonotonicTimer, SimulatedClock
 from vibe.common.errors import InvalidInputError
@@ -51,6 +54,9 @@ from vibe.trading_bot.data.frames import timeframe_seconds
 from vibe.trading_bot.notifications.payloads import SystemAlert, SystemEvent
 from vibe.trading_bot.utils.logger import get_logger
 
+if TYPE_CHECKING:
+    from vibe.trading_bot.core.replay_driver import ReplayDriver
+
 _log = get_logger(__name__)
 LOOP_STOP_GRACE_SECONDS = 5.0
 
@@ -64,13 +70,31 @@ class RunOutcome:
             processor's equity curve remain readable).
         stop_reason: the signal or request that stopped it, ``None`` when the data ended.
         shutdown: what each shutdown step did.
-        sessions: sessions traded (replay/backtest).
+        sessions: complete sessions traded (replay/backtest); a session cut short by a
+            stop is not counted but reported in ``interrupted``.
+        interrupted: the session a stop cut short, if any.
     """
 
     parts: Components
     stop_reason: str | None
     shutdown: list[ShutdownResult]
     sessions: int = 0
+    interrupted: InterruptedSession | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InterruptedSession:
+    """A session a stop cut short (replay): not counted in :attr:`RunOutcome.sessions`.
+
+    Attributes:
+        day: the session's date (America/New_York).
+        bar_groups_done: bar groups traded before the stop.
+        bar_groups: bar groups the session has in the data.
+    """
+
+    day: date
+    bar_groups_done: int
+    bar_groups: int
 
 
 def initial_time(scheduler: MarketScheduler, plan: RunPlan, lookback_bars: int) -> datetime:
@@ -95,6 +119,9 @@ class Orchestrator:
         scheduler: market calendar; default ``MARKET_CALENDAR``.
         handle_signals: route SIGTERM/SIGINT to a graceful stop (main thread only).
         strategy: replaces the configured ORB strategy (research variants, tests).
+        service: the shutdown registry and stop flag to use (a
+            :class:`~vibe.trading_bot.core.service.TradingService` passes itself);
+            default a new :class:`~vibe.trading_bot.core.service.Service`.
     """
 
     def __init__(
@@ -106,6 +133,7 @@ class Orchestrator:
         *,
         handle_signals: bool = True,
         strategy: Strategy | None = None,
+        service: Service | None = None,
     ) -> None:
         self.settings = settings
         self.plan = plan
@@ -120,7 +148,9 @@ class Orchestrator:
             else:
                 clock = SimulatedClock(initial_time(self.scheduler, plan, lookback))
         self.clock = clock
-        self.service = Service(settings.service.shutdown_timeout_seconds)
+        self.service = (
+            service if service is not None else Service(settings.service.shutdown_timeout_seconds)
+        )
         self._handle_signals = handle_signals
         timer = MonotonicTimer()  # waiting time: real in every mode (see vibe.common.clock)
         self.monitor = HealthMonitor(
@@ -135,6 +165,8 @@ class Orchestrator:
             settings, plan, clock, self.scheduler, self.monitor, self.service, timer=timer
         )
         self.parts.strategy = strategy
+        self._driver: ReplayDriver | None = None
+        self._interrupted: InterruptedSession | None = None
 
     async def run(self) -> RunOutcome:
         """Start, trade until the data ends or a stop is requested, then shut down.
@@ -145,7 +177,6 @@ class Orchestrator:
         """
         if self._handle_signals:
             self.service.install_signal_handlers()
-        sessions = 0
         try:
             await ComponentBuilder(self.parts).build()
             self._wire_status()
@@ -153,15 +184,41 @@ class Orchestrator:
             self.service.register_shutdown_handler(self._trading_shutdown, "trading")
             self._system_alert(SystemEvent.STARTUP, f"started ({self.plan.mode.value})")
             await self._flush_alerts()  # in the outbox (or the log) now, not at the first bar
-            sessions = await self._loop_until_stopped()
+            await self._loop_until_stopped()
+            self._interrupted = self._interrupted_session()
         finally:
             results = await self.service.shutdown()
             if self._handle_signals:
                 self.service.remove_signal_handlers()
-        return RunOutcome(self.parts, self.service.stop_reason, results, sessions)
+        sessions = 0 if self._driver is None else self._driver.sessions_done
+        return RunOutcome(
+            self.parts, self.service.stop_reason, results, sessions, self._interrupted
+        )
 
-    async def _loop_until_stopped(self) -> int:
-        """Run the loop; on a stop request give it ``LOOP_STOP_GRACE_SECONDS`` to finish its step.
+    def _interrupted_session(self) -> InterruptedSession | None:
+        """The replay session a stop cut short (logged), or ``None``."""
+        driver = self._driver
+        if driver is None or driver.loop.current is None:
+            return None
+        day = driver.loop.current
+        interval = timedelta(seconds=timeframe_seconds(self.plan.timeframe))
+        starts = {bar.timestamp for bar in driver.feed.bars(day)}
+        now = self.clock.now()
+        done = sum(1 for start in starts if start + interval <= now)
+        session = InterruptedSession(day.day, done, len(starts))
+        _log.warning(
+            "session interrupted by a stop; not counted as run",
+            day=day.day.isoformat(),
+            bar_groups_done=done,
+            bar_groups=len(starts),
+        )
+        return session
+
+    async def _loop_until_stopped(self) -> None:
+        """Run the loop; on a stop request give it ``LOOP_STOP_GRACE_SECONDS`` at most to end.
+
+        The grace comes out of the shutdown budget (counted from the stop request)
+        and never eats into the time the shutdown steps reserved.
 
         The drivers check for a stop between bar groups; a step that waits on the
         network (a history request, a quiet feed) is cancelled after the grace, so
@@ -172,26 +229,27 @@ class Orchestrator:
         try:
             await asyncio.wait({loop, stop}, return_when=asyncio.FIRST_COMPLETED)
             if not loop.done():
-                await asyncio.wait({loop}, timeout=LOOP_STOP_GRACE_SECONDS)
+                grace = min(LOOP_STOP_GRACE_SECONDS, self.service.spare_seconds())
+                await asyncio.wait({loop}, timeout=grace)
             if not loop.done():
                 _log.warning("trading loop step cancelled at shutdown")
                 loop.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await loop
-                return 0
-            return loop.result()
+                return
+            loop.result()  # raises what stopped the loop
         finally:
             stop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await stop
 
-    async def _loop(self) -> int:
+    async def _loop(self) -> None:
         plan, parts = self.plan, self.parts
         if plan.mode is RunMode.LIVE:
             from vibe.trading_bot.core.live_driver import LiveDriver
 
             await LiveDriver(parts).run()
-            return 0
+            return
         from vibe.trading_bot.core.replay_driver import ReplayDriver
 
         if plan.start is None or plan.end is None:
@@ -206,9 +264,8 @@ class Orchestrator:
             warmup_sessions_needed(self.settings.strategy.volume_lookback_bars, plan.timeframe),
         )
         await feed.load()
-        driver = ReplayDriver(parts, feed)
-        await driver.run()
-        return driver.sessions_done
+        self._driver = ReplayDriver(parts, feed)
+        await self._driver.run()
 
     def _wire_status(self) -> None:
         parts = self.parts
@@ -294,6 +351,10 @@ class Orchestrator:
                 executor.fill_at_close(last)
         executor.reporter.flush_metrics()
         reason = self.service.stop_reason or "data ended"
-        self._system_alert(SystemEvent.SHUTDOWN, f"stopped ({reason})")
+        message = f"stopped ({reason})"
+        if (cut := self._interrupted) is not None:
+            done = f"{cut.bar_groups_done} of {cut.bar_groups} bars"
+            message += f"; session {cut.day.isoformat()} interrupted after {done}"
+        self._system_alert(SystemEvent.SHUTDOWN, message)
         await executor.flush_alerts()
         await asyncio.to_thread(executor.reporter.close)

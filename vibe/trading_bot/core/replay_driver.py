@@ -83,6 +83,8 @@ class ReplayDriver:
             if self._stopping:
                 break
             await self._run_day(day, cursor)
+            if self.loop.current is not None:
+                break  # a stop cut this session short: it is not counted as run
             self.sessions_done += 1
             if progress is not None:
                 progress(self.sessions_done, total, self.loop.processor.bars_processed)

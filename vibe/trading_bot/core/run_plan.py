@@ -8,6 +8,8 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
+from vibe.trading_bot.storage.folder_mode import FolderMode
+
 
 class RunMode(StrEnum):
     """How bars reach the daemon and what time it is."""
@@ -41,6 +43,8 @@ class RunPlan:
         record_equity: keep the equity curve at every bar close (backtests).
         resume: continue after the last processed bar found in ``data_dir``.
         progress: called after each session.
+        allow_mode_change: run on a ``DATA_DIR`` made by another mode (live vs the
+            replay of a folder; see :mod:`~vibe.trading_bot.storage.folder_mode`).
     """
 
     mode: RunMode
@@ -57,6 +61,16 @@ class RunPlan:
     record_equity: bool = False
     resume: bool = True
     progress: ProgressHook | None = None
+    allow_mode_change: bool = False
+
+    @property
+    def folder_mode(self) -> FolderMode | None:
+        """The mode this run records in ``DATA_DIR``; ``None`` for a backtest (throw-away)."""
+        if self.mode is RunMode.LIVE:
+            return FolderMode.live()
+        if self.mode is RunMode.REPLAY and self.replay_dir is not None:
+            return FolderMode.replay(self.replay_dir)
+        return None
 
     @property
     def source(self) -> str:

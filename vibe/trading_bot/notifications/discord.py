@@ -25,7 +25,11 @@ record times come from the trading :class:`~vibe.common.clock.Clock`. So a
 replay at ``--speed max`` never floods Discord, and a retry never moves the
 trading clock.
 
-The row is marked ``sent`` only after a 2xx. Without ``DISCORD_WEBHOOK_URL``
+The row is marked ``sent`` only after a 2xx. :meth:`DiscordNotifier.stop` is
+given a budget (real seconds) by the shutdown: the worker keeps delivering,
+paced as always, until the queue is empty or no further request would end in
+time; a request on the wire is shielded from the stop and its reply recorded,
+so an alert Discord accepted is never resent. Without ``DISCORD_WEBHOOK_URL``
 alerts go to the log. The webhook URL (a secret) never appears in logs, errors
 or health reasons.
 """
@@ -36,7 +40,6 @@ import asyncio
 import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -68,6 +71,14 @@ log = get_logger(__name__)
 
 BATCH_SIZE = 100
 REQUEST_TIMEOUT_SECONDS = 10.0
+#: Default budget of :meth:`DiscordNotifier.stop`, seconds (the service passes its own).
+DEFAULT_STOP_SECONDS = 5.0
+#: Part of the stop budget kept for closing the HTTP client and the outbox, seconds.
+CLOSE_RESERVE_SECONDS = 0.5
+#: While stopping, no request starts with less time than this before the drain deadline.
+MIN_REQUEST_SECONDS = 0.5
+#: Of the close reserve, the time the closing itself takes at most (client, outbox), seconds.
+CLOSE_SECONDS = 0.1
 #: A spent token comes back after the rate-limit period plus this share of it (jitter margin).
 WINDOW_MARGIN = 0.05
 
@@ -171,6 +182,11 @@ class DiscordNotifier:
         self._task: asyncio.Task[None] | None = None
         self._consecutive_failures = 0
         self._stopped = False
+        self._drain_until: float | None = None  # timer time; set by stop()
+        self._in_flight: asyncio.Task[Reply] | None = None
+        self._in_flight_id = 0  # outbox row of the request in flight
+        self._retry_at = self._paused_until  # backoff after a failed request, timer time
+        self._resume_at: float | None = None  # when the worker's current wait ends
         self.disabled_reason: str | None = None
         self.observer: NotifierObserver | None = None  # the /metrics feed, when served
 
@@ -259,28 +275,91 @@ class DiscordNotifier:
             return False
         return True
 
-    async def stop(self, drain_timeout_seconds: float = 5.0) -> None:
-        """Give the worker up to ``drain_timeout_seconds`` to empty the queue, then shut down.
+    async def stop(self, budget_seconds: float = DEFAULT_STOP_SECONDS) -> None:
+        """Deliver what is queued within ``budget_seconds`` (real time), then shut down.
 
-        Whatever is still unsent stays in the outbox and goes first at the next start.
+        The worker keeps sending (still paced by the rate limit) until the outbox is
+        empty or the next request could not finish within the budget less
+        :data:`CLOSE_RESERVE_SECONDS`; then the HTTP client and the outbox are closed.
+        A request already sent is never abandoned while time is left: a delivery that
+        Discord accepted is always marked ``sent`` (never resent at the next start).
+        Only a request still unanswered when the whole budget is spent (or one that
+        times out, as at any time) stays ``pending`` without knowing whether Discord
+        got it. Whatever is still unsent stays ``pending`` in the outbox and goes first
+        at the next start; the final log line ("notifier stopped") says how many.
         Idempotent; alerts notified afterwards are only logged.
+
+        Args:
+            budget_seconds: the time this call may take, real seconds (>= 0).
         """
         if self._stopped:
             return
         self._stopped = True
+        started = self._timer.monotonic()
+        deadline = started + max(0.0, budget_seconds)
+        sent_before = self._stats.sent
         if self._task is not None:
-            if self.enabled and drain_timeout_seconds > 0:
-                await self.wait_idle(drain_timeout_seconds)
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+            await self._stop_worker(deadline)
         if self._owns_client:
             await self._client.aclose()
         if self._outbox is not None:
             await self._io(self._outbox.close)
         self._executor.shutdown(wait=False)
-        self._health.set_state(HealthState.STOPPED, f"{self._stats.queue_depth} alerts unsent")
+        unsent = self._stats.queue_depth
+        log.info(
+            "notifier stopped",
+            sent_while_stopping=self._stats.sent - sent_before,
+            unsent=unsent,
+            seconds=round(self._timer.monotonic() - started, 3),
+            budget_seconds=round(budget_seconds, 3),
+        )
+        reason = f"{unsent} alerts unsent (kept in the outbox for the next start)" if unsent else ""
+        self._health.set_state(HealthState.STOPPED, reason or "every alert delivered")
+
+    async def _stop_worker(self, deadline: float) -> None:
+        """Let the worker drain until ``deadline`` less the close reserve, then end it.
+
+        The worker stops by itself between deliveries (queue empty, or no time for
+        another request); only a worker still waiting at the drain deadline is
+        cancelled, and a request in flight then (shielded, see :meth:`_send`) gets
+        the rest of the budget to finish and record its reply.
+        """
+        task = self._task
+        assert task is not None  # noqa: S101 - the caller checked it
+        self._drain_until = deadline - CLOSE_RESERVE_SECONDS
+        self._wake.set()  # an idle worker re-reads the outbox, finds it empty and returns
+        resume = self._resume_at
+        if resume is not None and resume + MIN_REQUEST_SECONDS > self._drain_until:
+            task.cancel()  # waiting (backoff, Retry-After) past the deadline: nothing in flight
+        if self.enabled and not task.done():
+            await self._within(task, self._drain_until - self._timer.monotonic())
+        task.cancel()
+        await _settle(task)  # a failure was reported by _on_worker_done
+        self._task = None
+        in_flight, entry_id = self._in_flight, self._in_flight_id
+        if in_flight is None or in_flight.done():
+            return
+        if not await self._within(in_flight, deadline - self._timer.monotonic()):
+            in_flight.cancel()
+            log.warning(
+                "discord request still in flight at the shutdown deadline; its alert "
+                "stays pending and may be sent twice if Discord accepted it",
+                entry_id=entry_id,
+            )
+        failure = await _settle(in_flight)
+        if failure is not None:
+            error = self._redact(f"{type(failure).__name__}: {failure}")
+            log.error("last discord delivery failed", entry_id=entry_id, error=error)
+
+    async def _within(self, task: asyncio.Task[Any], seconds: float) -> bool:
+        """Wait up to ``seconds`` of waiting time for ``task``; True when it is done."""
+        if not task.done():
+            sleeper = asyncio.create_task(self._timer.sleep(max(0.0, seconds)))
+            try:
+                await asyncio.wait({task, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+        return task.done()
 
     def _on_worker_done(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is None:
@@ -304,6 +383,8 @@ class DiscordNotifier:
             batch = await self._io(self._outbox.pending, cursor, BATCH_SIZE)
             if not batch:
                 self._idle.set()
+                if self._drain_until is not None:
+                    return  # stopping and drained
                 await self._wake.wait()
                 continue
             for entry in batch:
@@ -312,38 +393,93 @@ class DiscordNotifier:
                 cursor = entry.id
 
     async def _deliver(self, entry: OutboxEntry) -> bool:
-        """Send one row until it is accepted or refused; False when the webhook got disabled."""
+        """Send one row until it is accepted or refused.
+
+        Returns:
+            False when the worker must end: the webhook got disabled, or a stop's
+            drain deadline leaves no time for the next request (the row stays pending).
+        """
         attempts = 0
         while True:
-            await self._wait_turn()
+            if not await self._wait_turn():
+                return False
             attempts += 1
-            reply = await self._attempt(entry)
-            if reply.outcome is Outcome.SENT:
-                await self._finish(entry, attempts, None)
-                return True
-            if reply.outcome is Outcome.REJECTED:
-                await self._finish(entry, attempts, reply.error)
+            reply = await self._send(entry, attempts)
+            if reply.outcome in (Outcome.SENT, Outcome.REJECTED):
                 return True
             if reply.outcome is Outcome.DISABLED:
                 self._disable(reply)
                 return False
             await self._after_failure(reply)
 
-    async def _wait_turn(self) -> None:
-        started = self._timer.monotonic()
-        delay = self._paused_until - started
+    def _time_to_drain(self) -> float | None:
+        """Seconds left before a stop's drain deadline; ``None`` when not stopping."""
+        if self._drain_until is None:
+            return None
+        return self._drain_until - self._timer.monotonic()
+
+    async def _wait_turn(self) -> bool:
+        """Wait for the backoff, any server-requested pause and a token.
+
+        Returns:
+            False when stopping leaves no time to send after the wait (nothing reserved).
+        """
+        now = started = self._timer.monotonic()
+        delay = max(self._paused_until, self._retry_at) - now
+        left = self._time_to_drain()
+        if left is not None and max(0.0, delay) + MIN_REQUEST_SECONDS > left:
+            return False
         if delay > 0:
-            self._stats.rate_limited_waits += 1
-            await self._timer.sleep(delay)
-        await self._bucket.acquire()
+            if self._paused_until > now:
+                self._stats.rate_limited_waits += 1
+            self._resume_at = now + delay
+            try:
+                await self._timer.sleep(delay)
+            finally:
+                self._resume_at = None
+        left = self._time_to_drain()
+        if left is None:
+            await self._bucket.acquire()
+            acquired = True
+        else:
+            acquired = await self._bucket.acquire(timeout=left - MIN_REQUEST_SECONDS)
         waited = self._timer.monotonic() - started
         if waited > 0 and self.observer is not None:
             self.observer.on_rate_limit_wait("discord", waited)
+        return acquired
+
+    async def _send(self, entry: OutboxEntry, attempts: int) -> Reply:
+        """One request and, when Discord answered for good, the outbox mark.
+
+        Runs as its own task, shielded from a cancel of the worker: once a request is
+        on the wire its reply is always read and recorded (a delivery Discord accepted
+        is marked ``sent``, never resent), unless :meth:`stop`'s whole budget runs out.
+        """
+        task = asyncio.create_task(self._send_and_mark(entry, attempts), name="discord-request")
+        self._in_flight, self._in_flight_id = task, entry.id
+        reply = await asyncio.shield(task)
+        self._in_flight = None
+        return reply
+
+    async def _send_and_mark(self, entry: OutboxEntry, attempts: int) -> Reply:
+        reply = await self._attempt(entry)
+        if reply.outcome is Outcome.SENT:
+            await self._finish(entry, attempts, None)
+        elif reply.outcome is Outcome.REJECTED:
+            await self._finish(entry, attempts, reply.error)
+        return reply
 
     async def _attempt(self, entry: OutboxEntry) -> Reply:
         assert self._url is not None  # noqa: S101 - only the worker calls this
+        left = self._time_to_drain()
+        timeout = REQUEST_TIMEOUT_SECONDS
+        if left is not None:  # stopping: the reply must come before the stop's deadline
+            until_deadline = left + CLOSE_RESERVE_SECONDS - CLOSE_SECONDS
+            timeout = max(MIN_REQUEST_SECONDS, min(timeout, until_deadline))
         try:
-            response = await self._client.post(self._url.get_secret_value(), json=entry.body)
+            response = await self._client.post(
+                self._url.get_secret_value(), json=entry.body, timeout=timeout
+            )
         except httpx.TransportError as exc:
             return network_failure(exc)
         self._pause(bucket_wait(response))
@@ -372,7 +508,7 @@ class DiscordNotifier:
             self._health.set_state(HealthState.DEGRADED, reason)
         delay = max(self._policy.delay(failures, self._rng), reply.wait_seconds)
         log.warning("discord delivery failed; retrying", error=reply.error, delay_seconds=delay)
-        await self._timer.sleep(delay)
+        self._retry_at = self._timer.monotonic() + delay  # waited for in _wait_turn
 
     async def _finish(self, entry: OutboxEntry, attempts: int, error: str | None) -> None:
         assert self._outbox is not None  # noqa: S101 - only the worker calls this
@@ -413,6 +549,17 @@ class DiscordNotifier:
         self._health.record_error(self.disabled_reason)
         self._health.set_state(HealthState.UNHEALTHY, self.disabled_reason)
         self._idle.set()
+
+
+async def _settle(task: asyncio.Task[Any]) -> BaseException | None:
+    """Await a finished or cancelled ``task``; returns its failure instead of raising it."""
+    try:
+        await task
+    except asyncio.CancelledError:
+        return None
+    except Exception as exc:
+        return exc
+    return None
 
 
 def build_discord_notifier(

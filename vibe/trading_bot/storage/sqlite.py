@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from vibe.common.clock import Clock
+from vibe.common.clock import Clock, LiveClock
 from vibe.common.errors import InvalidInputError, StorageError, TemporaryError
 from vibe.common.models import require_aware
 from vibe.trading_bot.storage import crash_point
@@ -350,6 +350,25 @@ class SQLiteDatabase:
             raise StorageError(message) from exc
 
 
+def store_path(path: Path | str | None, db_path: Path | str | None, filename: str) -> Path:
+    """The database file of a store, given positionally (``path``) or as ``db_path=``.
+
+    Args:
+        path: the positional argument of the store's constructor.
+        db_path: the keyword argument (``TradeStore(db_path="./data/trades.db")``).
+        filename: the store's usual file name, for the error message.
+
+    Raises:
+        InvalidInputError: neither is given, or both are given and differ.
+    """
+    if path is not None and db_path is not None and Path(path) != Path(db_path):
+        raise InvalidInputError(f"path={str(path)!r} and db_path={str(db_path)!r}; expected one")
+    chosen = path if path is not None else db_path
+    if chosen is None:
+        raise InvalidInputError(f"no database file given; expected db_path, e.g. ./data/{filename}")
+    return Path(chosen)
+
+
 class SQLiteStore:
     """Base of the stores: owns one :class:`SQLiteDatabase` as ``self.db`` and a clock.
 
@@ -357,12 +376,16 @@ class SQLiteStore:
     (``MIGRATIONS``); stores with more options extend ``__init__``.
 
     Args:
-        path: the database file (created with its parent folder when missing).
-        clock: record times (e.g. ``created_at``).
+        path: the database file (created with its parent folder when missing); or
+            give it as ``db_path=``.
+        clock: record times (e.g. ``created_at``); default :class:`LiveClock` (the
+            wall clock, UTC). Replays and tests pass their simulated clock.
         busy_timeout_ms: how long a writer waits for the file lock, in milliseconds.
         read_only: open an existing file for reading only (``show-status``).
+        db_path: the database file, as a keyword (``MetricsStore(db_path="./data/metrics.db")``).
 
     Raises:
+        InvalidInputError: no file given, or ``path`` and ``db_path`` differ.
         StorageError: the file exists but is not a readable database of this bot
             (read-only: or it is missing).
     """
@@ -373,14 +396,16 @@ class SQLiteStore:
 
     def __init__(
         self,
-        path: Path,
-        clock: Clock,
+        path: Path | str | None = None,
+        clock: Clock | None = None,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         *,
         read_only: bool = False,
+        db_path: Path | str | None = None,
     ) -> None:
-        self.db = SQLiteDatabase(path, self.MIGRATIONS, busy_timeout_ms, read_only=read_only)
-        self._clock = clock
+        file = store_path(path, db_path, self.FILENAME)
+        self.db = SQLiteDatabase(file, self.MIGRATIONS, busy_timeout_ms, read_only=read_only)
+        self._clock: Clock = clock if clock is not None else LiveClock()
 
     @classmethod
     def in_data_dir(cls, data_dir: Path, clock: Clock, **options: Any) -> Self:

@@ -32,7 +32,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from vibe.common.clock import Clock
+from vibe.common.clock import Clock, LiveClock
 from vibe.common.errors import InvalidInputError
 from vibe.common.models import (
     Fill,
@@ -48,6 +48,7 @@ from vibe.trading_bot.storage.sqlite import (
     SQLiteDatabase,
     SQLiteStore,
     from_iso,
+    store_path,
     to_iso,
     translate_error,
 )
@@ -139,8 +140,11 @@ class TradeStore(SQLiteStore):
     """Trades, orders and fills in one SQLite file (default ``DATA_DIR/trades.db``).
 
     Args:
-        path: the database file (created with its parent folder when missing).
-        clock: source of the ``created_at`` / ``updated_at`` record times.
+        path: the database file (created with its parent folder when missing); or
+            give it as ``db_path=`` (``TradeStore(db_path="./data/trades.db")``).
+        clock: source of the ``created_at`` / ``updated_at`` record times (and of the
+            exit time that ``update_trade(..., status="closed")`` fills in); default
+            :class:`~vibe.common.clock.LiveClock` (the wall clock, UTC).
         busy_timeout_ms: how long a writer waits for the file lock, in milliseconds.
         checkpoint_wake_bytes: WAL growth (bytes) that asks for a background checkpoint
             (run once the writer is quiet); ``None`` keeps SQLite's automatic
@@ -151,11 +155,13 @@ class TradeStore(SQLiteStore):
             commit writes whole pages to the WAL); an existing file keeps its own.
         read_only: open an existing file for reading only (``show-status``; no
             checkpointer, every write raises :class:`StorageError`).
+        db_path: the database file, as a keyword (instead of ``path``).
 
     Raises:
         StorageError: the file exists but is not a readable database of this bot
             (read-only: or it is missing).
-        InvalidInputError: a checkpoint threshold below 1, or the cap below the wake size.
+        InvalidInputError: no file given, ``path`` and ``db_path`` differ, a checkpoint
+            threshold below 1, or the cap below the wake size.
     """
 
     FILENAME = DEFAULT_FILENAME
@@ -163,20 +169,22 @@ class TradeStore(SQLiteStore):
 
     def __init__(
         self,
-        path: Path,
-        clock: Clock,
+        path: Path | str | None = None,
+        clock: Clock | None = None,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         checkpoint_wake_bytes: int | None = DEFAULT_WAKE_BYTES,
         max_wal_bytes: int = DEFAULT_MAX_WAL_BYTES,
         page_size: int = DEFAULT_PAGE_SIZE,
         *,
         read_only: bool = False,
+        db_path: Path | str | None = None,
     ) -> None:
+        file = store_path(path, db_path, DEFAULT_FILENAME)
         if read_only:
             checkpoint_wake_bytes = None
         background = checkpoint_wake_bytes is not None
         self.db = SQLiteDatabase(
-            path,
+            file,
             TRADE_MIGRATIONS,
             busy_timeout_ms,
             wal_autocheckpoint=0 if background else None,
@@ -191,7 +199,7 @@ class TradeStore(SQLiteStore):
             except InvalidInputError:
                 self.db.close()
                 raise
-        self._clock = clock
+        self._clock: Clock = clock if clock is not None else LiveClock()
         self._work = UnitOfWork(self.db, self.checkpointer)
         self._rows = OrderRows()
 
@@ -263,38 +271,75 @@ class TradeStore(SQLiteStore):
         trade.id = trade_id
         return trade_id
 
-    def update_trade(self, trade_id: int, **fields: Any) -> Trade:
+    def update_trade(
+        self, trade_id: int, status: TradeStatus | str | None = None, **fields: Any
+    ) -> Trade:
         """Change fields of a stored trade (e.g. ``exit_price=``, ``exit_time=``, ``fees=``).
 
         The row is read, changed and re-validated inside one transaction; ``status``,
-        ``pnl`` and ``pnl_pct`` are recomputed. Allowed fields:
+        ``pnl`` and ``pnl_pct`` are recomputed from the exit fields (a trade is
+        closed exactly when its exit price is known). Allowed fields:
         :data:`~vibe.trading_bot.storage.trade_schema.UPDATABLE_TRADE_FIELDS`.
+
+        ``status`` may be given too, as a statement of what the update means, and is
+        checked against the exit fields after the update:
+
+        * ``"closed"`` needs an exit price (USD per share, given or already stored);
+          when no exit time is given or stored it is the store clock's now, so
+          ``update_trade(trade_id, exit_price=155.0, status="closed")`` closes the
+          trade at 155.0 now;
+        * ``"open"`` needs no exit: reopen a trade with ``exit_price=None,
+          exit_time=None``.
 
         Returns:
             The trade as stored after the update.
 
         Raises:
-            InvalidInputError: unknown field, bad value, or no trade with this id;
-                nothing is written.
+            InvalidInputError: unknown field, bad value, no trade with this id, an
+                unknown status, or a status the exit fields contradict (the message
+                names the missing or extra field); nothing is written.
             StorageError | TemporaryError: the write failed (rolled back).
         """
         unknown = sorted(set(fields) - UPDATABLE_TRADE_FIELDS)
         if unknown:
             raise InvalidInputError(
                 f"cannot update trade field(s) {unknown}; expected some of "
-                f"{sorted(UPDATABLE_TRADE_FIELDS)}"
+                f"{sorted(UPDATABLE_TRADE_FIELDS)} (and status)"
             )
+        wanted = None if status is None else _enum(TradeStatus, status, "status")
         with self._work.batch() as batch:
             row = self._work.execute(
                 batch, "SELECT * FROM trades WHERE id = ?", (trade_id,)
             ).fetchone()
             if row is None:
                 raise InvalidInputError(f"trade id={trade_id!r} not found in {self.path}")
-            updated = validate_trade(replace(row_to_trade(row), **fields))
+            changed = replace(row_to_trade(row), **fields)
+            if wanted is not None:
+                changed = self._with_status(trade_id, changed, wanted)
+            updated = validate_trade(changed)
             self._work.execute(
                 batch, _UPDATE_TRADE, (*trade_values(updated), to_iso(self._clock.now()), trade_id)
             )
         return updated
+
+    def _with_status(self, trade_id: int, trade: Trade, status: TradeStatus) -> Trade:
+        """``trade`` made consistent with ``status``, or the error naming the field at odds."""
+        if status is TradeStatus.CLOSED:
+            if trade.exit_price is None:
+                raise InvalidInputError(
+                    f"trade id={trade_id}: status='closed' needs exit_price (USD per share); "
+                    "it is missing: pass exit_price=..."
+                )
+            if trade.exit_time is None:
+                return replace(trade, exit_time=self._clock.now())
+            return trade
+        extra = [name for name in ("exit_price", "exit_time") if getattr(trade, name) is not None]
+        if extra:
+            raise InvalidInputError(
+                f"trade id={trade_id}: status='open' but {' and '.join(extra)} is set; "
+                f"pass {', '.join(f'{name}=None' for name in extra)} to reopen it"
+            )
+        return trade
 
     def get_trade(self, trade_id: int) -> Trade | None:
         """The trade with this id, or ``None``."""

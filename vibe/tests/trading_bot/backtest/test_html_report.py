@@ -26,6 +26,7 @@ from vibe.trading_bot.backtest.svg_chart import (
     nice_ticks,
     render_chart_svg,
 )
+from vibe.trading_bot.backtest.timefmt import et_text
 
 NS = "{http://www.w3.org/2000/svg}"
 GREEN, RED = "#1a9850", "#d73027"
@@ -150,7 +151,7 @@ def test_markers_have_side_shape_outcome_colour_and_position(real_result):
     for trade in real_result.trades:
         colour = GREEN if trade.pnl > 0 else RED
         i, j = times.index(trade.entry_time), times.index(trade.exit_time)
-        entry = f"{trade.symbol} {trade.side.value} entry {trade.entry_time.isoformat()} @ "
+        entry = f"{trade.symbol} {trade.side.value} entry {et_text(trade.entry_time)} @ "
         [(gid, polygon)] = [v for k, v in markers.items() if k.startswith(entry)]
         assert gid == ("entries-long" if trade.side.value == "long" else "entries-short")
         assert polygon.get("fill") == colour
@@ -159,7 +160,7 @@ def test_markers_have_side_shape_outcome_colour_and_position(real_result):
         base_y = vertices[1:, 1]
         assert (apex[1] < base_y).all() if trade.side.value == "long" else (apex[1] > base_y).all()
         assert vertices.mean(axis=0) == pytest.approx((to_x(i), to_y(equity[i])), abs=0.1)
-        exit_ = f"{trade.symbol} {trade.side.value} exit {trade.exit_time.isoformat()} @ "
+        exit_ = f"{trade.symbol} {trade.side.value} exit {et_text(trade.exit_time)} @ "
         [(gid, circle)] = [v for k, v in markers.items() if k.startswith(exit_)]
         assert gid == "exits" and circle.tag == f"{NS}circle"
         assert circle.get("fill") == colour

@@ -29,6 +29,7 @@ from vibe.trading_bot.backtest.report import (
 
 # The JSON contract, spelled out as the test's spec.
 TOP_KEYS = {"config", "metrics", "trades", "equity_curve", "rejections"}
+TOP_KEYS |= {"benchmark", "benchmark_equity", "drawdown", "trade_stats", "breakdown"}
 CONFIG_KEYS = {
     "symbols",
     "start",
@@ -67,6 +68,8 @@ TRADE_KEYS = {
     "fees",
     "slippage_cost",
     "exit_reason",
+    "initial_stop",
+    "r_multiple",
 }
 EXIT_REASONS = {"stop_loss", "take_profit", "end_of_day", "shutdown"}
 

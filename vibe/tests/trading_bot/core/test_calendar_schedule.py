@@ -40,7 +40,7 @@ def test_disk_cache_round_trip_equals_the_computed_schedule(fresh_memory, tmp_pa
     assert len(again.dates) == 250
 
 
-def test_a_warm_cache_needs_no_pandas_market_calendars(tmp_path):
+def test_a_warm_cache_needs_no_pandas_market_calendars(fresh_memory, tmp_path):
     load_schedule("XNYS", 2025, 2025, tmp_path)
     code = (
         "import sys\n"

@@ -35,8 +35,8 @@ from vibe.tests.trading_bot.e2e.crash_runs import (
 )
 
 WINDOW = Window("AAPL,AMZN", "2025-06-05", "2025-06-09")
-#: The window of the random kills: four symbols, twelve sessions.
-LONG_WINDOW = Window("SPY,QQQ,AAPL,MSFT", "2025-06-05", "2025-06-20")
+#: The window of the random kills: the sample's seven symbols, seven sessions.
+LONG_WINDOW = Window("AAPL,AMZN,GOOGL,MSFT,QQQ,SPY,TSLA", "2025-06-05", "2025-06-13")
 SEEDS = range(10)
 WORKERS = 2
 

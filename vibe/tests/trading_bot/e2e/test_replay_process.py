@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -91,6 +92,15 @@ def test_sigterm_mid_replay_closes_positions_persists_fills_and_syncs(tmp_path: 
     assert open_quantities(data) == {}  # every fill of the closes is in trades.db
     snapshots = list((backups / "vibe-trading-bot" / "trades").rglob("*.gz"))
     assert snapshots, "the final cloud sync did not upload trades.db"
+    logged = (tmp_path / "daemon.log").read_text()
+    closed = logged.count('"event": "session closed"')
+    # the session cut by SIGTERM is reported as interrupted, not counted as run
+    assert re.search(rf"sessions run\s+│\s+{closed}\s+│", logged), log_tail(tmp_path)
+    cut = re.search(r"interrupted session\s+│\s+(\S+), after (\d+) of (\d+) bars", logged)
+    assert cut is not None and 0 < int(cut[2]) < int(cut[3]), log_tail(tmp_path)
+    assert '"session interrupted by a stop; not counted as run"' in logged
+    assert re.search(r"shutdown\s+│\s+[\d.]+ s of 10 s, \d+ steps ok", logged)
+    assert "shutdown step timed out" not in logged
 
 
 def test_sigterm_keeps_positions_when_told_to(tmp_path: Path) -> None:

@@ -16,7 +16,9 @@ the code under test):
 * 400 / code 50035 for any body breaking an embed limit;
 * 404 / code 10015 for an unknown webhook;
 * a record of every request (the timeline, :meth:`DiscordStandIn.timeline`) and
-  every accepted body.
+  every accepted body;
+* ``reply_delay``: seconds between accepting a body (it counts as delivered) and
+  sending the reply, like a slow network on the way back.
 """
 
 from __future__ import annotations
@@ -166,6 +168,7 @@ class DiscordStandIn:
     sliding: bool = False
     fail_every: int = 0
     recent: dict[str, deque[float]] = field(default_factory=dict)
+    reply_delay: float = 0.0
 
     def __post_init__(self) -> None:
         self.app = FastAPI()
@@ -262,6 +265,8 @@ class DiscordStandIn:
             payload = {"code": 50035, "errors": errors, "message": "Invalid Form Body"}
             return self._reply(now, webhook_id, 400, payload, headers)
         self.accepted.append((webhook_id, body))
+        if self.reply_delay:
+            await asyncio.sleep(self.reply_delay)
         return self._reply(now, webhook_id, 204, None, headers)
 
     async def _get_webhook(self, webhook_id: str, token: str) -> Response:

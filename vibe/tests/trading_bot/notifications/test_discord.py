@@ -159,7 +159,7 @@ async def test_network_errors_are_retried_and_degrade_health(tmp_path):
     assert health.state is HealthState.DEGRADED
     assert TOKEN not in health.states[-1][1]
     assert "network error" in health.states[-1][1]
-    await notifier.stop(drain_timeout_seconds=0.1)
+    await notifier.stop(budget_seconds=0.1)
     assert health.state is HealthState.STOPPED
     outbox = Outbox(tmp_path / OUTBOX_FILENAME)
     assert outbox.count("pending") == 1  # nothing lost

@@ -1,0 +1,89 @@
+"""Closed trades grouped by symbol, by month and by weekday.
+
+Each group reports: ``trades`` (closed round trips), ``wins`` and ``losses`` (net P&L
+> 0 and < 0; break-even trades are neither), ``win_rate_pct`` (``wins / trades * 100``,
+``None`` without trades), ``net_pnl`` (USD, after fees) and, per symbol,
+``gross_profit`` / ``gross_loss`` (USD, the loss as a positive amount) and
+``profit_factor`` (``gross_profit / gross_loss``, ``None`` without losses): the same
+definitions as the run's headline metrics (:mod:`.metrics`).
+
+A trade belongs to the month and weekday of its **exit** in New York time (when its
+P&L was realized, as freqtrade's ``--breakdown``). Every month of the run's date range
+and every weekday Monday-Friday is listed, with zeros when no trade closed then; every
+symbol of the run is listed, in the run's order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from vibe.trading_bot.backtest.timefmt import NEW_YORK
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
+
+
+def _group_row(pnl: pd.Series) -> dict[str, Any]:
+    count = len(pnl)
+    wins = int((pnl > 0).sum())
+    return {
+        "trades": count,
+        "wins": wins,
+        "losses": int((pnl < 0).sum()),
+        "win_rate_pct": wins / count * 100.0 if count else None,
+        "net_pnl": float(pnl.sum()),
+    }
+
+
+def _symbol_row(pnl: pd.Series) -> dict[str, Any]:
+    row = _group_row(pnl)
+    profit = float(pnl[pnl > 0].sum())
+    loss = float(-pnl[pnl < 0].sum())
+    row.update(
+        gross_profit=profit,
+        gross_loss=loss,
+        profit_factor=profit / loss if loss > 0 else None,
+    )
+    return row
+
+
+def by_symbol(frame: pd.DataFrame, symbols: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per symbol: ``symbol`` plus the group figures and the profit factor.
+
+    Args:
+        frame: :func:`~.trade_stats.closed_trades_frame`.
+        symbols: the run's symbols (symbols traded but not listed are appended, sorted).
+    """
+    names = list(symbols) + sorted(set(frame["symbol"]) - set(symbols))
+    return [
+        {"symbol": name, **_symbol_row(frame.loc[frame["symbol"] == name, "pnl"])} for name in names
+    ]
+
+
+def _exit_times_ny(frame: pd.DataFrame) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(frame["exit_time"]).tz_convert(NEW_YORK)
+
+
+def months_between(start: date, end: date) -> list[str]:
+    """``YYYY-MM`` of every month from ``start`` to ``end`` (inclusive)."""
+    periods = pd.period_range(start=start, end=end, freq="M")
+    return [str(period) for period in periods]
+
+
+def by_month(frame: pd.DataFrame, start: date, end: date) -> list[dict[str, Any]]:
+    """One row per calendar month (``month``: ``YYYY-MM``) of ``start..end``, by exit month."""
+    months = pd.Series(_exit_times_ny(frame).strftime("%Y-%m"), index=frame.index)
+    names = sorted(set(months_between(start, end)) | set(months))
+    return [{"month": name, **_group_row(frame.loc[months == name, "pnl"])} for name in names]
+
+
+def by_weekday(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """One row per weekday Monday-Friday (``weekday``), by the exit's New York weekday."""
+    days = pd.Series(_exit_times_ny(frame).day_of_week, index=frame.index)
+    return [
+        {"weekday": name, **_group_row(frame.loc[days == number, "pnl"])}
+        for number, name in enumerate(WEEKDAYS)
+    ]

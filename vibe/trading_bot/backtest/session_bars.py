@@ -1,0 +1,83 @@
+"""The traded sessions' bars of each symbol, read again after a run for the benchmark.
+
+The run's :class:`~vibe.trading_bot.core.historical_feed.HistoricalFeed` trades the
+bars the data manager returns for the traded sessions; this asks the same data manager
+(same providers, cache and validation) for the same range afterwards and keeps the
+bars inside a session (``open <= start < close``), which are the bars the feed
+traded. The provider's warnings about the files (malformed rows, ...) were already
+given during the run, so they are not repeated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from vibe.trading_bot.core.scheduler import MarketScheduler
+from vibe.trading_bot.data.manager import DataManager
+from vibe.trading_bot.utils.logger import get_logger
+
+_log = get_logger(__name__)
+_DATA_LOGGER = "vibe.trading_bot.data"
+
+
+@contextlib.contextmanager
+def _quiet_data_warnings() -> Iterator[None]:
+    logger = logging.getLogger(_DATA_LOGGER)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def in_sessions(
+    frame: pd.DataFrame, sessions: Sequence[tuple[date, datetime, datetime]]
+) -> pd.DataFrame:
+    """Rows of a bar frame whose start lies in one of ``sessions`` (``open <= t < close``)."""
+    if frame.empty or not sessions:
+        return frame.iloc[:0]
+    starts = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
+    opens = pd.DatetimeIndex([s[1] for s in sessions]).tz_convert("UTC").as_unit("ns").asi8
+    closes = pd.DatetimeIndex([s[2] for s in sessions]).tz_convert("UTC").as_unit("ns").asi8
+    which = np.searchsorted(opens, starts, side="right") - 1
+    inside = (which >= 0) & (starts < closes[np.clip(which, 0, None)])
+    return frame[inside]
+
+
+async def session_bars(
+    data: DataManager,
+    scheduler: MarketScheduler,
+    symbols: Sequence[str],
+    timeframe: str,
+    start: date,
+    end: date,
+) -> dict[str, pd.DataFrame | None]:
+    """Symbol -> its bars in the sessions ``start..end`` (``None`` when not available).
+
+    A symbol whose bars cannot be read again (a provider failing now, whatever the
+    error) gets ``None`` and one warning; the benchmark then holds its share as cash
+    and reports no return for it (see :mod:`.benchmark`). The run's own results are
+    never lost to this second read.
+    """
+    sessions = scheduler.session_list(start, end)
+    out: dict[str, pd.DataFrame | None] = {}
+    if not sessions:
+        return dict.fromkeys(symbols)
+    first, last = sessions[0][1], sessions[-1][2]
+    for symbol in symbols:
+        try:
+            with _quiet_data_warnings():
+                frame = await data.get_history(symbol, timeframe, first, last)
+        except Exception as exc:  # a benchmark never costs the run's report
+            _log.warning("benchmark bars unavailable", symbol=symbol, error=str(exc))
+            out[symbol] = None
+            continue
+        out[symbol] = in_sessions(frame, sessions)
+    return out
