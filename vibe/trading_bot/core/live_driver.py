@@ -6,11 +6,20 @@
   average needs and today's bars so far) and show it to the strategy only: a
   restart continues at the current time, it never trades bars from the past.
 * **Session**: the data manager's live stream (Finnhub, else Yahoo polling)
-  runs as a task feeding a queue; each closed bar goes through the
-  :class:`~.bar_processor.BarProcessor` in a worker thread (it writes SQLite),
-  one at a time. The session ends when every symbol's bar ending at the close
-  has arrived, or ``CLOSE_WAIT_SECONDS`` after the close.
-* **After the close**: the session loop's flatten and after-close work.
+  runs as a task feeding a queue of closed 1-minute bars. They are rolled up
+  to ``TIMEFRAME`` (:class:`~vibe.trading_bot.data.live_resample.LiveResampler`,
+  session-anchored as in a replay) and collected into bar groups
+  (:class:`~.bar_groups.BarGroups`: every symbol's bar of one time, in symbol
+  order); each group goes through the :class:`~.bar_processor.BarProcessor`
+  in a worker thread (it writes SQLite), then the group's book-keeping runs
+  once. Decisions are made at the bar's close (trading time pinned to it, see
+  :mod:`vibe.common.clock`), so live trades the bars as a replay of the same
+  bars does: same signals, same orders, same fills. The session ends when the
+  group ending at the close is done, or ``CLOSE_WAIT_SECONDS`` after the close.
+* **After the close**: the stream task is cancelled and awaited for at most
+  ``STREAM_STOP_SECONDS`` (a stream that ignores the cancellation is left
+  behind and logged: the close never hangs on it), then the session loop's
+  flatten and after-close work.
 * **Restart after a cut-off close**: if the previous run traded the last
   session and died inside its close (cursor in that session, session not
   marked closed), the close is finished first, on that session's bars from
@@ -27,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from vibe.common.errors import VibeError
 from vibe.common.models import Bar
+from vibe.trading_bot.core.bar_groups import BarGroups
 from vibe.trading_bot.core.components import Components, built
 from vibe.trading_bot.core.historical_feed import (
     TradingDay,
@@ -35,11 +45,16 @@ from vibe.trading_bot.core.historical_feed import (
 )
 from vibe.trading_bot.core.session_loop import SessionLoop
 from vibe.trading_bot.data.frames import frame_to_bars, timeframe_seconds
+from vibe.trading_bot.data.live_resample import LiveResampler
 from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
 CLOSE_WAIT_SECONDS = 120.0
 MAX_SLEEP_SECONDS = 300.0
+STREAM_STOP_SECONDS = 5.0  # real seconds per cancellation of the stream task at the close
+GROUP_WAIT_SECONDS = 15.0  # trading seconds after a bar's end before its group goes incomplete
+RESAMPLE_GRACE_SECONDS = 5.0  # trading seconds after a bucket's end before it goes without
+POLL_SECONDS = 0.25  # real seconds between checks for due groups when no bar comes
 NEW_YORK = ZoneInfo("America/New_York")
 
 
@@ -121,9 +136,7 @@ class LiveDriver:
         try:
             await self._consume(day, queue)
         finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+            await _stop_task(pump)
         if not self._stopping:
             await self.loop.end(day)
 
@@ -163,23 +176,64 @@ class LiveDriver:
             _log.error("live data stopped", error=str(exc))
 
     async def _consume(self, day: TradingDay, queue: asyncio.Queue[Bar]) -> None:
+        """Trade the live bars of ``day`` group by group until its close (see module doc)."""
+        clock = self.parts.clock
         deadline = day.close + timedelta(seconds=CLOSE_WAIT_SECONDS)
-        done_at_close: set[str] = set()
-        while not self._stopping and self.parts.clock.now() < deadline:
+        resampler = LiveResampler(self._timeframe, self.parts.scheduler, RESAMPLE_GRACE_SECONDS)
+        groups = BarGroups(self._symbols, GROUP_WAIT_SECONDS)
+        while not self._stopping and clock.now() < deadline:
+            bar: Bar | None = None
             try:
-                bar = await asyncio.wait_for(queue.get(), timeout=1.0)
+                async with asyncio.timeout(POLL_SECONDS):
+                    bar = await queue.get()
             except TimeoutError:
-                continue
-            if bar.timestamp < day.open or bar.timestamp >= day.close:
-                continue
-            seen = self._seen.get(bar.symbol)
-            if seen is not None and bar.timestamp <= seen:
-                continue  # already shown in the warm-up or processed
-            self._seen[bar.symbol] = bar.timestamp
-            await asyncio.to_thread(self.loop.processor.process, bar)
-            self._last_end = max(self._last_end or bar.end, bar.end)
-            await self.loop.group_done(self._last_end)
-            if bar.end >= day.close:
-                done_at_close.add(bar.symbol)
-                if done_at_close.issuperset(self._symbols):
+                pass
+            now = clock.now()
+            closed = resampler.add(bar) if bar is not None and self._fresh(day, bar) else []
+            ready = [g for b in (*closed, *resampler.flush_due(now)) for g in groups.add(b)]
+            for group in (*ready, *groups.due(now)):
+                if await self._trade_group(day, group):
                     return
+        if not self._stopping:  # the close's last bars never completed: trade what came
+            leftovers = [g for b in resampler.flush_all() for g in groups.add(b)]
+            for group in (*leftovers, *groups.flush()):
+                await self._trade_group(day, group)
+
+    def _fresh(self, day: TradingDay, bar: Bar) -> bool:
+        """True for a bar of the session whose time was not traded or warmed up yet."""
+        if bar.timestamp < day.open or bar.timestamp >= day.close:
+            return False
+        seen = self._seen.get(bar.symbol)
+        return seen is None or bar.timestamp >= seen + timedelta(seconds=self._interval)
+
+    async def _trade_group(self, day: TradingDay, group: list[Bar]) -> bool:
+        """Trade one bar group and book-keep it once; True when it ends at the close."""
+        for bar in group:
+            self._seen[bar.symbol] = bar.timestamp
+        await asyncio.to_thread(self._process_group, group)
+        end = max(bar.end for bar in group)
+        self._last_end = max(self._last_end or end, end)
+        await self.loop.group_done(end)
+        return end >= day.close
+
+    def _process_group(self, group: list[Bar]) -> None:
+        process = self.loop.processor.process
+        for bar in group:
+            process(bar)
+
+
+async def _stop_task(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for it, at most ``STREAM_STOP_SECONDS`` per attempt, 3 attempts.
+
+    Cancellation-safe: a task that swallows a cancellation (``asyncio.wait_for``
+    on Python 3.11, CPython issue 86296) is cancelled again, and one that never
+    stops is left behind with an error in the log instead of hanging the close.
+    """
+    for _ in range(3):
+        task.cancel()
+        done, _pending = await asyncio.wait({task}, timeout=STREAM_STOP_SECONDS)
+        if done:
+            if not task.cancelled() and task.exception() is not None:
+                _log.error("live stream task failed", error=repr(task.exception()))
+            return
+    _log.error("live stream task ignored its cancellation; left behind", task=task.get_name())
