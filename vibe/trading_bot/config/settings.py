@@ -167,6 +167,10 @@ class DataSettings(BaseSettings):
     finnhub_api_key: SecretStr | None = Field(None, description="Finnhub key; unset: Yahoo polling")
     finnhub_ws_url: str = Field("wss://ws.finnhub.io", description="Finnhub websocket base URL")
     yahoo_rate_limit: PositiveFloat = Field(2.0, description="Yahoo requests per second")
+    yahoo_base_url: str = Field(
+        "https://query2.finance.yahoo.com",
+        description="where every Yahoo request goes (a mirror or a test venue)",
+    )
     data_cache_ttl_seconds: PositiveInt = Field(60, description="TTL of today's cached bars")
     stream_silence_seconds: PositiveFloat = Field(
         120.0, description="no message this long in session = silent stream"

@@ -24,6 +24,7 @@ from vibe.trading_bot.data.manager import DataManager
 from vibe.trading_bot.data.providers.base import HistoryProvider, StreamingProvider
 from vibe.trading_bot.data.providers.replay import ReplayProvider
 from vibe.trading_bot.data.providers.yahoo import YahooProvider
+from vibe.trading_bot.data.providers.yahoo_mirror import yahoo_session
 
 
 def build_data_manager(
@@ -42,6 +43,7 @@ def build_data_manager(
 
     Raises:
         DataError: ``replay_dir`` is not a folder.
+        InvalidInputError: ``YAHOO_BASE_URL`` is not an http(s) URL.
         StorageError: the cache folder cannot be created.
     """
     data = settings.data
@@ -57,6 +59,7 @@ def build_data_manager(
         scheduler,
         clock,
         rate_limit_per_second=data.yahoo_rate_limit,
+        session=yahoo_session(data.yahoo_base_url),
         poll_timeframe="1m",
         timer=timer,
     )

@@ -40,7 +40,12 @@ def test_a_bucket_is_emitted_with_its_last_minute_or_when_due(scheduler):
     assert live.flush_due(start + timedelta(minutes=5, seconds=4)) == []
     (bar,) = live.flush_due(start + timedelta(minutes=5, seconds=5))
     assert (bar.timestamp, bar.open, bar.high, bar.low, bar.close, bar.volume) == (
-        start, 10.0, 12.0, 9.0, 11.0, 200
+        start,
+        10.0,
+        12.0,
+        9.0,
+        11.0,
+        200,
     )
     assert bar.interval_seconds == 300
     assert live.add(minute(5, 12.0)) == []
