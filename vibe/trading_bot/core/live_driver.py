@@ -15,7 +15,9 @@
   once. Decisions are made at the bar's close (trading time pinned to it, see
   :mod:`vibe.common.clock`), so live trades the bars as a replay of the same
   bars does: same signals, same orders, same fills. The session ends when the
-  group ending at the close is done, or ``CLOSE_WAIT_SECONDS`` after the close.
+  group ending at the close is done, or ``CLOSE_WAIT_SECONDS`` (real seconds,
+  waiting on the feed) after the trading clock passed the close; what came by
+  then is traded.
 * **After the close**: the stream task is cancelled and awaited for at most
   ``STREAM_STOP_SECONDS`` (a stream that ignores the cancellation is left
   behind and logged: the close never hangs on it), then the session loop's
@@ -49,11 +51,11 @@ from vibe.trading_bot.data.live_resample import LiveResampler
 from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
-CLOSE_WAIT_SECONDS = 120.0
+CLOSE_WAIT_SECONDS = 120.0  # real seconds after the close to wait for the last bars
 MAX_SLEEP_SECONDS = 300.0
 STREAM_STOP_SECONDS = 5.0  # real seconds per cancellation of the stream task at the close
-GROUP_WAIT_SECONDS = 15.0  # trading seconds after a bar's end before its group goes incomplete
-RESAMPLE_GRACE_SECONDS = 5.0  # trading seconds after a bucket's end before it goes without
+GROUP_WAIT_SECONDS = 15.0  # real seconds a bar group waits for a silent symbol's bar
+RESAMPLE_GRACE_SECONDS = 60.0  # trading seconds after a bucket's end before it goes without
 POLL_SECONDS = 0.25  # real seconds between checks for due groups when no bar comes
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -177,27 +179,47 @@ class LiveDriver:
 
     async def _consume(self, day: TradingDay, queue: asyncio.Queue[Bar]) -> None:
         """Trade the live bars of ``day`` group by group until its close (see module doc)."""
-        clock = self.parts.clock
-        deadline = day.close + timedelta(seconds=CLOSE_WAIT_SECONDS)
+        clock, timer = self.parts.clock, self.parts.timer
         resampler = LiveResampler(self._timeframe, self.parts.scheduler, RESAMPLE_GRACE_SECONDS)
         groups = BarGroups(self._symbols, GROUP_WAIT_SECONDS)
-        while not self._stopping and clock.now() < deadline:
+        closed_at: float | None = None  # monotonic time the trading clock passed the close
+        while not self._stopping:
             bar: Bar | None = None
             try:
                 async with asyncio.timeout(POLL_SECONDS):
                     bar = await queue.get()
             except TimeoutError:
                 pass
-            now = clock.now()
-            closed = resampler.add(bar) if bar is not None and self._fresh(day, bar) else []
-            ready = [g for b in (*closed, *resampler.flush_due(now)) for g in groups.add(b)]
-            for group in (*ready, *groups.due(now)):
+            now, waited = clock.now(), timer.monotonic()
+            bars = resampler.add(bar) if bar is not None and self._fresh(day, bar) else []
+            ready = [g for b in (*bars, *resampler.flush_due(now)) for g in groups.add(b, waited)]
+            for group in (*ready, *groups.due(waited)):
                 if await self._trade_group(day, group):
                     return
+            if now >= day.close:
+                closed_at = waited if closed_at is None else closed_at
+                if waited - closed_at >= CLOSE_WAIT_SECONDS:
+                    break
         if not self._stopping:  # the close's last bars never completed: trade what came
-            leftovers = [g for b in resampler.flush_all() for g in groups.add(b)]
-            for group in (*leftovers, *groups.flush()):
-                await self._trade_group(day, group)
+            await self._trade_leftovers(day, queue, resampler, groups)
+
+    async def _trade_leftovers(
+        self,
+        day: TradingDay,
+        queue: asyncio.Queue[Bar],
+        resampler: LiveResampler,
+        groups: BarGroups,
+    ) -> None:
+        waited = self.parts.timer.monotonic()
+        while not queue.empty():
+            bar = queue.get_nowait()
+            for closed in resampler.add(bar) if self._fresh(day, bar) else []:
+                groups.add(closed, waited)
+        for closed in resampler.flush_all():
+            groups.add(closed, waited)
+        _log.warning("session close without every last bar", late_bars=groups.late_bars)
+        for group in groups.flush():
+            await self._trade_group(day, group)
 
     def _fresh(self, day: TradingDay, bar: Bar) -> bool:
         """True for a bar of the session whose time was not traded or warmed up yet."""
