@@ -9,12 +9,12 @@ Both serve a recorded real day from ``../shared/data`` on 127.0.0.1:
   x400), then fast for the session.
 * :class:`FinnhubStandIn` speaks Finnhub's trade protocol (token in the query,
   ``subscribe`` messages, ``trade`` batches). Once every symbol is subscribed
-  it speeds the daemon's clock up and paces the day on it: the prints of
-  minute ``M`` (rebuilt from the recorded 1-minute bar: open, high, low,
-  close, the volume split over them) go out in one batch
-  for every subscribed symbol ``lead_seconds`` after ``M`` starts; after the
-  close it keeps sending after-hours prints every fake minute until the client
-  goes away.
+  it speeds the daemon's clock up, calibrates on the daemon's clock, and paces
+  the day on it: the prints of minute ``M`` (rebuilt from the recorded 1-minute
+  bar: open, high, low, close, the volume split over them) go out in one batch
+  for every subscribed symbol ``offset_seconds`` (30) after ``M`` starts, so a
+  bar reaches the daemon after its close, as live; after the close it keeps
+  sending after-hours prints every fake minute until the client goes away.
 * :class:`YahooStandIn` answers yfinance's chart-v8 requests (``/v8/finance/chart``,
   plus the cookie and crumb calls) from the recorded bars, 1-minute or resampled
   to 5 minutes the way a replay resamples them, and records every request.
@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pandas as pd
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -59,8 +60,9 @@ class FakeWallClock:
     time). It starts at ``start`` running at real speed when the process is
     executed (call :meth:`started` right before); :meth:`speed_up` rewrites the
     file. libfaketime rereads it within ``FAKETIME_CACHE_DURATION`` (1 real
-    second), so after a speed-up this estimate runs ahead of the daemon's clock
-    by up to ``speed`` fake seconds: the stand-ins send a little early, never late.
+    second), so after a speed-up the estimate may run ahead of the daemon's clock
+    by up to ``speed`` fake seconds until :meth:`calibrate` reads the daemon's own
+    clock from its ``/health/state``.
     """
 
     def __init__(self, start: datetime, rc_file: Path) -> None:
@@ -80,9 +82,36 @@ class FakeWallClock:
         self._anchor, self._speed = (time.monotonic(), now), speed
         self.rc_file.write_text(f"@{self.start:%Y-%m-%d %H:%M:%S} x{speed:g}\n")
 
+    def calibrate(self, state_url: str, samples: int = 5) -> float:
+        """Re-anchor on the daemon's own clock (``now`` of ``/health/state``).
+
+        The reading is bracketed by the real time before and after each request;
+        the tightest of ``samples`` readings wins. Returns the correction in fake
+        seconds (how far the estimate was ahead of the daemon).
+        """
+        best: tuple[float, float, datetime] | None = None
+        with httpx.Client(timeout=5.0) as client:
+            for _ in range(samples):
+                before = time.monotonic()
+                reply = client.get(state_url)
+                after = time.monotonic()
+                if reply.status_code != 200:
+                    continue
+                now = datetime.fromisoformat(reply.json()["now"])
+                if best is None or after - before < best[1] - best[0]:
+                    best = (before, after, now)
+        assert best is not None, f"no answer from {state_url}"
+        middle = (best[0] + best[1]) / 2
+        estimate = self._at(middle)
+        self._anchor = (middle, best[2])
+        return (estimate - best[2]).total_seconds()
+
     def now(self) -> datetime:
+        return self._at(time.monotonic())
+
+    def _at(self, monotonic: float) -> datetime:
         real, fake = self._anchor
-        return fake + timedelta(seconds=(time.monotonic() - real) * self._speed)
+        return fake + timedelta(seconds=(monotonic - real) * self._speed)
 
     def real_seconds_until(self, at: datetime) -> float:
         return (at - self.now()).total_seconds() / self._speed
@@ -116,9 +145,11 @@ class FinnhubStandIn:
     prints: dict[datetime, list[dict[str, object]]]
     close: datetime
     symbols: int
+    state_url: str
     token: str = "test-token"
     speed: float = 400.0
-    lead_seconds: float = 0.0
+    offset_seconds: float = 30.0
+    calibration_seconds: float = 0.0
     connections: int = 0
     subscriptions: list[list[str]] = field(default_factory=list)
     refused_tokens: int = 0
@@ -190,16 +221,18 @@ class FinnhubStandIn:
         await complete.wait()
         if self.connections == 1:  # warm-up done: the session runs at full speed
             self.clock.speed_up(self.speed)
+            await asyncio.sleep(1.5)  # libfaketime rereads its file within a second
+            self.calibration_seconds = await asyncio.to_thread(self.clock.calibrate, self.state_url)
         try:
             for minute, prints in self.prints.items():
-                await self._sleep_until(minute + timedelta(seconds=self.lead_seconds))
+                await self._sleep_until(minute + timedelta(seconds=self.offset_seconds))
                 data = [p for p in prints if p["s"] in subscribed]
                 if data:
                     await ws.send(json.dumps({"type": "trade", "data": data}))
             last = {str(p["s"]): p for prints in self.prints.values() for p in prints}
             minute = self.close
             while True:  # after-hours prints, until the daemon goes away
-                await self._sleep_until(minute + timedelta(seconds=self.lead_seconds))
+                await self._sleep_until(minute + timedelta(seconds=self.offset_seconds))
                 ms = int(minute.timestamp() * 1000)
                 data = [{**p, "t": ms, "v": 100} for s, p in last.items() if s in subscribed]
                 await ws.send(json.dumps({"type": "trade", "data": data}))

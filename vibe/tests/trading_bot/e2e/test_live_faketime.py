@@ -3,21 +3,27 @@
 The daemon runs under libfaketime (Debian ``faketime``; ``.ci/run`` installs it)
 with ``FAKETIME_DONT_FAKE_MONOTONIC=1``: its wall clock (trading time) is moved,
 its waiting time (timeouts, backoff, rate limits) stays real. The clock starts
-at 2024-07-03 09:28 ET at real speed for the start-up and the warm-up, and runs
-400 times faster from the moment the stream is subscribed (a timestamp file
-that libfaketime rereads, see :class:`.live_venue.FakeWallClock`). The daemon
-reaches the outside world only through stand-ins on 127.0.0.1
-(:mod:`.live_venue`): Yahoo's chart API (``YAHOO_BASE_URL``) serves the warm-up
-history, and a Finnhub websocket (``FINNHUB_WS_URL``) streams trade prints
-rebuilt from the recorded 1-minute bars of QQQ and SPY on the early-close day
-2024-07-03 (``../shared/data/bars_1m/alpaca_chunks_2022-2024``), paced on the
-daemon's fake clock, and keeps sending after-hours prints after the 13:00 close.
+at 09:15 ET at real speed for the start-up and the warm-up (libfaketime divides
+socket timeouts by the speed-up), and runs 400 times faster from the moment the
+stream is subscribed (a timestamp file that libfaketime rereads; the stand-in
+then reads the daemon's clock from ``/health/state``, see
+:class:`.live_venue.FakeWallClock`). Each minute's prints reach the daemon 30
+fake seconds into the minute, so every bar arrives after its close, as live.
 
-For ``TIMEFRAME=1m`` and ``5m`` (both daemons at once), the test checks: the
-warm-up history (2024-07-02) came from the Yahoo stand-in; the orders, fills and
-trades in ``trades.db`` equal those of ``run --replay`` on the same bars; the
-readiness probe answers 200 through the session; the close flattens everything,
-logs "session closed" and sends the daily summary to a Discord stand-in;
+The daemon reaches the outside world only through stand-ins on 127.0.0.1
+(:mod:`.live_venue`): Yahoo's chart API (``YAHOO_BASE_URL``) serves the warm-up
+history, a Finnhub websocket (``FINNHUB_WS_URL``) streams trade prints rebuilt
+from the recorded 1-minute bars of QQQ and SPY
+(``../shared/data/bars_1m/alpaca_chunks_2022-2024``) and keeps sending
+after-hours prints after the close, and a Discord webhook takes the alerts.
+
+``TIMEFRAME=1m`` trades the early close of 2024-07-03 (13:00 ET) and
+``TIMEFRAME=5m`` 2024-07-11 (a short closed at its take-profit), both daemons at
+once. For each, the test checks: the warm-up history (the session before) came
+from the Yahoo stand-in in the timeframe; the orders (client ids, times, prices),
+fills and trades in ``trades.db`` equal those of ``run --replay`` on the same
+bars; the readiness probe answers 200 through the session; the close flattens
+everything, logs "session closed" and sends the daily summary to Discord;
 SIGTERM exits 0.
 """
 
@@ -63,8 +69,8 @@ class Day:
 
     @property
     def fake_start(self) -> datetime:
-        """09:28 ET: past the warm-up time, so the daemon warms up at once."""
-        return self.open - timedelta(minutes=2)
+        """09:15 ET: past the warm-up time, so the daemon warms up at once."""
+        return self.open - timedelta(minutes=15)
 
 
 #: TIMEFRAME -> the day it trades: the 2024-07-03 early close (13:00 ET) on 1-minute
@@ -155,7 +161,10 @@ def _start_live(run: LiveRun, frames: dict[str, pd.DataFrame], library: str) -> 
     for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy", "ALL_PROXY"):
         env.pop(name, None)
     run.port = int(env["HEALTH_CHECK_PORT"])
-    run.finnhub = FinnhubStandIn(clock, prints, run.day.close, len(SYMBOLS), TOKEN, SPEED)
+    state_url = f"http://127.0.0.1:{run.port}/health/state"
+    run.finnhub = FinnhubStandIn(
+        clock, prints, run.day.close, len(SYMBOLS), state_url, TOKEN, SPEED
+    )
     run.finnhub.start()
     env["FINNHUB_WS_URL"] = run.finnhub.url
     clock.started()
@@ -239,6 +248,7 @@ def _check(run: LiveRun, replay_db: Path) -> None:
     assert run.finnhub.connections == 1, context
     assert sorted(run.finnhub.subscriptions[0]) == sorted(SYMBOLS)
     assert run.finnhub.after_hours_sent >= 1
+    assert abs(run.finnhub.calibration_seconds) < SPEED * 2, "the fake clock went astray"
     # the same decisions and fills as the replay of the same bars
     live_orders, replay_orders = query(live_db, ORDERS), query(replay_db, ORDERS)
     assert live_orders, f"the replay of {run.day.day} should trade: {context}"
