@@ -30,6 +30,7 @@ SIGTERM exits 0.
 from __future__ import annotations
 
 import glob
+import re
 import shutil
 import signal
 import subprocess
@@ -54,7 +55,9 @@ from vibe.tests.trading_bot.e2e.live_venue import (
 )
 from vibe.tests.trading_bot.e2e.test_replay_process import daemon_env, query
 from vibe.trading_bot.core.scheduler import MarketScheduler
+from vibe.trading_bot.data.frames import dt_index
 from vibe.trading_bot.data.providers.replay import ReplayProvider
+from vibe.trading_bot.data.resample import resample_bars
 
 pytestmark = pytest.mark.slow
 
@@ -127,6 +130,7 @@ class LiveRun:
     port: int = 0
     ready: list[tuple[datetime, int | None]] = field(default_factory=list)
     not_ready: list[str] = field(default_factory=list)
+    metrics: str = ""
     returncode: int | None = None
 
     @property
@@ -228,11 +232,26 @@ def test_live_day_under_a_fake_clock_trades_like_the_replay(tmp_path: Path, shar
         runs.append(LiveRun(home, timeframe, DAYS[timeframe], yahoo, DiscordInThread(shared_data)))
     references = _run_live_and_replays(tmp_path, runs, frames, bars)
     for run in runs:
-        _check(run, references[run.timeframe])
+        _check(run, references[run.timeframe], frames)
     assert time.monotonic() - started < 180
 
 
-def _check(run: LiveRun, replay_db: Path) -> None:
+def _bars_processed(metrics: str) -> dict[str, float]:
+    found = re.findall(r'^vibe_bars_processed_total\{symbol="(\w+)"\} (\S+)$', metrics, re.M)
+    return {symbol: float(value) for symbol, value in found}
+
+
+def _session_bars(frames: dict[str, pd.DataFrame], run: LiveRun) -> dict[str, float]:
+    scheduler = MarketScheduler("XNYS", 2024, 2024)
+    counts = {}
+    for symbol, frame in frames.items():
+        bars = resample_bars(frame, run.timeframe, scheduler)
+        index = dt_index(bars)
+        counts[symbol] = float(((index >= run.day.open) & (index < run.day.close)).sum())
+    return counts
+
+
+def _check(run: LiveRun, replay_db: Path, frames: dict[str, pd.DataFrame]) -> None:
     live_db = run.home / "data" / "trades.db"
     context = f"TIMEFRAME={run.timeframe}\n{run.tail()}"
     assert run.returncode == 0, context
@@ -259,6 +278,8 @@ def _check(run: LiveRun, replay_db: Path) -> None:
     assert all(row[7] == "closed" for row in query(live_db, TRADES)), context
     assert f"Daily summary {run.day.day.isoformat()}" in run.discord.titles(), context
     assert run.discord.stand_in.self_provoked_429s == 0
+    # each bar counted once (not once per bar of any symbol)
+    assert _bars_processed(run.metrics) == _session_bars(frames, run), run.metrics[-3000:]
     # ready through the session (the estimate of the fake clock may run ahead a little)
     margin = timedelta(minutes=10)
     day = run.day
@@ -284,6 +305,7 @@ def _run_live_and_replays(
             references[run.timeframe] = _replay(home, bars, run.timeframe, run.day.day)
         for run in runs:
             eventually_sync(lambda run=run: '"session closed"' in run.log, within=150)
+            run.metrics = httpx.get(f"http://127.0.0.1:{run.port}/metrics", timeout=5).text
         stop_watch.set()
         watcher.join(5)
         for run in runs:
