@@ -3,8 +3,20 @@
 Sizing (fixed-fractional, "risk 1 % per trade"): ``shares = floor(equity x
 risk_per_trade_pct / 100 / R)`` with R = |expected entry − stop| (the signal
 bar's close is the expected entry), then capped so the position value stays
-``<= max_position_pct`` % of equity and ``<= buying power``. Zero shares is a
-rejection, never an order.
+``<= max_position_pct`` % of equity and its cost at the worst plausible fill
+stays ``<= buying power``. Zero shares is a rejection, never an order.
+
+No margin: the account is a cash account, so open positions (gross, long and
+short) may never be worth more than the equity. A market entry fills at a
+later price than the signal's (the next bar's open, plus slippage), so the cash
+bound reserves for the worst plausible fill: ``price x (1 + (slippage_reserve_bps
++ buying_power_buffer_bps) / 10,000)`` per share. This is the broker practice of
+checking a market order's buying power against a price collar above the last
+price (Alpaca checks market buys at 2.5-4 % and market shorts at 3 % above the
+current price, "Orders at Alpaca: Buying Power"). A gap beyond the collar is
+caught at the fill: the paper exchange fills only what the cash then allows and
+cancels the rest as ``insufficient_buying_power`` (see
+``vibe.trading_bot.exchange.mock_exchange``).
 
 Limits on new entries: one position per symbol, ``max_open_positions``,
 ``max_trades_per_day``, ``max_daily_loss_pct`` (once the day's realized +
@@ -55,6 +67,10 @@ class RiskParams:
         max_daily_loss_pct: no new entries once the day's P&L <= -this % of
             start-of-day equity.
         enforce_pdt: apply the pattern-day-trader limit.
+        buying_power_buffer_bps: price collar, bps above the expected entry price
+            reserved per share of a market entry (>= 0; see the module doc).
+        slippage_reserve_bps: the slippage model's worst plausible slippage, bps
+            (>= 0; set by the builder from the exchange settings).
 
     Raises:
         InvalidInputError: a value is out of its domain (names the field).
@@ -66,12 +82,18 @@ class RiskParams:
     max_trades_per_day: int = 10
     max_daily_loss_pct: float = 2.0
     enforce_pdt: bool = False
+    buying_power_buffer_bps: float = 50.0
+    slippage_reserve_bps: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("risk_per_trade_pct", "max_position_pct", "max_daily_loss_pct"):
             value = getattr(self, name)
             if not 0 < value <= 100:
                 raise InvalidInputError(f"{name}={value!r}; expected a percentage in (0, 100]")
+        for name in ("buying_power_buffer_bps", "slippage_reserve_bps"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise InvalidInputError(f"{name}={value!r}; expected bps >= 0")
         for name in ("max_open_positions", "max_trades_per_day"):
             if getattr(self, name) < 1:
                 raise InvalidInputError(f"{name}={getattr(self, name)!r}; expected >= 1")
@@ -186,12 +208,15 @@ class RiskManager:
         risk_per_share = abs(signal.price - signal.stop_price)
         by_risk = _floor(account.equity * p.risk_per_trade_pct / 100.0 / risk_per_share)
         by_value = _floor(account.equity * p.max_position_pct / 100.0 / signal.price)
-        by_cash = _floor(max(account.buying_power, 0.0) / signal.price)
+        collar_bps = p.slippage_reserve_bps + p.buying_power_buffer_bps
+        worst_price = signal.price * (1.0 + collar_bps / 10_000.0)
+        by_cash = _floor(max(account.buying_power, 0.0) / worst_price)
         quantity = max(min(by_risk, by_value, by_cash), 0)
         why = (
             f"risk {p.risk_per_trade_pct}% of {account.equity:.2f} USD at R="
             f"{risk_per_share:.4f} -> {by_risk}; {p.max_position_pct}% cap -> {by_value};"
-            f" buying power {account.buying_power:.2f} USD -> {by_cash}"
+            f" buying power {account.buying_power:.2f} USD at {worst_price:.4f}"
+            f" (+{collar_bps:g} bps) -> {by_cash}"
         )
         return quantity, why
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from vibe.common.errors import ConfigurationError
     from vibe.trading_bot.config.settings import AppSettings
+    from vibe.trading_bot.notifications.webhook_check import WebhookCheck
     from vibe.trading_bot.storage.sync import ConnectionCheck
 
 EXIT_CONFIG_ERROR = 2
@@ -95,6 +96,23 @@ def _check_connection(settings: AppSettings) -> ConnectionCheck:
     return check_connection(settings)
 
 
+def _check_webhook(settings: AppSettings) -> WebhookCheck:
+    from vibe.trading_bot.notifications.webhook_check import check_webhook  # httpx on demand
+
+    return check_webhook(settings.notifications.discord_webhook_url)
+
+
+def _print_webhook_check(check: WebhookCheck) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    if not check.configured:
+        Console().print(f"discord webhook: {escape(check.detail)}", highlight=False)
+        return
+    outcome = "[green]ok[/green]" if check.ok else f"[red]FAILED[/red] - {escape(check.detail)}"
+    Console().print(f"discord webhook {escape(check.target)}: {outcome}", highlight=False)
+
+
 def _print_check(check: ConnectionCheck) -> None:
     from rich.console import Console
     from rich.markup import escape
@@ -143,7 +161,8 @@ def validate_config(
     check_connections: Annotated[
         bool,
         typer.Option(
-            "--check-connections", help="also try the cloud sync backend; exit 1 if unreachable"
+            "--check-connections",
+            help="also try the cloud sync backend and the Discord webhook; exit 1 if unreachable",
         ),
     ] = False,
 ) -> None:
@@ -151,8 +170,10 @@ def validate_config(
     settings = load_or_exit(env_file, as_json)
     payload: dict[str, Any] = {"valid": True, "settings": _settings_payload(settings)}
     check = _check_connection(settings) if check_connections else None
-    if check is not None:
+    webhook = _check_webhook(settings) if check_connections else None
+    if check is not None and webhook is not None:
         payload["cloud_sync_check"] = dataclasses.asdict(check)
+        payload["webhook_check"] = dataclasses.asdict(webhook)
     if as_json:
         typer.echo(json.dumps(payload, indent=2, default=str))
     else:
@@ -160,9 +181,10 @@ def validate_config(
 
         _print_table(settings, Console())
         Console().print("[green]configuration is valid[/green]")
-        if check is not None:
+        if check is not None and webhook is not None:
             _print_check(check)
-    if check is not None and not check.ok:
+            _print_webhook_check(webhook)
+    if (check is not None and not check.ok) or (webhook is not None and not webhook.ok):
         raise typer.Exit(EXIT_CONNECTION_FAILED)
 
 

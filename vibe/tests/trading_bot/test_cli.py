@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -89,3 +90,44 @@ def test_check_connections_unreachable_s3_exits_1_without_secrets(tmp_path):
     assert result.returncode == 1
     assert "FAILED" in result.stdout
     assert "very-secret-key" not in result.stdout + result.stderr
+
+
+@pytest.mark.asyncio
+async def test_check_connections_gets_the_webhook_with_its_token_masked(tmp_path, shared_data):
+    from vibe.tests.trading_bot.notifications.discord_standin import (
+        DiscordStandIn,
+        StandInServer,
+        load_limits,
+    )
+
+    async with StandInServer(DiscordStandIn(load_limits(shared_data))) as discord:
+        good = discord.add_webhook("777", "tok-en-secret")
+        bad = good.replace("tok-en-secret", "wrong-secret")
+        backups = str(tmp_path / "backups")
+
+        def check(url: str, *flags: str) -> subprocess.CompletedProcess[str]:
+            return run_cli(
+                "validate-config", "--check-connections", *flags, cwd=tmp_path,
+                CLOUD_SYNC_DIR=backups, DISCORD_WEBHOOK_URL=url,
+            )  # fmt: skip
+
+        ok = await asyncio.to_thread(check, good)
+        refused = await asyncio.to_thread(check, bad, "--json")
+        posts = [r for r in discord.requests if r.status != 200]
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert f"discord webhook {discord.base_url}/api/webhooks/777/***: ok" in ok.stdout
+    assert refused.returncode == 1
+    webhook = json.loads(refused.stdout)["webhook_check"]
+    assert webhook["ok"] is False and webhook["configured"] is True
+    assert "404" in webhook["detail"] and webhook["target"].endswith("/777/***")
+    assert "secret" not in ok.stdout + ok.stderr + refused.stdout + refused.stderr
+    assert not discord.bodies() and len(posts) == 1  # the 404 of the wrong token; nothing posted
+
+
+def test_check_connections_without_webhook_says_alerts_go_to_the_log(tmp_path):
+    result = run_cli(
+        "validate-config", "--check-connections", cwd=tmp_path,
+        CLOUD_SYNC_DIR=str(tmp_path / "backups"),
+    )  # fmt: skip
+    assert result.returncode == 0
+    assert "discord webhook: not configured: alerts are written to the log" in result.stdout

@@ -6,11 +6,15 @@ number can coexist. Components (or the daemon on their behalf) call the small
 ``record_*``/``set_*`` methods; ``/metrics`` renders :meth:`TradingMetrics.render`.
 
 Names follow the Prometheus conventions (base units, ``_total`` for counters,
-``_usd`` for money); every name is listed in :data:`METRIC_NAMES`.
+``_usd`` for money); every name is listed in :data:`METRIC_NAMES`. P&L says
+whether it is ``net`` (after commissions, as in ``trades.db``) or ``gross``.
+Values read from a component's counters at scrape time are pulled by hooks
+registered with :meth:`TradingMetrics.before_scrape`.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -31,7 +35,7 @@ METRIC_NAMES: tuple[str, ...] = (
     "vibe_orders_total",
     "vibe_fills_total",
     "vibe_trades_total",
-    "vibe_realized_pnl_usd",
+    "vibe_realized_pnl_net_usd",
     "vibe_equity_usd",
     "vibe_open_positions",
     "vibe_alerts_sent_total",
@@ -44,7 +48,12 @@ METRIC_NAMES: tuple[str, ...] = (
     "vibe_data_reconnects_total",
     "vibe_event_loop_lag_seconds",
     "vibe_log_records_dropped_total",
+    "vibe_newest_bar_age_seconds",
+    "vibe_component_state",
 )
+
+#: ``vibe_component_state`` values: 0 healthy, 1 degraded, 2 unhealthy (-1 starting/stopped).
+COMPONENT_STATE_VALUES = {"healthy": 0.0, "degraded": 1.0, "unhealthy": 2.0}
 
 _SYNC_RESULTS = ("ok", "failed")
 
@@ -82,7 +91,11 @@ class TradingMetrics:
         self._trades = Counter(
             "vibe_trades", "Closed round-trip trades", ["symbol", "outcome"], registry=r
         )
-        self._realized = Gauge("vibe_realized_pnl_usd", "Realized P&L, USD", registry=r)
+        self._realized = Gauge(
+            "vibe_realized_pnl_net_usd",
+            "Realized P&L net of every commission paid (after fees, as in trades.db), USD",
+            registry=r,
+        )
         self._equity = Gauge("vibe_equity_usd", "Account equity, USD", registry=r)
         self._open = Gauge("vibe_open_positions", "Open positions", registry=r)
         self._alerts_sent = Counter("vibe_alerts_sent", "Alerts delivered", ["kind"], registry=r)
@@ -111,8 +124,22 @@ class TradingMetrics:
         self._logs_dropped = Counter(
             "vibe_log_records_dropped", "Log records dropped (queue full)", registry=r
         )
+        self._bar_age = Gauge(
+            "vibe_newest_bar_age_seconds",
+            "Seconds (trading clock) since the newest bar ended, or since the open; -1 when closed",
+            registry=r,
+        )
+        self._component_state = Gauge(
+            "vibe_component_state",
+            "Component health: 0 healthy, 1 degraded, 2 unhealthy, -1 starting or stopped",
+            ["component"],
+            registry=r,
+        )
+        self._hooks: list[Callable[[], None]] = []
+        self._hooks_lock = threading.Lock()
         self._uptime.set_function(_zero)
         self._loop_lag.set_function(_zero)
+        self._bar_age.set(-1.0)
         for status in OrderStatus:  # every status shows, at 0, from the first scrape
             self._orders.labels(status=status.value)
         for result in _SYNC_RESULTS:
@@ -122,6 +149,20 @@ class TradingMetrics:
         """Read uptime and loop lag (seconds) from callables at every scrape."""
         self._uptime.set_function(uptime)
         self._loop_lag.set_function(lambda: loop_lag() or 0.0)
+
+    def before_scrape(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` before every :meth:`render` (it pulls counters from a component)."""
+        self._hooks.append(hook)
+
+    def set_bar_age(self, seconds: float | None) -> None:
+        """Set the newest bar's age in seconds; ``None`` (market closed) shows -1."""
+        self._bar_age.set(-1.0 if seconds is None else seconds)
+
+    def set_component_state(self, component: str, state: str) -> None:
+        """Set ``component``'s health from its state name (:data:`COMPONENT_STATE_VALUES`)."""
+        self._component_state.labels(component=component).set(
+            COMPONENT_STATE_VALUES.get(state, -1.0)
+        )
 
     def record_bar(self, symbol: str) -> None:
         """Count one processed bar for ``symbol``."""
@@ -154,11 +195,11 @@ class TradingMetrics:
         self._trades.labels(symbol=symbol, outcome=outcome).inc()
 
     def set_account(
-        self, *, equity_usd: float, realized_pnl_usd: float, open_positions: int
+        self, *, equity_usd: float, realized_pnl_net_usd: float, open_positions: int
     ) -> None:
-        """Set equity (USD), cumulative realized P&L (USD) and the open position count."""
+        """Set equity (USD), cumulative realized P&L after fees (USD) and open positions."""
         self._equity.set(equity_usd)
-        self._realized.set(realized_pnl_usd)
+        self._realized.set(realized_pnl_net_usd)
         self._open.set(open_positions)
 
     def record_alert(self, kind: str, *, sent: bool) -> None:
@@ -200,5 +241,11 @@ class TradingMetrics:
         self._logs_dropped.inc(count)
 
     def render(self) -> bytes:
-        """The Prometheus text exposition (HELP and TYPE lines) of every metric."""
+        """The Prometheus text exposition (HELP and TYPE lines) of every metric.
+
+        The :meth:`before_scrape` hooks run first (one scrape at a time).
+        """
+        with self._hooks_lock:
+            for hook in self._hooks:
+                hook()
         return generate_latest(self.registry)

@@ -41,10 +41,14 @@ def status_command(as_json: bool, env_file: Path | None) -> None:
             held or "none",
         ),
         (f"trades on {report.session or '-'}", str(report.trades_today)),
-        ("P&L that session", f"{report.pnl_today:,.2f} USD"),
+        ("net P&L that session (after fees)", f"{report.pnl_today:,.2f} USD"),
         ("entries refused that session", _refusals(report.rejections_today)),
         ("equity", "-" if report.equity is None else f"{report.equity:,.2f} USD"),
         ("last bar", report.last_bar_time or "-"),
+        (
+            "last bar age",
+            "-" if report.last_bar_age_seconds is None else f"{report.last_bar_age_seconds:,.0f} s",
+        ),
         ("next open", report.next_open or "-"),
         ("last cloud sync", report.last_cloud_sync or "never"),
     ]

@@ -25,6 +25,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    NonNegativeFloat,
     PositiveFloat,
     PositiveInt,
     SecretStr,
@@ -137,6 +138,11 @@ class RiskSettings(BaseSettings):
     max_trades_per_day: PositiveInt = Field(10, description="max entries per session")
     max_daily_loss_pct: Percent = Field(2.0, description="stop entries at this % daily loss")
     enforce_pdt: bool = Field(False, description="apply the pattern-day-trader rule (< 25k USD)")
+    buying_power_buffer_bps: NonNegativeFloat = Field(
+        50.0,
+        description="price collar in bps above the signal price reserved per share of an entry"
+        " (besides the slippage model's worst case), so fills never exceed the cash",
+    )
     max_consecutive_errors: PositiveInt = Field(5, description="circuit breaker threshold")
 
 

@@ -43,6 +43,7 @@ from vibe.trading_bot.core.entry_rejections import (
     refused_entry,
 )
 from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
+from vibe.trading_bot.exchange.mock_exchange import INSUFFICIENT_CASH_AT_FILL
 from vibe.trading_bot.execution.trade_executor import TradeExecutor
 from vibe.trading_bot.utils.logger import get_logger
 
@@ -121,6 +122,8 @@ class BarProcessor:
         pinned = pin_decision_time(bar.end)
         try:
             executor.on_bar(bar)
+            if executor.has_refused_at_fill:
+                self._count_refused_at_fill()
             context = self._contexts.get(symbol) or self._context(symbol)
             context.position = executor.position_side(symbol)
             signals = strategy.on_bar(bar, context)
@@ -139,6 +142,10 @@ class BarProcessor:
             unpin_decision_time(pinned)
         self.last_bars[symbol] = bar
         self.bars_processed += 1
+
+    def _count_refused_at_fill(self) -> None:
+        for symbol in self.executor.pop_refused_at_fill():
+            self._count(RefusedEntry(symbol, RejectionStage.VENUE, INSUFFICIENT_CASH_AT_FILL))
 
     def _count_rejections(self, rejected: list[Rejection]) -> None:
         for rejection in rejected:

@@ -1,8 +1,10 @@
 """Building the daemon's parts in start-up phases, each reported to the startup probe.
 
 Phases, in order (:data:`STARTUP_PHASES`): ``config`` -> ``logging`` ->
-``stores`` -> ``cloud_restore`` -> ``data`` -> ``exchange`` (executor and
+``cloud_restore`` -> ``stores`` -> ``data`` -> ``exchange`` (executor and
 reconciliation with the stored orders) -> ``notifier`` -> ``health_server``.
+The cloud restore runs before any store opens (or creates) its file, so a new
+volume starts from the cloud's data, never from empty files of its own.
 A phase that fails is marked failed (the startup probe shows which and why)
 and the error propagates: the daemon does not start half-built.
 
@@ -21,8 +23,10 @@ orchestrator) runs first and the log handler (registered first) last.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -33,7 +37,7 @@ from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.bar_processor import BarProcessor
 from vibe.trading_bot.core.health_monitor import HealthMonitor
 from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
-from vibe.trading_bot.core.metrics_bridge import MetricsBridge
+from vibe.trading_bot.core.metrics_bridge import MetricsBridge, watch_components
 from vibe.trading_bot.core.run_plan import RunMode, RunPlan
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.core.service import Service
@@ -45,10 +49,11 @@ from vibe.trading_bot.core.trading_stack import (
 from vibe.trading_bot.data.factory import build_data_manager
 from vibe.trading_bot.data.manager import DataManager
 from vibe.trading_bot.execution.notifier import Notifier, RecordingNotifier
+from vibe.trading_bot.notifications.log_notifier import LogNotifier
 from vibe.trading_bot.storage.log_handler import SQLiteLogHandler
 from vibe.trading_bot.storage.log_store import LogStore
 from vibe.trading_bot.storage.metrics_store import MetricsStore
-from vibe.trading_bot.storage.run_state import SYNC_NOTE, RunStateStore
+from vibe.trading_bot.storage.run_state import SYNC_NOTE, RunStateStore, stored_progress
 from vibe.trading_bot.storage.trade_store import TradeStore
 from vibe.trading_bot.utils.logger import get_logger
 
@@ -62,8 +67,8 @@ _log = get_logger(__name__)
 STARTUP_PHASES = (
     "config",
     "logging",
-    "stores",
     "cloud_restore",
+    "stores",
     "data",
     "exchange",
     "notifier",
@@ -146,9 +151,25 @@ def open_stores(data_dir: Path, clock: Clock) -> Stores:
     )
 
 
+def synced_files(parts: Components) -> dict[str, Path]:
+    """The databases this configuration produces, by logical name (what cloud sync covers).
+
+    ``notifications.db`` only exists with Discord alerts on; a database the
+    configuration does not produce is not synced, so its absence is no failure.
+    """
+    data_dir = parts.plan.data_dir
+    names = ["trades", "metrics", "state"]
+    if parts.plan.notify and parts.settings.notifications.discord_webhook_url is not None:
+        names.append("notifications")
+    names.append("logs")
+    return {name: data_dir / f"{name}.db" for name in names}
+
+
 def note_sync(parts: Components, ok: bool) -> None:
     """Record a cloud sync outcome in ``state.db`` (read by ``show-status``)."""
     parts.monitor.record_sync(ok, "" if ok else "see the cloud_sync component")
+    if parts.bridge is not None:
+        parts.bridge.on_sync(ok, parts.clock.now())
     if parts.stores is not None:
         parts.stores.state.set_note(*SYNC_NOTE, "ok" if ok else "failed")
 
@@ -172,8 +193,8 @@ class ComponentBuilder:
         steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
             ("config", self._config),
             ("logging", self._logging),
-            ("stores", self._stores),
             ("cloud_restore", self._cloud_restore),
+            ("stores", self._stores),
             ("data", self._data),
             ("exchange", self._exchange),
             ("notifier", self._notifier),
@@ -231,6 +252,8 @@ class ComponentBuilder:
         p.stores = open_stores(p.plan.data_dir, p.clock)
         p.service.register_shutdown_handler(self._close_stores, "close stores")
         p.service.register_shutdown_handler(self._stop_health, "health server")
+        if p.sync is not None:  # runs before the stores close (shutdown runs in reverse)
+            p.service.register_shutdown_handler(self._final_sync, "final cloud sync")
 
     def _close_stores(self) -> None:
         if self.parts.stores is not None:
@@ -251,14 +274,7 @@ class ComponentBuilder:
         from vibe.trading_bot.storage.sync import CloudSync, SyncScheduler, build_backend
 
         health = p.monitor.register("cloud_sync", critical=False)
-        data_dir = p.plan.data_dir
-        files = {
-            "trades": data_dir / "trades.db",
-            "metrics": data_dir / "metrics.db",
-            "state": data_dir / "state.db",
-            "notifications": data_dir / "notifications.db",
-            "logs": data_dir / "logs.db",
-        }
+        files = synced_files(p)
         p.cloud = CloudSync(
             build_backend(cloud),
             files,
@@ -266,18 +282,17 @@ class ComponentBuilder:
             prefix=cloud.cloud_sync_prefix,
             keep=cloud.cloud_sync_keep,
             health=health,
+            progress=partial(stored_progress, files["state"]),
         )
-        built(p.stores, "stores").close()  # a newer snapshot replaces the closed files
-        try:
-            for name in RESTORED:
-                result = await p.cloud.restore_if_newer(name)
-                _log.info("cloud restore", database=name, status=result.status.value)
-        finally:
-            p.stores = open_stores(data_dir, p.clock)
+        started = time.monotonic()
+        report = await p.cloud.restore_all([name for name in RESTORED if name in files])
+        seconds = round(time.monotonic() - started, 3)
+        for result in report.results:
+            _log.info("cloud restore", database=result.database, status=result.status.value)
+        _log.info("cloud restore done", seconds=seconds, degraded=report.degraded)
         p.sync = SyncScheduler(
             p.cloud, p.clock, cloud.cloud_sync_interval_seconds, health, timer=p.timer
         )
-        p.service.register_shutdown_handler(self._final_sync, "final cloud sync")
 
     async def _final_sync(self) -> None:
         if self.parts.sync is not None:
@@ -321,6 +336,9 @@ class ComponentBuilder:
         if p.plan.mode is not RunMode.BACKTEST:
             p.bridge = MetricsBridge(prometheus(p), p.stack.executor)
             p.stack.orders.subscribe(p.bridge.on_order_event)
+            p.bridge.refresh_account()  # equity from the stores, before the first bar
+            if p.data is not None:
+                p.data.validator.on_reject = p.bridge.on_bar_rejected
         health.set_state(HealthState.HEALTHY, f"{len(report.working)} working orders restored")
         loop_health.set_state(HealthState.HEALTHY, "trading loop ready")
 
@@ -328,12 +346,16 @@ class ComponentBuilder:
         p = self.parts
         settings = p.settings.notifications
         if not p.plan.notify or settings.discord_webhook_url is None:
-            _log.info("discord alerts off: alerts go to the log only")
+            if p.plan.mode is not RunMode.BACKTEST:
+                p.notifier = LogNotifier()
+                built(p.stack, "trading stack").executor.reporter.notifier = p.notifier
+            _log.info("discord alerts off: each alert is written to the log as one line")
             return
         from vibe.trading_bot.notifications.discord import build_discord_notifier
 
         health = p.monitor.register("notifications", critical=False)
         notifier = build_discord_notifier(settings, p.plan.data_dir, p.clock, p.timer, health)
+        notifier.observer = p.bridge
         await notifier.start()
         p.notifier = notifier
         built(p.stack, "trading stack").executor.reporter.notifier = notifier
@@ -348,6 +370,7 @@ class ComponentBuilder:
         await p.monitor.start()
         metrics = prometheus(p)
         metrics.track(p.monitor.uptime_seconds, p.monitor.loop_lag_seconds)
+        watch_components(metrics, p.monitor, p.data, p.log_handler)
         p.server = build_health_server(p.settings.health, p.monitor, metrics)
         await p.server.start()
         _log.info("health server listening", url=p.server.url)

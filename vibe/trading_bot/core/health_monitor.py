@@ -354,25 +354,45 @@ class HealthMonitor:
         if self._session_open is None:
             return CheckResult("market_data", True, "not checked: no market schedule given")
         try:
-            session_open = self._session_open()
+            age = self._session_bar_age()
         except Exception as exc:  # a broken provider must not break the probe
             return CheckResult("market_data", False, self._redact(f"market schedule failed: {exc}"))
-        if session_open is None:
+        if age is None:
             return CheckResult("market_data", True, "market closed")
-        reference = session_open
-        if self._newest_bar_end is not None and self._newest_bar_end > reference:
-            reference = self._newest_bar_end
-        age = (self._clock.now() - reference).total_seconds()
         limit = self._settings.readiness_max_bar_age_seconds
         detail = f"newest bar age {age:.1f}s (max {limit:g}s)"
         return CheckResult("market_data", age <= limit, detail)
+
+    def _session_bar_age(self) -> float | None:
+        session_open = self._session_open() if self._session_open is not None else None
+        if session_open is None:
+            return None
+        reference = session_open
+        if self._newest_bar_end is not None and self._newest_bar_end > reference:
+            reference = self._newest_bar_end
+        return (self._clock.now() - reference).total_seconds()
+
+    def bar_age_seconds(self) -> float | None:
+        """Seconds (trading clock) the feed has been quiet during a session, else ``None``.
+
+        Measured from the later of the newest bar's end and the session open, so
+        a feed that delivered nothing since the open has an age too. ``None``
+        while the market is closed or no schedule was given (never raises).
+        """
+        try:
+            return self._session_bar_age()
+        except Exception as exc:  # a broken provider must not break a probe or a scrape
+            _log.warning("health provider failed", provider="session_open", error=str(exc))
+            return None
 
     def state(self) -> ServiceState:
         """The full state for ``/health/state``: built from explicit fields only."""
         components = self.components()
         session_open = self._call("session_open", self._session_open)
         now = self._clock.now()
-        bar_age = (now - self._newest_bar_end).total_seconds() if self._newest_bar_end else None
+        bar_age = self.bar_age_seconds()
+        if bar_age is None and self._newest_bar_end is not None:
+            bar_age = (now - self._newest_bar_end).total_seconds()
         return ServiceState(
             status=aggregate(components),
             mode=self._mode,

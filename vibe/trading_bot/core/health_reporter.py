@@ -345,17 +345,19 @@ class PositionsSummary:
         open_positions: number of open positions.
         symbols: their symbols.
         market_value_usd: signed market value of all open positions, USD.
-        unrealized_pnl_usd: unrealized P&L of all open positions, USD.
+        unrealized_pnl_gross_usd: unrealized P&L of all open positions at their marks,
+            before the exit commission (gross), USD.
         equity_usd: account equity (cash + positions at their marks), USD, when known.
-        realized_pnl_usd: P&L realized since the account started, USD, when known.
+        realized_pnl_net_usd: P&L realized since the account started, after every
+            commission paid (net, as the trades in ``trades.db``), USD, when known.
     """
 
     open_positions: int
     symbols: tuple[str, ...] = ()
     market_value_usd: float = 0.0
-    unrealized_pnl_usd: float = 0.0
+    unrealized_pnl_gross_usd: float = 0.0
     equity_usd: float | None = None
-    realized_pnl_usd: float | None = None
+    realized_pnl_net_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from vibe.trading_bot.core.components import (
     Components,
     built,
 )
+from vibe.trading_bot.core.feed_watchdog import FeedWatchdog
 from vibe.trading_bot.core.health_monitor import HealthMonitor
 from vibe.trading_bot.core.health_reporter import PositionsSummary
 from vibe.trading_bot.core.historical_feed import (
@@ -46,6 +47,7 @@ from vibe.trading_bot.core.historical_feed import (
 from vibe.trading_bot.core.run_plan import RunMode, RunPlan
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.core.service import Service, ShutdownResult
+from vibe.trading_bot.data.frames import timeframe_seconds
 from vibe.trading_bot.notifications.payloads import SystemAlert, SystemEvent
 from vibe.trading_bot.utils.logger import get_logger
 
@@ -147,8 +149,10 @@ class Orchestrator:
         try:
             await ComponentBuilder(self.parts).build()
             self._wire_status()
+            self._watch_feed()
             self.service.register_shutdown_handler(self._trading_shutdown, "trading")
             self._system_alert(SystemEvent.STARTUP, f"started ({self.plan.mode.value})")
+            await self._flush_alerts()  # in the outbox (or the log) now, not at the first bar
             sessions = await self._loop_until_stopped()
         finally:
             results = await self.service.shutdown()
@@ -229,9 +233,9 @@ class Orchestrator:
             open_positions=len(positions),
             symbols=tuple(sorted(positions)),
             market_value_usd=round(portfolio.market_value, 2),
-            unrealized_pnl_usd=round(portfolio.unrealized_pnl, 2),
+            unrealized_pnl_gross_usd=round(portfolio.unrealized_pnl, 2),
             equity_usd=round(portfolio.equity, 2),
-            realized_pnl_usd=round(portfolio.realized_pnl, 2),
+            realized_pnl_net_usd=round(portfolio.net_realized_pnl, 2),
         )
 
     def _system_alert(self, event: SystemEvent, message: str) -> None:
@@ -241,6 +245,35 @@ class Orchestrator:
         stack.executor.reporter.alert_from(
             SystemAlert, timestamp=self.clock.now(), event=event, message=message
         )
+
+    def _watch_feed(self) -> None:
+        """Start the :class:`FeedWatchdog` (not in backtests); stopped at shutdown."""
+        parts = self.parts
+        if self.plan.mode is RunMode.BACKTEST or parts.data_health is None:
+            return
+        watchdog = FeedWatchdog(
+            parts.monitor.bar_age_seconds,
+            parts.data_health,
+            self._alert_now,
+            timeframe_seconds=timeframe_seconds(self.plan.timeframe),
+            unhealthy_after_seconds=self.settings.health.readiness_max_bar_age_seconds,
+        )
+        task = asyncio.create_task(watchdog.run(), name="feed-watchdog")
+
+        async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        self.service.register_shutdown_handler(stop, "feed watchdog")
+
+    async def _alert_now(self, event: SystemEvent, message: str) -> None:
+        self._system_alert(event, message)
+        await self._flush_alerts()
+
+    async def _flush_alerts(self) -> None:
+        if self.parts.stack is not None and self.plan.mode is not RunMode.BACKTEST:
+            await self.parts.stack.executor.flush_alerts()
 
     async def _trading_shutdown(self) -> None:
         """Stop trading: cancel unfilled entries, close positions (per setting), flush alerts."""

@@ -43,16 +43,19 @@ class StatusReport:
         source: ``daemon`` (it answered) or ``databases`` (it did not).
         mode: ``paper-live`` / ``paper-replay`` ..., or the last source seen in ``state.db``.
         status: overall health (``healthy``...) or ``not running``.
-        components: component name -> state (empty when not running).
+        components: component name -> state, with the reason when not healthy (empty
+            when not running).
         positions: open positions (symbol, quantity, average_price).
         session: the session "today" refers to (ET date).
         trades_today: round trips entered that session.
-        pnl_today: their net P&L (closed ones), USD.
+        pnl_today: their net P&L (closed ones, after fees as in ``trades.db``), USD.
         rejections_today: entries refused that session, per rule (strategy rules,
             risk manager, venue); metrics are stored in batches, so a running
             daemon's last few refusals may not be counted yet.
         equity: account equity, USD.
         last_bar_time: end of the last processed bar, or ``None``.
+        last_bar_age_seconds: the running daemon's newest bar age (trading clock), seconds,
+            or ``None``.
         next_open: the next session open.
         last_cloud_sync: ``ok``/``failed`` and when, or ``None``.
     """
@@ -68,6 +71,7 @@ class StatusReport:
     rejections_today: dict[str, int] = field(default_factory=dict)
     equity: float | None = None
     last_bar_time: str | None = None
+    last_bar_age_seconds: float | None = None
     next_open: str | None = None
     last_cloud_sync: str | None = None
 
@@ -172,12 +176,17 @@ def merge_daemon_state(report: StatusReport, state: dict[str, Any]) -> StatusRep
     report.source = "daemon"
     report.mode = str(state.get("mode", report.mode))
     report.status = str(state.get("status", "unknown"))
-    report.components = {c["name"]: c["state"] for c in state.get("components", [])}
+    report.components = {
+        c["name"]: c["state"]
+        + (f": {c['reason']}" if c["state"] != "healthy" and c.get("reason") else "")
+        for c in state.get("components", [])
+    }
     positions = state.get("positions") or {}
     if positions.get("equity_usd") is not None:
         report.equity = positions["equity_usd"]
     market = state.get("market") or {}
     report.last_bar_time = market.get("newest_bar_end") or report.last_bar_time
+    report.last_bar_age_seconds = market.get("newest_bar_age_seconds")
     report.next_open = market.get("next_open") or report.next_open
     sync = state.get("last_sync")
     if sync:

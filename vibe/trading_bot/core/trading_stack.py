@@ -80,9 +80,14 @@ def orb_params(settings: AppSettings) -> OrbParams:
 
 
 def risk_params(settings: AppSettings) -> RiskParams:
-    """The risk limits from ``settings.risk`` (same field names)."""
+    """The risk limits from ``settings.risk`` (same field names).
+
+    ``slippage_reserve_bps`` is the configured slippage model's worst case, so
+    sizing reserves cash for the fill the exchange will actually book.
+    """
     names = {f.name for f in dataclasses.fields(RiskParams)}
     values = settings.risk.model_dump()
+    values["slippage_reserve_bps"] = build_slippage_model(settings.exchange).worst_case_bps
     return RiskParams(**{k: v for k, v in values.items() if k in names})
 
 

@@ -248,6 +248,13 @@ class DataManager:
         self.backfilled_bars += len(recovered)
         return recovered
 
+    def reconnects_by_provider(self) -> dict[str, int]:
+        """Reconnects so far per live provider name (e.g. ``{"finnhub": 2}``)."""
+        counts: dict[str, int] = {}
+        for provider in self._live:
+            counts[provider.name] = counts.get(provider.name, 0) + provider.reconnects
+        return counts
+
     def health_report(self) -> DataHealth:
         """The current :class:`DataHealth` snapshot."""
         last = self._last_bar

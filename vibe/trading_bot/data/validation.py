@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
@@ -48,11 +49,14 @@ class BarValidator:
 
     Attributes:
         rejections: ``Counter`` of rejected bars per reason (see module docs).
+        on_reject: called with ``(symbol, reason)`` for every rejected bar (the
+            ``/metrics`` feed), when set; it must not raise.
     """
 
     def __init__(self) -> None:
         self.rejections: Counter[str] = Counter()
         self._last: dict[str, datetime] = {}
+        self.on_reject: Callable[[str, str], None] | None = None
 
     @property
     def rejected(self) -> int:
@@ -102,4 +106,6 @@ class BarValidator:
 
     def _reject(self, symbol: str, ts: datetime, reason: str) -> None:
         self.rejections[reason] += 1
+        if self.on_reject is not None:
+            self.on_reject(symbol, reason)
         _log.warning("bar rejected", symbol=symbol, timestamp=ts.isoformat(), reason=reason)

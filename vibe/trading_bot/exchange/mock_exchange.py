@@ -22,7 +22,13 @@ Fill rules (prices before slippage are in :mod:`.fill_rules`):
   ``price_not_finite``, ``unknown_symbol``, ``market_closed``,
   ``insufficient_buying_power``.
 * Buying power is a cash account's: equity minus the gross value of open
-  positions and of working orders that add exposure (no margin).
+  positions and of working orders that add exposure (no margin). It is checked
+  when an order is submitted (at the last close) and again when an order that
+  adds exposure fills (at the fill price plus commission): if the cash then
+  pays for fewer shares (a gap beyond the sizing's price collar), only those
+  fill and the rest is cancelled as ``insufficient_buying_power_at_fill``; with
+  none affordable the whole order is cancelled so. Positions are thus never
+  worth more than the equity.
 * Commission is per order: each fill is charged ``fee(cumulative) - charged``.
 
 Listeners are called synchronously, in order, after the order object changed;
@@ -52,6 +58,9 @@ from vibe.trading_bot.exchange.base import Account, OrderEvent, OrderEventKind, 
 from vibe.trading_bot.exchange.commission import CommissionModel
 from vibe.trading_bot.exchange.fill_rules import reference_fill_price, stop_triggered
 from vibe.trading_bot.exchange.slippage import SlippageModel, slippage_cost
+
+#: Why an entry (or its rest) is cancelled at the fill: the cash does not pay for it.
+INSUFFICIENT_CASH_AT_FILL = "insufficient_buying_power_at_fill"
 
 _STATUS_EVENT = {
     OrderStatus.FILLED: OrderEventKind.FILLED,
@@ -297,6 +306,11 @@ class MockExchange:
     # ---- account -----------------------------------------------------------------
     def account(self) -> Account:
         """Cash, equity (positions marked at the last close) and buying power, USD."""
+        equity, free = self._equity_and_free_cash()
+        return Account(self.cash, equity, max(0.0, free))
+
+    def _equity_and_free_cash(self, excluding: Order | None = None) -> tuple[float, float]:
+        """Equity and ``equity - gross positions - reserved`` (USD), ``excluding`` one order."""
         gross = 0.0
         value = 0.0
         for pos in self.positions.values():
@@ -305,8 +319,13 @@ class MockExchange:
                 value += pos.quantity * mark
                 gross += abs(pos.quantity) * mark
         equity = self.cash + value
-        reserved = sum(self._added_exposure(w.order) for ws in self._working.values() for w in ws)
-        return Account(self.cash, equity, max(0.0, equity - gross - reserved))
+        reserved = sum(
+            self._added_exposure(w.order)
+            for ws in self._working.values()
+            for w in ws
+            if w.order is not excluding
+        )
+        return equity, equity - gross - reserved
 
     # ---- bars --------------------------------------------------------------------
     def process_bar(self, bar: Bar) -> list[Fill]:
@@ -372,10 +391,48 @@ class MockExchange:
         if reference is None:
             return None
         quantity = min(order.remaining_quantity, capacity)
-        price = reference
-        if order.order_type in (OrderType.MARKET, OrderType.STOP):
-            price = self._slippage.execution_price(order.side, reference, quantity, bar)
+        price = self._execution_price(order, reference, quantity, bar)
+        if order.parent_id is None and self._new_shares(order, quantity):
+            affordable = self._affordable(w, quantity, price)
+            if affordable < quantity:
+                return self._fill_what_cash_allows(w, affordable, reference, bar)
         return self._execute(w, quantity, reference, price, bar.timestamp)
+
+    def _execution_price(self, order: Order, reference: float, quantity: int, bar: Bar) -> float:
+        if order.order_type in (OrderType.MARKET, OrderType.STOP):
+            return self._slippage.execution_price(order.side, reference, quantity, bar)
+        return reference
+
+    def _new_shares(self, order: Order, quantity: int) -> int:
+        """Shares of new gross exposure that filling ``quantity`` of ``order`` would add."""
+        held = self.positions.get(order.symbol)
+        current = held.quantity if held is not None else 0
+        return max(0, abs(current + order.side.sign * quantity) - abs(current))
+
+    def _affordable(self, w: _Working, quantity: int, price: float) -> int:
+        """The most of ``quantity`` the free cash pays for at ``price`` plus commission."""
+        order = w.order
+        _, free = self._equity_and_free_cash(excluding=order)
+        shares = min(quantity, max(0, math.floor(free / price))) if price > 0 else 0
+        while shares > 0:
+            fee = self._commission.fee(order.filled_quantity + shares, price) - w.fees_charged
+            if self._new_shares(order, shares) * price + max(0.0, fee) <= free:
+                break
+            shares -= 1
+        return shares
+
+    def _fill_what_cash_allows(
+        self, w: _Working, quantity: int, reference: float, bar: Bar
+    ) -> Fill | None:
+        """Fill ``quantity`` (may be 0), then cancel the rest: no margin, never negative cash."""
+        order = w.order
+        fill = None
+        if quantity > 0:
+            price = self._execution_price(order, reference, quantity, bar)
+            fill = self._execute(w, quantity, reference, price, bar.timestamp)
+        if not order.is_complete:
+            self._finish(order, OrderStatus.CANCELLED, bar.timestamp, INSUFFICIENT_CASH_AT_FILL)
+        return fill
 
     def _execute(
         self, w: _Working, quantity: int, reference: float, price: float, at: datetime

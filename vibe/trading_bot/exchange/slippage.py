@@ -34,6 +34,11 @@ class Quote:
 class SlippageModel(Protocol):
     """Turns a reference price into an executed price."""
 
+    @property
+    def worst_case_bps(self) -> float:
+        """The worst plausible slippage, bps of price (what sizing reserves for)."""
+        ...
+
     def execution_price(
         self,
         side: OrderSide,
@@ -52,6 +57,11 @@ def _adverse(side: OrderSide, reference: float, fraction: float) -> float:
 
 class NoSlippage:
     """Fills exactly at the reference price."""
+
+    @property
+    def worst_case_bps(self) -> float:
+        """Zero: no slippage."""
+        return 0.0
 
     def execution_price(
         self,
@@ -74,6 +84,11 @@ class FixedBpsSlippage:
     """
 
     bps: float
+
+    @property
+    def worst_case_bps(self) -> float:
+        """``bps``: every fill pays exactly that."""
+        return self.bps
 
     def execution_price(
         self,
@@ -100,6 +115,11 @@ class HalfSpreadSlippage:
     """
 
     assumed_spread_bps: float
+
+    @property
+    def worst_case_bps(self) -> float:
+        """Half the assumed spread (a quoted spread may be wider; the fill check catches it)."""
+        return self.assumed_spread_bps / 2.0
 
     def execution_price(
         self,
@@ -138,6 +158,11 @@ class SqrtImpactSlippage:
     k: float
     fallback_bps: float = 1.0
     max_bps: float = 500.0
+
+    @property
+    def worst_case_bps(self) -> float:
+        """``max_bps``: the impact's cap."""
+        return self.max_bps
 
     def execution_price(
         self,

@@ -113,6 +113,16 @@ class Portfolio:
         return sum(p.unrealized_pnl for p in self._positions.values())
 
     @property
+    def net_realized_pnl(self) -> float:
+        """USD realized after fees: :attr:`realized_pnl` minus every commission paid.
+
+        Equals the sum of the closed trades' P&L in ``trades.db`` (which is after
+        fees) while no position is open; an open position's entry commission is
+        already subtracted here.
+        """
+        return self.realized_pnl - self.fees
+
+    @property
     def fees(self) -> float:
         """USD commissions paid on every fill."""
         return sum(p.fees for p in self._positions.values())

@@ -438,6 +438,24 @@ class TradeExecutor:
         self.portfolio.mark(bar.symbol, bar.close)
         return fills
 
+    @property
+    def has_refused_at_fill(self) -> bool:
+        """True when :meth:`pop_refused_at_fill` has something (cheap, per bar)."""
+        return bool(self._recorder.refused_at_fill)
+
+    def pop_refused_at_fill(self) -> list[str]:
+        """Symbols whose entry the venue cut at the fill for want of cash, since the last call.
+
+        One item per entry (filled in part or not at all); reason
+        ``insufficient_buying_power_at_fill`` (see :mod:`~vibe.trading_bot.exchange.mock_exchange`).
+        """
+        refused = self._recorder.refused_at_fill
+        if not refused:
+            return []
+        symbols = list(refused)
+        refused.clear()
+        return symbols
+
     def fill_at_close(self, bar: Bar) -> list[Fill]:
         """Fill working market orders (closes) at the session's last ``bar`` close."""
         with self._orders.unit_of_work():

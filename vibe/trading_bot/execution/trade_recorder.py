@@ -27,6 +27,7 @@ from typing import Any
 from vibe.common.models import ExitReason, Fill, Order, Trade
 from vibe.common.strategies.orb import exit_levels
 from vibe.trading_bot.exchange.base import OrderEvent, OrderEventKind
+from vibe.trading_bot.exchange.mock_exchange import INSUFFICIENT_CASH_AT_FILL
 from vibe.trading_bot.execution.order_manager import OrderManager
 from vibe.trading_bot.execution.portfolio import Portfolio
 from vibe.trading_bot.execution.reporting import ExecutionReporter
@@ -72,6 +73,8 @@ class TradeRecorder:
         self._reporter = reporter
         self._take_profit_r = take_profit_r
         self._on_error = on_error
+        #: symbols whose entry (or its rest) the venue cancelled at the fill for want of cash
+        self.refused_at_fill: list[str] = []
 
     def on_event(self, event: OrderEvent) -> None:
         """Book one stored order event, inside its unit of work (the manager's booker)."""
@@ -176,6 +179,8 @@ class TradeRecorder:
             )
         if trip is None:
             return
+        if order.id == trip.entry_id and event.reason == INSUFFICIENT_CASH_AT_FILL:
+            self._orders.after_commit(partial(self.refused_at_fill.append, order.symbol))
         if order.id == trip.entry_id:
             if not trip.entry_fills:
                 del self._trips[order.symbol]

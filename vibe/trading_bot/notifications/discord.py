@@ -49,6 +49,7 @@ from vibe.common.errors import InvalidInputError, TemporaryError, VibeError
 from vibe.trading_bot.config.settings import NotificationSettings
 from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
 from vibe.trading_bot.notifications.formatter import format_alert, log_summary
+from vibe.trading_bot.notifications.observer import NotifierObserver
 from vibe.trading_bot.notifications.outbox import OUTBOX_FILENAME, Outbox, OutboxEntry
 from vibe.trading_bot.notifications.payloads import Alert, AlertKind, SystemAlert
 from vibe.trading_bot.notifications.rate_limiter import TokenBucket
@@ -171,6 +172,7 @@ class DiscordNotifier:
         self._consecutive_failures = 0
         self._stopped = False
         self.disabled_reason: str | None = None
+        self.observer: NotifierObserver | None = None  # the /metrics feed, when served
 
     @property
     def enabled(self) -> bool:
@@ -196,6 +198,7 @@ class DiscordNotifier:
             self._health.set_state(HealthState.HEALTHY, "no webhook URL; alerts go to the log")
             return
         self._stats.queue_depth = await self._io(self._outbox.count)
+        self._observe_queue()
         reason = f"{self._stats.queue_depth} unsent alerts to deliver first"
         self._health.set_state(HealthState.HEALTHY, reason if self._stats.queue_depth else "")
         self._task = asyncio.create_task(self._run(), name="discord-notifier")
@@ -227,11 +230,16 @@ class DiscordNotifier:
             self._log_alert(alert, f"outbox write failed: {exc}")
             return False
         self._stats.queue_depth += len(bodies)
+        self._observe_queue()
         if self.disabled_reason is not None:
             self._log_alert(alert, "webhook disabled; stored unsent")
         self._idle.clear()
         self._wake.set()
         return True
+
+    def _observe_queue(self) -> None:
+        if self.observer is not None:
+            self.observer.on_alerts_queued(self._stats.queue_depth)
 
     def _log_alert(self, alert: Alert, why: str) -> None:
         self._stats.logged += 1
@@ -322,11 +330,15 @@ class DiscordNotifier:
             await self._after_failure(reply)
 
     async def _wait_turn(self) -> None:
-        delay = self._paused_until - self._timer.monotonic()
+        started = self._timer.monotonic()
+        delay = self._paused_until - started
         if delay > 0:
             self._stats.rate_limited_waits += 1
             await self._timer.sleep(delay)
         await self._bucket.acquire()
+        waited = self._timer.monotonic() - started
+        if waited > 0 and self.observer is not None:
+            self.observer.on_rate_limit_wait("discord", waited)
 
     async def _attempt(self, entry: OutboxEntry) -> Reply:
         assert self._url is not None  # noqa: S101 - only the worker calls this
@@ -368,6 +380,9 @@ class DiscordNotifier:
         args: tuple[Any, ...] = (entry.id, self._clock.now(), attempts)
         await self._retry_storage(mark, *(args if error is None else (*args, error)))
         self._stats.queue_depth = max(0, self._stats.queue_depth - 1)
+        self._observe_queue()
+        if self.observer is not None:
+            self.observer.on_alert(entry.kind, sent=error is None)
         if error is not None:
             self._stats.failed += 1
             self._health.record_error(f"Discord refused alert {entry.id} ({entry.kind}): {error}")

@@ -13,14 +13,22 @@ Two kinds of mark, keyed by the data source (``live`` or ``replay:<folder>``):
   handed to the notifier, so a restart inside the after-close work resumes it
   without a second summary.
 
+The newest bar cursor over every source is the daemon's *progress mark*
+(:func:`stored_progress`): cloud snapshots carry it, and it decides at start-up
+whether the local databases or the cloud's are newer.
+
 Orders, fills and positions are not here: they live in ``trades.db`` and are
 rebuilt from it by the order manager.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import date, datetime
+from pathlib import Path
 
+from vibe.common.errors import StorageError
 from vibe.trading_bot.storage.sqlite import (
     SQLiteStore,
     from_iso,
@@ -132,3 +140,31 @@ class RunStateStore(SQLiteStore):
         """Every data source with a mark, sorted."""
         rows = self.db.query("SELECT DISTINCT source FROM run_state ORDER BY source")
         return [str(row["source"]) for row in rows]
+
+
+def stored_progress(path: Path, busy_timeout_seconds: float = 10.0) -> datetime | None:
+    """The progress mark of the ``state.db`` at ``path``: its newest bar cursor, any source.
+
+    Read without opening a store (the file is never created, migrated or written),
+    so it can run before the stores open and while they are open (WAL readers).
+
+    Returns:
+        The newest ``last_bar_end`` (tz-aware UTC), or ``None`` when the file, its
+        table or any cursor is missing.
+
+    Raises:
+        StorageError: the file exists but is not a readable SQLite database.
+    """
+    if not path.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(path, timeout=busy_timeout_seconds)) as conn:
+            if not conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run_state'"
+            ).fetchone():
+                return None
+            row = conn.execute("SELECT max(value) FROM run_state WHERE key = ?", (_CURSOR,))
+            value = row.fetchone()[0]
+    except sqlite3.Error as exc:
+        raise StorageError(f"{path}: cannot read the progress mark ({exc})") from exc
+    return from_iso(str(value)) if value is not None else None

@@ -56,7 +56,7 @@ async def test_updates_show_up_in_the_scrape(stack: Stack):
     m.record_fill("AAPL", "buy")
     m.record_trade("AAPL", 12.5)
     m.record_trade("AAPL", -3.0)
-    m.set_account(equity_usd=25_009.5, realized_pnl_usd=9.5, open_positions=1)
+    m.set_account(equity_usd=25_009.5, realized_pnl_net_usd=9.5, open_positions=1)
     m.record_alert("trade", sent=True)
     m.record_alert("error", sent=False)
     m.set_alerts_queued(4)
@@ -78,7 +78,7 @@ async def test_updates_show_up_in_the_scrape(stack: Stack):
     assert value(f, "vibe_trades_total", symbol="AAPL", outcome="win") == 1
     assert value(f, "vibe_trades_total", symbol="AAPL", outcome="loss") == 1
     assert value(f, "vibe_equity_usd") == 25_009.5
-    assert value(f, "vibe_realized_pnl_usd") == 9.5
+    assert value(f, "vibe_realized_pnl_net_usd") == 9.5
     assert value(f, "vibe_open_positions") == 1
     assert value(f, "vibe_alerts_sent_total", kind="trade") == 1
     assert value(f, "vibe_alerts_failed_total", kind="error") == 1

@@ -40,6 +40,18 @@ def replay(
 
     The daemon's output goes to ``folder/daemon.log`` (appended across runs).
     """
+    proc = start(folder, window, **env_extra)
+    try:
+        returncode = proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return subprocess.CompletedProcess(proc.args, returncode)
+
+
+def start(folder: Path, window: Window, **env_extra: str) -> subprocess.Popen[bytes]:
+    """Start ``run --replay`` at max speed in ``folder``; output to ``folder/daemon.log``."""
     folder.mkdir(parents=True, exist_ok=True)
     env = daemon_env(folder, **env_extra)
     command = [
@@ -48,10 +60,7 @@ def replay(
         "--start", window.start, "--end", window.end,
     ]  # fmt: skip
     with (folder / "daemon.log").open("ab") as log:
-        return subprocess.run(
-            command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
-            timeout=timeout, check=False,
-        )  # fmt: skip
+        return subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def kill_at(folder: Path, window: Window, after_seconds: float) -> int:
@@ -59,15 +68,7 @@ def kill_at(folder: Path, window: Window, after_seconds: float) -> int:
 
     Returns ``-SIGKILL`` when it was killed, ``0`` when it ended first.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    env = daemon_env(folder)
-    command = [
-        sys.executable, "-m", "vibe.trading_bot", "run", "--replay", str(SAMPLE),
-        "--speed", "max", "--symbols", window.symbols,
-        "--start", window.start, "--end", window.end,
-    ]  # fmt: skip
-    with (folder / "daemon.log").open("ab") as log:
-        proc = subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = start(folder, window)
     try:
         proc.wait(timeout=after_seconds)
     except subprocess.TimeoutExpired:

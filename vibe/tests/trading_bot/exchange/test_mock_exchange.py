@@ -220,12 +220,14 @@ def test_rejections_carry_reasons_and_never_raise(clock):
 
 
 def test_long_round_trip_cash_equity_fees_to_the_cent(clock):
-    ex = make_exchange(clock, FixedBpsSlippage(1.0), PerShareCommission(0.005, 1.0, 1.0))
+    ex = make_exchange(
+        clock, FixedBpsSlippage(1.0), PerShareCommission(0.005, 1.0, 1.0), cash=200_000.0
+    )
     ex.submit(order(clock, qty=300))
     ex.process_bar(bar(0, 500.00, 501, 499, 500.50))
     buy_price = 500.00 * 1.0001
     account = asyncio.run(ex.get_account())
-    assert account.cash == pytest.approx(100_000 - 300 * buy_price - 1.50, abs=0.005)
+    assert account.cash == pytest.approx(200_000 - 300 * buy_price - 1.50, abs=0.005)
     assert account.equity == pytest.approx(account.cash + 300 * 500.50, abs=0.005)
     ex.submit(order(clock, SELL, qty=300))
     ex.process_bar(bar(1, 502.00, 503, 501, 502.5))
@@ -235,8 +237,33 @@ def test_long_round_trip_cash_equity_fees_to_the_cent(clock):
     assert pos.realized_pnl == pytest.approx(300 * (sell_price - buy_price), abs=0.005)
     assert pos.fees == pytest.approx(3.00)
     assert ex.account().equity == pytest.approx(
-        100_000 + 300 * (sell_price - buy_price) - 3.00, abs=0.005
+        200_000 + 300 * (sell_price - buy_price) - 3.00, abs=0.005
     )
+
+
+def test_an_entry_fills_only_what_the_cash_pays_for_at_a_gap(clock):
+    ex = make_exchange(clock, commission=PerShareCommission(0.005, 1.0, 1.0), cash=10_000.0)
+    ex.process_bar(bar(-1, 99.0, 100.5, 98.5, 100.0))  # last close 100.00
+    entry = ex.submit(order(clock, qty=99))  # 9,900 USD at the last close: accepted
+    assert entry.status is OrderStatus.ACCEPTED
+    fills = ex.process_bar(bar(0, 110.00, 111, 109, 110.5))  # gaps up 10 % at the open
+    assert [f.quantity for f in fills] == [90]  # 90 x 110 + 1 USD commission <= 10,000
+    assert entry.status is OrderStatus.CANCELLED and entry.filled_quantity == 90
+    assert entry.history[-1][0] is OrderStatus.CANCELLED
+    assert ex.cash == pytest.approx(10_000 - 90 * 110.0 - 1.0) and ex.cash >= 0
+
+
+def test_an_entry_the_cash_cannot_pay_at_all_is_cancelled_with_its_legs(clock):
+    ex = make_exchange(clock, cash=1_000.0)
+    ex.process_bar(bar(-1, 99.0, 100.5, 98.5, 100.0))
+    entry, stop, _no_target = ex.submit_bracket(order(clock, qty=9), stop_price=95.0)
+    events: list[OrderEvent] = []
+    ex.add_listener(events.append)
+    assert ex.process_bar(bar(0, 1_100.00, 1_101, 1_099, 1_100.5)) == []  # not 1 share
+    assert entry.status is OrderStatus.CANCELLED and stop is not None
+    assert stop.status is OrderStatus.CANCELLED
+    assert events[0].reason == "insufficient_buying_power_at_fill"
+    assert ex.cash == 1_000.0 and not ex.positions.get("SPY")
 
 
 def test_short_round_trip(clock):

@@ -142,3 +142,16 @@ def test_a_mid_session_restart_keeps_the_start_of_day_equity(make_rig):
     assert reborn.executor.account_state().daily_pnl == pytest.approx(lost - 100_000.0)
     reborn.executor.start_session(OPEN.date() + timedelta(days=1), opened_at=NEXT_OPEN)
     assert reborn.executor.session.start_of_day_equity == pytest.approx(lost)
+
+
+def test_a_leg_shrunk_by_a_partial_fill_of_its_sibling_is_stored(make_rig):
+    rig = make_rig(max_volume_participation=0.1)
+    rig.feed(bar(0, 100, 100.5, 99.5, 100))
+    rig.executor.handle_signal(entry_signal(0, 100.0, 99.0))
+    rig.feed(bar(1, 100.2, 100.4, 100.0, 100.3))  # the whole entry fills
+    entry = next(o for o in rig.store.get_orders() if o.parent_id is None)
+    rig.feed(bar(2, 100.1, 100.2, 98.5, 98.8, v=10 * (entry.quantity // 2)))  # half the stop
+    legs = {o.order_type: o for o in rig.store.get_orders() if o.parent_id is not None}
+    stop, target = legs[OrderType.STOP], legs[OrderType.LIMIT]
+    assert 0 < stop.filled_quantity < entry.quantity
+    assert target.quantity == entry.quantity - stop.filled_quantity  # as stored, for a restart

@@ -170,6 +170,7 @@ class DiscordStandIn:
     def __post_init__(self) -> None:
         self.app = FastAPI()
         self.app.post("/api/webhooks/{webhook_id}/{token}")(self._execute)
+        self.app.get("/api/webhooks/{webhook_id}/{token}")(self._get_webhook)
 
     def add_webhook(self, webhook_id: str, token: str) -> str:
         self.webhooks[webhook_id] = token
@@ -262,6 +263,13 @@ class DiscordStandIn:
             return self._reply(now, webhook_id, 400, payload, headers)
         self.accepted.append((webhook_id, body))
         return self._reply(now, webhook_id, 204, None, headers)
+
+    async def _get_webhook(self, webhook_id: str, token: str) -> Response:
+        """Get Webhook with Token: the webhook object, or 404 / 10015 (never posts)."""
+        now = time.monotonic()
+        if self.webhooks.get(webhook_id) != token:
+            return self._reply(now, webhook_id, 404, {"message": "Unknown Webhook", "code": 10015})
+        return self._reply(now, webhook_id, 200, {"id": webhook_id, "type": 1, "name": "stand-in"})
 
     def _forced(self, now: float, webhook_id: str) -> Response:
         forced = self.forced.popleft() if self.forced else Forced(503)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -31,6 +31,7 @@ from vibe.trading_bot.storage.sync.snapshot import SnapshotMetadata, verify_snap
 
 FUTURE = datetime(2099, 1, 2, 15, 0, tzinfo=UTC)  # newer than any local file
 PAST = datetime(2001, 1, 2, 15, 0, tzinfo=UTC)  # older than any local file
+DAY = timedelta(days=1)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def backend(request, tmp_path) -> SyncBackend:
     return azure_backend(port, create_container(port))
 
 
-def make_sync(backend, databases, clock, keep=10, health=None) -> CloudSync:
+def make_sync(backend, databases, clock, keep=10, health=None, progress=None) -> CloudSync:
     return CloudSync(
         backend,
         databases,
@@ -66,6 +67,7 @@ def make_sync(backend, databases, clock, keep=10, health=None) -> CloudSync:
         health=health or RecordingHealthReporter(),
         host="test-host",
         version="9.9.9",
+        progress=None if progress is None else (lambda: progress),
     )
 
 
@@ -102,35 +104,47 @@ async def test_upload_while_writing_is_consistent(backend, tmp_path):
 
 @pytest.mark.asyncio
 async def test_restore_when_newer_or_missing_and_keep_when_older(backend, tmp_path):
+    # "newer" is the progress mark in the data (trading clock), never a file time
     source = tmp_path / "old-pod" / "trades.db"
     make_db(source, orders=7).close()
-    clock = SimulatedClock(PAST)
-    await make_sync(backend, {"trades": source}, clock).upload("trades")
+    clock = SimulatedClock(FUTURE)  # created_at of the uploads: plays no part
+    await make_sync(backend, {"trades": source}, clock, progress=PAST).upload("trades")
 
-    # an older cloud copy never replaces a local file
+    # a snapshot with an older progress mark never replaces a local file with rows
     local = tmp_path / "new-pod" / "trades.db"
     make_db(local, orders=2).close()
     health = RecordingHealthReporter()
-    result = await make_sync(backend, {"trades": local}, clock, health=health).restore_if_newer(
-        "trades"
-    )
+    newer_local = make_sync(backend, {"trades": local}, clock, health=health, progress=FUTURE)
+    result = await newer_local.restore_if_newer("trades")
     assert result.status == RestoreStatus.KEPT_LOCAL
     assert counts(local) == (2, 2)
 
-    # a newer cloud copy replaces it
-    clock.advance_to(FUTURE)
-    await make_sync(backend, {"trades": source}, clock).upload("trades")
-    report = await make_sync(backend, {"trades": local}, clock, health=health).restore_all()
+    # a newer progress mark replaces it, whatever the file times say
+    os.utime(local, (FUTURE.timestamp(), FUTURE.timestamp()))
+    behind = make_sync(backend, {"trades": local}, clock, health=health, progress=PAST - DAY)
+    report = await behind.restore_all()
     assert [r.status for r in report.results] == [RestoreStatus.RESTORED]
     assert not report.degraded and health.state == HealthState.HEALTHY
     assert counts(local) == (7, 7)
     assert counts(local.with_name("trades.db.pre-restore")) == (2, 2)
+    assert report.results[0].snapshot is not None
+    assert report.results[0].snapshot.progress == PAST
+    assert report.results[0].snapshot.rows == 14
 
     # no local file at all (a fresh container): restored
     fresh = tmp_path / "fresh" / "data" / "trades.db"
     result = await make_sync(backend, {"trades": fresh}, clock).restore_if_newer("trades")
     assert result.status == RestoreStatus.RESTORED
     assert counts(fresh) == (7, 7)
+
+    # an empty local file (created by a store before the restore) never wins either
+    empty = tmp_path / "empty" / "trades.db"
+    make_db(empty).close()
+    result = await make_sync(backend, {"trades": empty}, clock, progress=FUTURE).restore_if_newer(
+        "trades"
+    )
+    assert result.status == RestoreStatus.RESTORED
+    assert counts(empty) == (7, 7)
 
     # nothing in the cloud for another database
     other = await make_sync(backend, {"metrics": fresh}, clock).restore_if_newer("metrics")
@@ -141,7 +155,8 @@ async def test_restore_when_newer_or_missing_and_keep_when_older(backend, tmp_pa
 async def test_restore_over_crashed_local_with_wal_files(backend, tmp_path):
     source = tmp_path / "src" / "trades.db"
     make_db(source, orders=5).close()
-    await make_sync(backend, {"trades": source}, SimulatedClock(FUTURE)).upload("trades")
+    clock = SimulatedClock(FUTURE)
+    await make_sync(backend, {"trades": source}, clock, progress=FUTURE).upload("trades")
 
     # a pod that died with data still in its WAL: copy db, -wal, -shm while open
     crashed = tmp_path / "crashed"
@@ -155,9 +170,8 @@ async def test_restore_over_crashed_local_with_wal_files(backend, tmp_path):
     target = crashed / "trades.db"
     assert (crashed / "trades.db-wal").stat().st_size > 0
 
-    result = await make_sync(backend, {"trades": target}, SimulatedClock(FUTURE)).restore_if_newer(
-        "trades"
-    )
+    behind = make_sync(backend, {"trades": target}, clock, progress=PAST)
+    result = await behind.restore_if_newer("trades")
     assert result.status == RestoreStatus.RESTORED
     assert not (crashed / "trades.db-wal").exists() and not (crashed / "trades.db-shm").exists()
     assert counts(target) == (5, 5)
@@ -168,16 +182,17 @@ async def test_restore_over_crashed_local_with_wal_files(backend, tmp_path):
 async def test_corrupted_object_is_refused_and_local_data_untouched(backend, tmp_path):
     source = tmp_path / "src" / "trades.db"
     make_db(source, orders=9).close()
-    uploaded = await make_sync(backend, {"trades": source}, SimulatedClock(FUTURE)).upload("trades")
+    uploaded = await make_sync(
+        backend, {"trades": source}, SimulatedClock(FUTURE), progress=FUTURE
+    ).upload("trades")
     await backend.put_bytes(uploaded.key, b"\x1f\x8b garbage " * 100, {})
 
     local = tmp_path / "local" / "trades.db"
     make_db(local, orders=4).close()
-    os.utime(local, (PAST.timestamp(), PAST.timestamp()))  # older than the snapshot
     before = local.read_bytes()
     health = RecordingHealthReporter()
     report = await make_sync(
-        backend, {"trades": local}, SimulatedClock(FUTURE), health=health
+        backend, {"trades": local}, SimulatedClock(FUTURE), health=health, progress=PAST
     ).restore_all()
     (result,) = report.results
     assert result.status == RestoreStatus.REFUSED

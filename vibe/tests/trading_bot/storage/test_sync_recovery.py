@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -30,6 +30,7 @@ from vibe.trading_bot.storage.sync import (
     RetryPolicy,
     SyncScheduler,
 )
+from vibe.trading_bot.storage.sync.snapshot import Watermark, is_newer
 
 START = datetime(2099, 3, 2, 21, 0, tzinfo=UTC)
 FAST = RetryPolicy(attempts=3, initial_backoff_seconds=1.0, max_backoff_seconds=4.0)
@@ -218,3 +219,45 @@ async def test_one_missing_database_does_not_block_the_others(tmp_path):
     with pytest.raises(OperationalError, match=r"metrics\.db"):
         await sync.upload_all()
     assert len(await sync.list_snapshots("trades")) == 1
+
+
+def test_newer_is_decided_by_the_data_never_by_file_times() -> None:
+    early, late = START, START + timedelta(days=1)
+    assert not is_newer(Watermark(late, 0), Watermark(None, 0))  # an empty copy never wins
+    assert is_newer(Watermark(None, 3), Watermark(late, 0))  # rows beat an empty file
+    assert is_newer(Watermark(late, 3), Watermark(early, 90))  # progress, not row counts
+    assert not is_newer(Watermark(early, 90), Watermark(late, 3))
+    assert not is_newer(Watermark(late, 3), Watermark(late, 3))
+    assert is_newer(Watermark(early, 3), Watermark(None, 3))  # a known mark beats an unknown
+    assert not is_newer(Watermark(None, 3), Watermark(early, 3))
+
+
+@pytest.mark.asyncio
+async def test_upload_never_replaces_a_latest_another_daemon_made_newer(tmp_path):
+    backend = LocalDirectoryBackend(tmp_path / "cloud")
+    clock = SimulatedClock(START)
+    marks = {"a": START, "b": START - timedelta(days=1)}
+
+    def pod(name: str) -> CloudSync:
+        path = tmp_path / name / "trades.db"
+        make_db(path, orders=2).close()
+        return CloudSync(
+            backend,
+            {"trades": path},
+            clock,
+            prefix="p",
+            keep=1,
+            health=RecordingHealthReporter(),
+            progress=lambda: marks[name],
+        )
+
+    a, b = pod("a"), pod("b")
+    await a.upload("trades")
+    assert (await b.restore_all()).results[0].status == RestoreStatus.RESTORED
+    marks["a"] = START + timedelta(days=2)  # a trades on and uploads
+    newer = await a.upload("trades")
+    marks["b"] = START + timedelta(days=5)  # b, further still, lacks a's later data
+    with pytest.raises(OperationalError, match="newer than the local data"):
+        await b.upload("trades")
+    assert (await a.latest("trades")) == (newer.key, newer.metadata)
+    assert await a.list_snapshots("trades") == [newer.key]  # keep=1: nothing of b pruned it

@@ -11,10 +11,23 @@ then prunes all but the newest ``keep`` snapshots (never the one ``latest``
 names). Snapshot names start with a fixed-width UTC time, so key order is time
 order.
 
-Restore runs before the stores open their files: when ``latest`` is newer
-than the local file (or there is no local file) it downloads, verifies and
-atomically replaces. It never raises for cloud trouble; it returns a
-:class:`RestoreReport` and reports through the :class:`HealthReporter`.
+"Newer" has one meaning, read from the data on both sides and never from
+file times (:class:`~.snapshot.Watermark`, :func:`~.snapshot.is_newer`): the
+daemon's progress mark (its resume cursor, a bar end time on the trading
+clock) and the row count. Every snapshot records both in its metadata.
+
+Restore runs before the stores open their files: when ``latest`` holds data
+the local file lacks (an empty or missing file never wins against a snapshot
+with rows) it downloads, verifies and atomically replaces. It never raises for
+cloud trouble; it returns a :class:`RestoreReport` and reports through the
+:class:`HealthReporter`.
+
+An upload never replaces a ``latest`` that holds data the local copy lacks:
+each database remembers the watermark its local data is known to contain
+(what it restored, kept, or last uploaded); when the cloud's ``latest`` is
+newer than that (another daemon uploaded, or the cloud was unreachable at
+start-up), the upload is refused with an :class:`OperationalError` and the
+cloud is left untouched (so retention never prunes its snapshots either).
 """
 
 from __future__ import annotations
@@ -23,9 +36,9 @@ import asyncio
 import json
 import socket
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -37,22 +50,30 @@ from vibe.trading_bot.storage.sync.backends import SyncBackend
 from vibe.trading_bot.storage.sync.snapshot import (
     SnapshotIntegrityError,
     SnapshotMetadata,
+    Watermark,
     create_snapshot,
-    local_modified_at,
+    is_newer,
+    local_rows,
     replace_database,
     verify_snapshot,
 )
 from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: Where the daemon's progress mark comes from (``None``: unknown).
+ProgressSource = Callable[[], datetime | None]
+
+
+def _no_progress() -> datetime | None:
+    return None
 
 
 class RestoreStatus(StrEnum):
     """What the start-up restore did for one database."""
 
     RESTORED = "restored"  # the cloud copy replaced (or created) the local file
-    KEPT_LOCAL = "kept_local"  # the local file is as new as or newer than the cloud's latest
+    KEPT_LOCAL = "kept_local"  # the cloud's latest holds nothing the local file lacks
     NO_SNAPSHOT = "no_snapshot"  # the cloud has no snapshot of this database
     UNREACHABLE = "unreachable"  # temporary failure: started on local data, degraded
     REFUSED = "refused"  # checksum / integrity / metadata failure: local files untouched
@@ -130,12 +151,15 @@ class CloudSync:
         health: where cloud trouble is reported.
         host: recorded in metadata; defaults to :func:`socket.gethostname`.
         version: recorded in metadata; defaults to :func:`app_version`.
+        progress: returns the daemon's progress mark (tz-aware UTC; ``None`` when
+            unknown), read from the local data; recorded in every snapshot and
+            compared at restore (see module doc). Default: always unknown.
 
     Raises:
         InvalidInputError: ``keep < 1`` or a database name that is not a plain word.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - each is a documented setting or collaborator
         self,
         backend: SyncBackend,
         databases: Mapping[str, Path],
@@ -146,6 +170,7 @@ class CloudSync:
         health: HealthReporter,
         host: str | None = None,
         version: str | None = None,
+        progress: ProgressSource | None = None,
     ) -> None:
         if keep < 1:
             raise InvalidInputError(f"CLOUD_SYNC_KEEP={keep!r}; expected an integer >= 1")
@@ -160,7 +185,8 @@ class CloudSync:
         self._health = health
         self._host = host or socket.gethostname()
         self._version = version or app_version()
-        self._guards: dict[str, datetime] = {}
+        self._progress = progress or _no_progress
+        self._bases: dict[str, Watermark] = {}
 
     def _key(self, name: str, *parts: str) -> str:
         return "/".join(p for p in (self._prefix, name, *parts) if p)
@@ -219,12 +245,11 @@ class CloudSync:
 
         Raises:
             StorageError: the local file cannot be snapshotted.
-            OperationalError: the cloud holds a newer snapshot than the local data this
-                daemon started from after an unreachable start-up (not overwritten), or
-                the backend refused.
+            OperationalError: the cloud's ``latest`` holds data the local copy lacks
+                (not overwritten; see module doc), or the backend refused.
             TemporaryError: the backend could not be reached (retry).
         """
-        await self._check_guard(name)
+        progress = await asyncio.to_thread(self._progress)  # before the copy: it holds as much
         with tempfile.TemporaryDirectory(prefix="vibe-sync-") as work:
             snap = await asyncio.to_thread(
                 create_snapshot,
@@ -235,29 +260,29 @@ class CloudSync:
                 app_version=self._version,
                 host=self._host,
             )
-            meta = snap.metadata
+            meta = replace(snap.metadata, progress=progress)
+            await self._check_not_behind(name, self._bases.get(name, meta.watermark))
             stamp = meta.created_at.strftime("%Y%m%dT%H%M%S%fZ")
             key = self._key(name, "snapshots", f"{stamp}-{meta.sha256[:12]}.sqlite.gz")
             await self.backend.put_file(key, snap.path, meta.to_metadata())
         pointer = json.dumps({"key": key, "metadata": meta.to_metadata()}, indent=1).encode()
         await self.backend.put_bytes(self.latest_key(name), pointer, meta.to_metadata())
+        self._bases[name] = meta.watermark
         pruned = await self._prune(name, key)
         _log.info("cloud sync upload", database=name, key=key, bytes=meta.compressed_size)
         return UploadResult(key, meta, pruned)
 
-    async def _check_guard(self, name: str) -> None:
-        started_from = self._guards.get(name)
-        if started_from is None:
-            return
+    async def _check_not_behind(self, name: str, local: Watermark) -> None:
         found = await self.latest(name)
-        if found is not None and found[1].created_at > started_from:
-            raise OperationalError(
-                f"{name}: the cloud's latest snapshot ({found[1].created_at.isoformat()}) is "
-                "newer than the local data this daemon started from (the cloud was unreachable "
-                "at start-up); not overwriting it. Restart the daemon to restore it, or delete "
-                f"{self.latest_key(name)} to keep the local data"
-            )
-        del self._guards[name]
+        if found is None or not is_newer(found[1].watermark, local):
+            return
+        cloud = found[1]
+        raise OperationalError(
+            f"{name}: the cloud's latest snapshot (progress {_mark(cloud.watermark)}) is "
+            f"newer than the local data this daemon started from (progress {_mark(local)}); "
+            "not overwriting it. Restart the daemon to restore it, or delete "
+            f"{self.latest_key(name)} to keep the local data"
+        )
 
     async def _prune(self, name: str, keep_key: str) -> tuple[str, ...]:
         try:
@@ -270,13 +295,22 @@ class CloudSync:
             return ()
         return tuple(doomed)
 
-    async def restore_all(self) -> RestoreReport:
+    async def restore_all(self, names: Iterable[str] | None = None) -> RestoreReport:
         """Restore every database whose cloud copy is newer; never raises for cloud trouble.
 
-        Reports ``DEGRADED`` through the health reporter when any database could not be
+        Args:
+            names: the databases to restore, in order; default every database.
+
+        The local progress mark is read once, before any file is replaced. Reports
+        ``DEGRADED`` through the health reporter when any database could not be
         checked or restored, ``HEALTHY`` otherwise.
+
+        Raises:
+            StorageError: the local progress mark cannot be read (a damaged ``state.db``).
         """
-        results = tuple([await self.restore_if_newer(name) for name in self.databases])
+        progress = await asyncio.to_thread(self._progress)
+        chosen = list(self.databases if names is None else names)
+        results = tuple([await self._restore_one(name, progress) for name in chosen])
         report = RestoreReport(results)
         if report.degraded:
             bad = [f"{r.database}: {r.status}" for r in results if r.status in _BAD]
@@ -291,26 +325,35 @@ class CloudSync:
         Never raises for backend, checksum or integrity failures: the result says
         what happened, errors are recorded on the health reporter, and local files
         are untouched unless the status is ``RESTORED``.
+
+        Raises:
+            StorageError: the local file or progress mark cannot be read.
         """
+        return await self._restore_one(name, await asyncio.to_thread(self._progress))
+
+    async def _restore_one(self, name: str, progress: datetime | None) -> RestoreResult:
         path = self.databases[name]
-        local_time = local_modified_at(path)
+        local = Watermark(progress, await asyncio.to_thread(local_rows, path))
+        self._bases[name] = local
         try:
-            return await self._restore(name, path, local_time)
+            return await self._restore(name, path, local)
         except TemporaryError as exc:
-            self._guards[name] = local_time or _EPOCH
             return self._failed(name, RestoreStatus.UNREACHABLE, exc)
         except SnapshotIntegrityError as exc:
             return self._failed(name, RestoreStatus.REFUSED, exc)
         except (OperationalError, OSError) as exc:
             return self._failed(name, RestoreStatus.FAILED, exc)
 
-    async def _restore(self, name: str, path: Path, local_time: datetime | None) -> RestoreResult:
+    async def _restore(self, name: str, path: Path, local: Watermark) -> RestoreResult:
         found = await self.latest(name)
         if found is None:
             return RestoreResult(name, RestoreStatus.NO_SNAPSHOT, "no snapshot in the cloud")
         key, meta = found
-        if local_time is not None and meta.created_at <= local_time:
-            detail = f"local file ({local_time.isoformat()}) is not older than the snapshot"
+        if not is_newer(meta.watermark, local):
+            detail = (
+                f"local data (progress {_mark(local)}) holds what the snapshot "
+                f"(progress {_mark(meta.watermark)}) holds"
+            )
             return RestoreResult(name, RestoreStatus.KEPT_LOCAL, detail, meta)
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".restore-", dir=path.parent) as work:
@@ -319,8 +362,9 @@ class CloudSync:
                 raise SnapshotIntegrityError(f"{name}: latest.json names {key}, which is missing")
             await asyncio.to_thread(verify_snapshot, gz_path, meta, restored)
             await asyncio.to_thread(replace_database, restored, path)
-        _log.info("cloud sync restored", database=name, key=key)
-        detail = f"restored {key} ({meta.created_at.isoformat()})"
+        self._bases[name] = meta.watermark
+        _log.info("cloud sync restored", database=name, key=key, rows=meta.rows)
+        detail = f"restored {key} (progress {_mark(meta.watermark)})"
         return RestoreResult(name, RestoreStatus.RESTORED, detail, meta)
 
     def _failed(self, name: str, status: RestoreStatus, exc: BaseException) -> RestoreResult:
@@ -328,3 +372,9 @@ class CloudSync:
         self._health.record_error(f"cloud restore of {name} {status}: {detail}")
         _log.warning("cloud sync restore failed", database=name, status=str(status), error=detail)
         return RestoreResult(name, status, detail)
+
+
+def _mark(mark: Watermark) -> str:
+    when = mark.progress.isoformat() if mark.progress is not None else "unknown"
+    rows = "unknown" if mark.rows is None else str(mark.rows)
+    return f"{when}, {rows} rows"

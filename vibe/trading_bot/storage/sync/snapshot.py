@@ -41,6 +41,47 @@ class SnapshotIntegrityError(OperationalError):
 
 
 @dataclass(frozen=True, slots=True)
+class Watermark:
+    """How much data one copy of a database holds: the single notion of "newer".
+
+    Both sides of a comparison come from the data itself, never from file times:
+
+    Attributes:
+        progress: the daemon's progress mark (the resume cursor: end of the last
+            processed bar group, trading clock, tz-aware UTC), ``None`` when unknown.
+        rows: rows in the database's tables; ``0`` for an empty or missing file,
+            ``None`` when unknown (a snapshot from an older version).
+    """
+
+    progress: datetime | None
+    rows: int | None
+
+
+def is_newer(candidate: Watermark, than: Watermark) -> bool:
+    """Whether ``candidate`` holds data that ``than`` lacks.
+
+    * an empty copy (0 rows) is never newer; anything with rows is newer than an empty copy;
+    * two known progress marks compare as times (the same trading clock on both sides);
+    * a known mark is newer than an unknown one; an unknown mark is never newer.
+    """
+    if candidate.rows == 0:
+        return False
+    if than.rows == 0:
+        return True
+    if candidate.progress is None:
+        return False
+    return than.progress is None or candidate.progress > than.progress
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _parse_progress(text: str | None) -> datetime | None:
+    return require_aware("progress", datetime.fromisoformat(text)) if text else None
+
+
+@dataclass(frozen=True, slots=True)
 class SnapshotMetadata:
     """What is known about one uploaded snapshot (stored as object metadata and in ``latest``).
 
@@ -53,6 +94,9 @@ class SnapshotMetadata:
         schema_version: the database's ``PRAGMA user_version``.
         app_version: the bot version that took it.
         host: the host name that took it.
+        rows: rows in the database's tables (``None``: a snapshot from an older version).
+        progress: the daemon's progress mark when it was taken (the resume cursor, a bar
+            end time on the trading clock, tz-aware UTC), ``None`` when unknown.
     """
 
     database: str
@@ -63,18 +107,27 @@ class SnapshotMetadata:
     schema_version: int
     app_version: str
     host: str
+    rows: int | None = None
+    progress: datetime | None = None
+
+    @property
+    def watermark(self) -> Watermark:
+        """How much data the snapshot holds (see :func:`is_newer`)."""
+        return Watermark(self.progress, self.rows)
 
     def to_metadata(self) -> dict[str, str]:
         """Flat ``str -> str`` map (S3 user metadata / Azure blob metadata safe keys)."""
         return {
             "database": self.database,
-            "created_at": self.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "created_at": _iso(self.created_at),
             "sha256": self.sha256,
             "compressed_size": str(self.compressed_size),
             "uncompressed_size": str(self.uncompressed_size),
             "schema_version": str(self.schema_version),
             "app_version": self.app_version,
             "host": self.host,
+            "rows": "" if self.rows is None else str(self.rows),
+            "progress": "" if self.progress is None else _iso(self.progress),
         }
 
     @classmethod
@@ -94,6 +147,8 @@ class SnapshotMetadata:
                 schema_version=int(data["schema_version"]),
                 app_version=str(data["app_version"]),
                 host=str(data["host"]),
+                rows=int(data["rows"]) if data.get("rows") else None,
+                progress=_parse_progress(data.get("progress")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise SnapshotIntegrityError(f"snapshot metadata is malformed ({exc!r})") from exc
@@ -136,7 +191,7 @@ def create_snapshot(
         compress_level: gzip level 1 (fastest) .. 9 (smallest).
 
     Returns:
-        The gzip file and its metadata.
+        The gzip file and its metadata (``progress`` unset: the caller knows it).
 
     Raises:
         StorageError: ``source`` is missing or unreadable, or the copy fails
@@ -144,7 +199,7 @@ def create_snapshot(
     """
     require_aware("created_at", created_at)
     copy = work_dir / f"{database}.sqlite"
-    schema_version = _backup(Path(source), copy, busy_timeout_seconds)
+    schema_version, rows = _backup(Path(source), copy, busy_timeout_seconds)
     gz_path = work_dir / f"{database}.sqlite.gz"
     _gzip(copy, gz_path, compress_level)
     metadata = SnapshotMetadata(
@@ -156,12 +211,13 @@ def create_snapshot(
         schema_version=schema_version,
         app_version=app_version,
         host=host,
+        rows=rows,
     )
     copy.unlink()
     return SnapshotFile(gz_path, metadata)
 
 
-def _backup(source: Path, copy: Path, busy_timeout_seconds: float) -> int:
+def _backup(source: Path, copy: Path, busy_timeout_seconds: float) -> tuple[int, int]:
     if not source.is_file():
         raise StorageError(f"{source}: database file not found; nothing to snapshot")
     uri = source.resolve().as_uri() + "?mode=ro"
@@ -174,11 +230,45 @@ def _backup(source: Path, copy: Path, busy_timeout_seconds: float) -> int:
             dst.execute("PRAGMA journal_mode=DELETE")
             check = _integrity(dst)
             version = int(dst.execute("PRAGMA user_version").fetchone()[0])
+            rows = table_rows(dst)
     except sqlite3.Error as exc:
         raise StorageError(f"{source}: online backup failed ({exc})") from exc
     if check != "ok":
         raise StorageError(f"{source}: snapshot fails PRAGMA integrity_check ({check[:200]})")
-    return version
+    return version, rows
+
+
+def table_rows(conn: sqlite3.Connection) -> int:
+    """Rows in every table of ``conn``'s main database (SQLite's own tables excluded).
+
+    Raises:
+        sqlite3.Error: the database cannot be read.
+    """
+    names = [
+        str(row[0])
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    quoted = ('"' + name.replace('"', '""') + '"' for name in names)
+    return sum(int(conn.execute(f"SELECT count(*) FROM {q}").fetchone()[0]) for q in quoted)  # noqa: S608 - names from sqlite_master
+
+
+def local_rows(path: Path, busy_timeout_seconds: float = 10.0) -> int:
+    """Rows in the SQLite file at ``path`` (:func:`table_rows`); 0 when it does not exist.
+
+    Opens no file that is missing (never creates one).
+
+    Raises:
+        StorageError: the file exists but cannot be read as a database.
+    """
+    if not path.is_file():
+        return 0
+    try:
+        with closing(sqlite3.connect(path, timeout=busy_timeout_seconds)) as conn:
+            return table_rows(conn)
+    except sqlite3.Error as exc:
+        raise StorageError(f"{path}: cannot count rows ({exc})") from exc
 
 
 def _integrity(conn: sqlite3.Connection) -> str:
@@ -247,14 +337,6 @@ def _check_restored(out: Path, metadata: SnapshotMetadata) -> None:
         raise SnapshotIntegrityError(
             f"{metadata.database}: snapshot fails PRAGMA integrity_check ({check[:200]})"
         )
-
-
-def local_modified_at(path: Path) -> datetime | None:
-    """Last modification of ``path`` or its ``-wal`` file, tz-aware UTC; ``None`` when absent."""
-    times = [p.stat().st_mtime for p in (path, _side(path, "-wal")) if p.is_file()]
-    if not path.is_file() or not times:
-        return None
-    return datetime.fromtimestamp(max(times), UTC)
 
 
 def replace_database(restored: Path, target: Path) -> Path | None:
