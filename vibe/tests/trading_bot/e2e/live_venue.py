@@ -121,7 +121,8 @@ def minute_prints(frames: dict[str, pd.DataFrame], day_open: datetime, day_close
     """``{minute start: [finnhub trade dicts]}`` rebuilding each recorded bar of the day exactly."""
     out: dict[datetime, list[dict[str, object]]] = {}
     for symbol, frame in frames.items():
-        day = frame[(dt_index(frame) >= day_open) & (dt_index(frame) < day_close)]
+        index = dt_index(frame)
+        day = frame[(index >= pd.Timestamp(day_open)) & (index < pd.Timestamp(day_close))]
         stamps = dt_index(day).as_unit("ms").asi8.tolist()
         rows = day[["open", "high", "low", "close", "volume"]].itertuples(index=False)
         for ms, (o, h, lo, c, v) in zip(stamps, rows, strict=True):
@@ -305,7 +306,7 @@ class YahooStandIn:
         lo = datetime.fromtimestamp(int(query["period1"]), UTC)
         hi = datetime.fromtimestamp(int(query["period2"]), UTC)
         index = dt_index(frame)
-        window = frame[(index >= lo) & (index < hi)]
+        window = frame[(index >= pd.Timestamp(lo)) & (index < pd.Timestamp(hi))]
         days = sorted({d.date() for d in dt_index(window).tz_convert("America/New_York")})
         return 200, self._chart(symbol, interval, days, window)
 

@@ -39,6 +39,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -195,6 +196,10 @@ def _replay(home: Path, bars: Path, timeframe: str, day: date) -> Path:
     return home / "data" / "trades.db"
 
 
+def _closed(run: LiveRun) -> bool:
+    return '"session closed"' in run.log
+
+
 def _watch_ready(runs: list[LiveRun], stop: threading.Event) -> None:
     """Poll every daemon's /health/ready about 4 times a real second (fake time, status)."""
     with httpx.Client(timeout=2.0) as client:
@@ -247,7 +252,8 @@ def _session_bars(frames: dict[str, pd.DataFrame], run: LiveRun) -> dict[str, fl
     for symbol, frame in frames.items():
         bars = resample_bars(frame, run.timeframe, scheduler)
         index = dt_index(bars)
-        counts[symbol] = float(((index >= run.day.open) & (index < run.day.close)).sum())
+        start, end = pd.Timestamp(run.day.open), pd.Timestamp(run.day.close)
+        counts[symbol] = float(((index >= start) & (index < end)).sum())
     return counts
 
 
@@ -304,7 +310,7 @@ def _run_live_and_replays(
             home.mkdir()
             references[run.timeframe] = _replay(home, bars, run.timeframe, run.day.day)
         for run in runs:
-            eventually_sync(lambda run=run: '"session closed"' in run.log, within=150)
+            eventually_sync(partial(_closed, run), within=150)
             run.metrics = httpx.get(f"http://127.0.0.1:{run.port}/metrics", timeout=5).text
         stop_watch.set()
         watcher.join(5)
