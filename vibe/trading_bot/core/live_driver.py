@@ -211,14 +211,15 @@ class LiveDriver:
         groups: BarGroups,
     ) -> None:
         waited = self.parts.timer.monotonic()
+        bars: list[Bar] = []
         while not queue.empty():
             bar = queue.get_nowait()
-            for closed in resampler.add(bar) if self._fresh(day, bar) else []:
-                groups.add(closed, waited)
-        for closed in resampler.flush_all():
-            groups.add(closed, waited)
+            if self._fresh(day, bar):
+                bars.extend(resampler.add(bar))
+        bars.extend(resampler.flush_all())
+        ready = [g for b in bars for g in groups.add(b, waited)]
         _log.warning("session close without every last bar", late_bars=groups.late_bars)
-        for group in groups.flush():
+        for group in (*ready, *groups.flush()):
             await self._trade_group(day, group)
 
     def _fresh(self, day: TradingDay, bar: Bar) -> bool:
