@@ -12,9 +12,13 @@ Both serve a recorded real day from ``../shared/data`` on 127.0.0.1:
   it speeds the daemon's clock up, calibrates on the daemon's clock, and paces
   the day on it: the prints of minute ``M`` (rebuilt from the recorded 1-minute
   bar: open, high, low, close, the volume split over them) go out in one batch
-  for every subscribed symbol ``offset_seconds`` (30) after ``M`` starts, so a
+  for every subscribed symbol ``offset_seconds`` (5) after ``M`` starts, so a
   bar reaches the daemon after its close, as live; after the close it keeps
   sending after-hours prints every fake minute until the client goes away.
+  With ``drop_at`` it closes the first connection at that minute; on the
+  reconnect it slows the clock to real speed, sends the current minute (the
+  prints of the outage are lost, as with Finnhub), waits until the daemon has
+  asked Yahoo for the gap, and speeds up again.
 * :class:`YahooStandIn` answers yfinance's chart-v8 requests (``/v8/finance/chart``,
   plus the cookie and crumb calls) from the recorded bars, 1-minute or resampled
   to 5 minutes the way a replay resamples them, and records every request.
@@ -31,7 +35,7 @@ import json
 import threading
 import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -149,7 +153,9 @@ class FinnhubStandIn:
     state_url: str
     token: str = "test-token"
     speed: float = 400.0
-    offset_seconds: float = 30.0
+    offset_seconds: float = 5.0
+    drop_at: datetime | None = None
+    backfilled: Callable[[], bool] | None = None
     calibration_seconds: float = 0.0
     connections: int = 0
     subscriptions: list[list[str]] = field(default_factory=list)
@@ -220,13 +226,20 @@ class FinnhubStandIn:
         self, ws: ServerConnection, subscribed: list[str], complete: asyncio.Event
     ) -> None:
         await complete.wait()
-        if self.connections == 1:  # warm-up done: the session runs at full speed
-            self.clock.speed_up(self.speed)
-            await asyncio.sleep(1.5)  # libfaketime rereads its file within a second
-            self.calibration_seconds = await asyncio.to_thread(self.clock.calibrate, self.state_url)
+        connection = self.connections
         try:
+            if connection == 1:  # warm-up done: the session runs at full speed
+                await self._set_speed(self.speed)
+                resume = None
+            else:
+                resume = await self._after_reconnect(ws, subscribed)
             for minute, prints in self.prints.items():
+                if resume is not None and minute < resume:
+                    continue  # lost in the outage (the daemon backfills from Yahoo)
                 await self._sleep_until(minute + timedelta(seconds=self.offset_seconds))
+                if connection == 1 and self.drop_at is not None and minute >= self.drop_at:
+                    await ws.close()  # a server-side disconnect
+                    return
                 data = [p for p in prints if p["s"] in subscribed]
                 if data:
                     await ws.send(json.dumps({"type": "trade", "data": data}))
@@ -241,6 +254,32 @@ class FinnhubStandIn:
                 minute += timedelta(minutes=1)
         except ConnectionClosed:
             return
+
+    async def _set_speed(self, speed: float) -> None:
+        self.clock.speed_up(speed)
+        await asyncio.sleep(1.5)  # libfaketime rereads its file within a second
+        self.calibration_seconds = await asyncio.to_thread(self.clock.calibrate, self.state_url)
+
+    async def _after_reconnect(self, ws: ServerConnection, subscribed: list[str]) -> datetime:
+        """At real speed: the current minute and the next one at once, so the daemon sees
+        its gap, then the session at full speed again once it asked Yahoo for the gap.
+
+        Returns:
+            The first minute still to send.
+        """
+        await self._set_speed(1.0)  # the backfill's HTTP timeouts must not be divided
+        current = self.clock.now().replace(second=0, microsecond=0)
+        for minute in (current, current + timedelta(minutes=1)):
+            data = [p for p in self.prints.get(minute, []) if p["s"] in subscribed]
+            if data:
+                await ws.send(json.dumps({"type": "trade", "data": data}))
+        deadline = time.monotonic() + 20
+        while not (self.backfilled is not None and self.backfilled()):
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        await self._set_speed(self.speed)
+        return current + timedelta(minutes=2)
 
     async def _sleep_until(self, at: datetime) -> None:
         wait = self.clock.real_seconds_until(at)

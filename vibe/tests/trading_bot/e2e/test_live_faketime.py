@@ -7,8 +7,9 @@ at 09:15 ET at real speed for the start-up and the warm-up (libfaketime divides
 socket timeouts by the speed-up), and runs 400 times faster from the moment the
 stream is subscribed (a timestamp file that libfaketime rereads; the stand-in
 then reads the daemon's clock from ``/health/state``, see
-:class:`.live_venue.FakeWallClock`). Each minute's prints reach the daemon 30
-fake seconds into the minute, so every bar arrives after its close, as live.
+:class:`.live_venue.FakeWallClock`). Each minute's prints reach the daemon 5
+fake seconds after the minute starts and a bar is complete when the next
+minute's prints come, so every bar arrives after its close, as live.
 
 The daemon reaches the outside world only through stand-ins on 127.0.0.1
 (:mod:`.live_venue`): Yahoo's chart API (``YAHOO_BASE_URL``) serves the warm-up
@@ -20,7 +21,9 @@ after-hours prints after the close, and a Discord webhook takes the alerts.
 ``TIMEFRAME=1m`` trades the early close of 2024-07-03 (13:00 ET) and
 ``TIMEFRAME=5m`` 2024-07-11 (a short closed at its take-profit), both daemons at
 once. For each, the test checks: the warm-up history (the session before) came
-from the Yahoo stand-in in the timeframe; the orders (client ids, times, prices),
+from the Yahoo stand-in in the timeframe; the websocket dropped at 11:00 ET is
+reconnected and resubscribed and the minutes lost meanwhile are backfilled
+from Yahoo; the orders (client ids, times, prices),
 fills and trades in ``trades.db`` equal those of ``run --replay`` on the same
 bars; the readiness probe answers 200 through the session; the close flattens
 everything, logs "session closed" and sends the daily summary to Discord;
@@ -94,6 +97,7 @@ DAYS = {
 SPEED = 400.0
 SYMBOLS = ("QQQ", "SPY")
 TOKEN = "test-token"
+DROP_AFTER_OPEN_MINUTES = 90  # the websocket drops at 11:00 ET
 
 ORDERS = (
     "SELECT client_order_id, symbol, side, order_type, quantity, limit_price, stop_price,"
@@ -152,7 +156,9 @@ def _start_live(run: LiveRun, frames: dict[str, pd.DataFrame], library: str) -> 
         FINNHUB_API_KEY=TOKEN,
         YAHOO_BASE_URL=run.yahoo.url,
         DISCORD_WEBHOOK_URL=run.discord.start(),
-        # 400x compresses the feed's slack: 600 fake seconds would be 1.5 real seconds
+        # 400x compresses the feed's slack (trading seconds): 60 fake seconds of grace
+        # would be 150 real milliseconds, 600 of bar age 1.5 real seconds
+        FEED_QUIET_GRACE_SECONDS="1200",
         READINESS_MAX_BAR_AGE_SECONDS="3600",
         LD_PRELOAD=library,
         FAKETIME_TIMESTAMP_FILE=str(clock.rc_file),
@@ -167,9 +173,11 @@ def _start_live(run: LiveRun, frames: dict[str, pd.DataFrame], library: str) -> 
         env.pop(name, None)
     run.port = int(env["HEALTH_CHECK_PORT"])
     state_url = f"http://127.0.0.1:{run.port}/health/state"
+    drop = run.day.open + timedelta(minutes=DROP_AFTER_OPEN_MINUTES)
     run.finnhub = FinnhubStandIn(
-        clock, prints, run.day.close, len(SYMBOLS), state_url, TOKEN, SPEED
-    )
+        clock, prints, run.day.close, len(SYMBOLS), state_url, TOKEN, SPEED,
+        drop_at=drop, backfilled=partial(_backfill_asked, run.yahoo, drop),
+    )  # fmt: skip
     run.finnhub.start()
     env["FINNHUB_WS_URL"] = run.finnhub.url
     clock.started()
@@ -196,6 +204,15 @@ def _replay(home: Path, bars: Path, timeframe: str, day: date) -> Path:
     return home / "data" / "trades.db"
 
 
+def _backfill_asked(yahoo: YahooStandIn, drop: datetime) -> bool:
+    """True once every symbol's 1-minute bars from ``drop`` on were asked for."""
+    asked = {
+        r["symbol"] for r in yahoo.chart_requests
+        if r["interval"] == "1m" and int(r["period1"]) >= drop.timestamp()
+    }  # fmt: skip
+    return asked >= set(SYMBOLS)
+
+
 def _closed(run: LiveRun) -> bool:
     return '"session closed"' in run.log
 
@@ -210,7 +227,7 @@ def _watch_ready(runs: list[LiveRun], stop: threading.Event) -> None:
                     reply = client.get(f"http://127.0.0.1:{run.port}/health/ready")
                     status: int | None = reply.status_code
                     if status != 200:
-                        run.not_ready.append(reply.text)
+                        run.not_ready.append(f"{run.finnhub.clock.now():%H:%M:%S} {reply.text}")
                 except httpx.HTTPError:
                     status = None
                 run.ready.append((run.finnhub.clock.now(), status))
@@ -268,10 +285,13 @@ def _check(run: LiveRun, replay_db: Path, frames: dict[str, pd.DataFrame]) -> No
     ]  # fmt: skip
     assert {r["symbol"] for r in warmup} == set(SYMBOLS), context
     assert "warm-up history unavailable" not in run.log, context
-    # the stream: one connection, every symbol subscribed, after-hours prints sent
+    # the stream: dropped at 11:00, reconnected, resubscribed, the gap backfilled
     assert run.finnhub is not None
-    assert run.finnhub.connections == 1, context
-    assert sorted(run.finnhub.subscriptions[0]) == sorted(SYMBOLS)
+    assert run.finnhub.connections == 2, context
+    assert [sorted(s) for s in run.finnhub.subscriptions] == [sorted(SYMBOLS)] * 2
+    assert run.finnhub.drop_at is not None
+    assert _backfill_asked(run.yahoo, run.finnhub.drop_at), context
+    assert '"finnhub disconnected"' in run.log and '"live gap"' in run.log, context
     assert run.finnhub.after_hours_sent >= 1
     assert abs(run.finnhub.calibration_seconds) < SPEED * 2, "the fake clock went astray"
     # the same decisions and fills as the replay of the same bars
@@ -286,10 +306,14 @@ def _check(run: LiveRun, replay_db: Path, frames: dict[str, pd.DataFrame]) -> No
     assert run.discord.stand_in.self_provoked_429s == 0
     # each bar counted once (not once per bar of any symbol)
     assert _bars_processed(run.metrics) == _session_bars(frames, run), run.metrics[-3000:]
-    # ready through the session (the estimate of the fake clock may run ahead a little)
+    # ready through the session, but for the outage: a quiet feed is reported
     margin = timedelta(minutes=10)
-    day = run.day
-    in_session = [s for at, s in run.ready if day.open + margin <= at < day.close - margin]
+    day, drop = run.day, run.finnhub.drop_at
+    outage = (drop, drop + timedelta(minutes=25))
+    in_session = [
+        s for at, s in run.ready
+        if day.open + margin <= at < day.close - margin and not outage[0] <= at < outage[1]
+    ]  # fmt: skip
     assert len(in_session) > 50 and set(in_session) == {200}, (run.not_ready, context)
 
 
