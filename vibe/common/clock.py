@@ -18,12 +18,25 @@ waits instantly; it is never used by the daemon.
 
 A component receives the one or two it needs through its constructor and
 never mixes them: a ``Clock`` for stamping, a ``Timer`` for waiting.
+
+**Decision time.** A decision on a closed bar (the orders it sends, their
+events, records and alerts) happens at the bar's close, in every mode: the bar
+processor wraps each bar in :func:`decision_time` with the bar's end, and
+:class:`LiveClock` answers that time inside it instead of the wall clock (which
+is already some milliseconds to seconds past the close when the bar arrives).
+A :class:`SimulatedClock` is at the bar's close anyway. Without this, a live
+market order would be stamped after the next bar's start and fill one bar
+later than the same order in a replay. The pin is a context variable: it holds
+for the code inside the ``with`` block on this thread (or task) only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -53,12 +66,47 @@ class Timer(Protocol):
         ...
 
 
+_DECISION_TIME: ContextVar[datetime | None] = ContextVar("vibe_decision_time", default=None)
+
+
+def pin_decision_time(at: datetime | None) -> Token[datetime | None]:
+    """Pin the decision time to ``at`` (tz-aware UTC; ``None`` unpins); returns a reset token.
+
+    The hot-path form of :func:`decision_time`: pass the token to
+    :func:`unpin_decision_time` in a ``finally`` block.
+    """
+    return _DECISION_TIME.set(at)
+
+
+def unpin_decision_time(token: Token[datetime | None]) -> None:
+    """Undo the :func:`pin_decision_time` call that returned ``token``."""
+    _DECISION_TIME.reset(token)
+
+
+@contextmanager
+def decision_time(at: datetime) -> Iterator[None]:
+    """Inside the block, trading time on a :class:`LiveClock` is ``at`` (a bar's close, UTC).
+
+    See the module doc (decision time). Only this thread or task sees the pin.
+    """
+    token = _DECISION_TIME.set(at)
+    try:
+        yield
+    finally:
+        _DECISION_TIME.reset(token)
+
+
 class LiveClock:
-    """Trading time on the wall clock (UTC): the only wall-clock reader."""
+    """Trading time on the wall clock (UTC): the only wall-clock reader.
+
+    Inside :func:`decision_time` it answers the pinned time (the close of the
+    bar being decided on) instead.
+    """
 
     def now(self) -> datetime:
-        """Current wall-clock time, tz-aware UTC."""
-        return datetime.now(UTC)
+        """Current wall-clock time (or the pinned decision time), tz-aware UTC."""
+        pinned = _DECISION_TIME.get()
+        return pinned if pinned is not None else datetime.now(UTC)
 
 
 class MonotonicTimer:

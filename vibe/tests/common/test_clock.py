@@ -58,3 +58,20 @@ def test_live_clock_is_utc_and_a_clock():
     live = LiveClock()
     assert isinstance(live, Clock) and isinstance(SimulatedClock(T0), Clock)
     assert live.now().tzinfo is UTC
+
+
+def test_decision_time_pins_the_live_clock_inside_the_block_only():
+    import threading
+
+    from vibe.common.clock import LiveClock, decision_time
+
+    clock = LiveClock()
+    close = datetime(2025, 11, 17, 14, 52, tzinfo=UTC)
+    seen: list[datetime] = []
+    with decision_time(close):
+        assert clock.now() == close
+        worker = threading.Thread(target=lambda: seen.append(clock.now()))
+        worker.start()
+        worker.join()
+    assert seen[0] != close  # another thread reads the wall clock
+    assert clock.now() > close + timedelta(days=300)

@@ -369,6 +369,9 @@ class HealthSettings(BaseSettings):
     readiness_max_bar_age_seconds: PositiveFloat = Field(
         600.0, description="in session, newest bar older than this: not ready"
     )
+    feed_quiet_grace_seconds: NonNegativeFloat = Field(
+        60.0, description="in session, no bar for one bar plus this: market_data degraded"
+    )
 
 
 class ServiceSettings(BaseSettings):

@@ -10,6 +10,12 @@ is what makes their trades equal on the same data). For each bar, in order:
    come from the calendar) and the current position in the symbol;
 3. each signal goes through the executor (risk checks, order manager, venue).
 
+All three happen at the bar's close: the trading time of the decision is
+pinned to ``bar.end`` (:func:`~vibe.common.clock.decision_time`), so a live
+order is stamped as in a replay, however late the bar arrived on the wall
+clock, and fills at the open of the next bar. The end-of-day flatten is
+likewise decided at the session close.
+
 Every refused entry (a strategy validation rule, the risk manager, the circuit
 breaker or the venue) is counted in :attr:`BarProcessor.rejections` by rule and
 stored as one ``trading/entry_rejected`` metric (see :mod:`.entry_rejections`).
@@ -26,6 +32,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
+from vibe.common.clock import decision_time, pin_decision_time, unpin_decision_time
 from vibe.common.models import Bar, ExitReason
 from vibe.common.strategies.base import BarContext, Rejection, Strategy
 from vibe.trading_bot.core.entry_rejections import (
@@ -112,6 +119,7 @@ class BarProcessor:
         symbol = bar.symbol
         executor = self.executor
         strategy = self.strategy
+        pinned = pin_decision_time(bar.end)
         try:
             executor.on_bar(bar)
             if executor.has_refused_at_fill:
@@ -130,6 +138,8 @@ class BarProcessor:
                 self._count_rejections(rejected)
         except Exception as exc:  # one symbol's failure must not stop the others
             self._isolate(bar, exc)
+        finally:
+            unpin_decision_time(pinned)
         self.last_bars[symbol] = bar
         self.bars_processed += 1
 
@@ -171,6 +181,11 @@ class BarProcessor:
         restart) is closed with exit reason ``end_of_day`` at its symbol's last bar
         close of the session (plus slippage).
         """
+        with decision_time(session_close):
+            self._flatten(session_close)
+        self._session = None
+
+    def _flatten(self, session_close: datetime) -> None:
         executor = self.executor
         for symbol in executor.open_symbols():
             try:
@@ -183,7 +198,6 @@ class BarProcessor:
             except Exception as exc:  # flatten the others regardless
                 self._health.record_error(f"end-of-day flatten of {symbol} failed: {exc!r}")
         executor.expire_day_orders(session_close)
-        self._session = None
 
     def _isolate(self, bar: Bar, exc: Exception) -> None:
         self.errors[bar.symbol] += 1

@@ -11,11 +11,22 @@
   ``market_data`` turns DEGRADED naming it (``/health/state`` lists it under
   ``market.symbols_without_history``) and an alert is sent.
 * **Session**: the data manager's live stream (Finnhub, else Yahoo polling)
-  runs as a task feeding a queue; each closed bar goes through the
-  :class:`~.bar_processor.BarProcessor` in a worker thread (it writes SQLite),
-  one at a time. The session ends when every symbol's bar ending at the close
-  has arrived, or ``CLOSE_WAIT_SECONDS`` after the close.
-* **After the close**: the session loop's flatten and after-close work.
+  runs as a task feeding a queue of closed 1-minute bars. They are rolled up
+  to ``TIMEFRAME`` (:class:`~vibe.trading_bot.data.live_resample.LiveResampler`,
+  session-anchored as in a replay) and collected into bar groups
+  (:class:`~.bar_groups.BarGroups`: every symbol's bar of one time, in symbol
+  order); each group goes through the :class:`~.bar_processor.BarProcessor`
+  in a worker thread (it writes SQLite), then the group's book-keeping runs
+  once. Decisions are made at the bar's close (trading time pinned to it, see
+  :mod:`vibe.common.clock`), so live trades the bars as a replay of the same
+  bars does: same signals, same orders, same fills. The session ends when the
+  group ending at the close is done, or ``CLOSE_WAIT_SECONDS`` (real seconds,
+  waiting on the feed) after the trading clock passed the close; what came by
+  then is traded.
+* **After the close**: the stream task is cancelled and awaited for at most
+  ``STREAM_STOP_SECONDS`` (a stream that ignores the cancellation is left
+  behind and logged: the close never hangs on it), then the session loop's
+  flatten and after-close work.
 * **Restart after a cut-off close**: if the previous run traded the last
   session and died inside its close (cursor in that session, session not
   marked closed), the close is finished first, on that session's bars from
@@ -32,6 +43,7 @@ from zoneinfo import ZoneInfo
 
 from vibe.common.errors import VibeError
 from vibe.common.models import Bar
+from vibe.trading_bot.core.bar_groups import BarGroups
 from vibe.trading_bot.core.components import Components, built
 from vibe.trading_bot.core.historical_feed import (
     TradingDay,
@@ -46,13 +58,18 @@ from vibe.trading_bot.data.history_batch import (
     HistoryBatch,
     fetch_history,
 )
+from vibe.trading_bot.data.live_resample import LiveResampler
 from vibe.trading_bot.data.market_health import describe_missing
 from vibe.trading_bot.notifications.payloads import SystemAlert, SystemEvent
 from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
-CLOSE_WAIT_SECONDS = 120.0
+CLOSE_WAIT_SECONDS = 120.0  # real seconds after the close to wait for the last bars
 MAX_SLEEP_SECONDS = 300.0
+STREAM_STOP_SECONDS = 5.0  # real seconds per cancellation of the stream task at the close
+GROUP_WAIT_SECONDS = 15.0  # real seconds a bar group waits for a silent symbol's bar
+RESAMPLE_GRACE_SECONDS = 60.0  # trading seconds after a bucket's end before it goes without
+POLL_SECONDS = 0.25  # real seconds between checks for due groups when no bar comes
 NEW_YORK = ZoneInfo("America/New_York")
 
 
@@ -140,9 +157,7 @@ class LiveDriver:
         try:
             await self._consume(day, queue)
         finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+            await _stop_task(pump)
         if not self._stopping:
             await self.loop.end(day)
 
@@ -215,23 +230,85 @@ class LiveDriver:
             _log.error("live data stopped", error=str(exc))
 
     async def _consume(self, day: TradingDay, queue: asyncio.Queue[Bar]) -> None:
-        deadline = day.close + timedelta(seconds=CLOSE_WAIT_SECONDS)
-        done_at_close: set[str] = set()
-        while not self._stopping and self.parts.clock.now() < deadline:
+        """Trade the live bars of ``day`` group by group until its close (see module doc)."""
+        clock, timer = self.parts.clock, self.parts.timer
+        resampler = LiveResampler(self._timeframe, self.parts.scheduler, RESAMPLE_GRACE_SECONDS)
+        groups = BarGroups(self._symbols, GROUP_WAIT_SECONDS)
+        closed_at: float | None = None  # monotonic time the trading clock passed the close
+        while not self._stopping:
+            bar: Bar | None = None
             try:
-                bar = await asyncio.wait_for(queue.get(), timeout=1.0)
+                async with asyncio.timeout(POLL_SECONDS):
+                    bar = await queue.get()
             except TimeoutError:
-                continue
-            if bar.timestamp < day.open or bar.timestamp >= day.close:
-                continue
-            seen = self._seen.get(bar.symbol)
-            if seen is not None and bar.timestamp <= seen:
-                continue  # already shown in the warm-up or processed
-            self._seen[bar.symbol] = bar.timestamp
-            await asyncio.to_thread(self.loop.processor.process, bar)
-            self._last_end = max(self._last_end or bar.end, bar.end)
-            await self.loop.group_done(self._last_end)
-            if bar.end >= day.close:
-                done_at_close.add(bar.symbol)
-                if done_at_close.issuperset(self._symbols):
+                pass
+            now, waited = clock.now(), timer.monotonic()
+            bars = resampler.add(bar) if bar is not None and self._fresh(day, bar) else []
+            ready = [g for b in (*bars, *resampler.flush_due(now)) for g in groups.add(b, waited)]
+            for group in (*ready, *groups.due(waited)):
+                if await self._trade_group(day, group):
                     return
+            if now >= day.close:
+                closed_at = waited if closed_at is None else closed_at
+                if waited - closed_at >= CLOSE_WAIT_SECONDS:
+                    break
+        if not self._stopping:  # the close's last bars never completed: trade what came
+            await self._trade_leftovers(day, queue, resampler, groups)
+
+    async def _trade_leftovers(
+        self,
+        day: TradingDay,
+        queue: asyncio.Queue[Bar],
+        resampler: LiveResampler,
+        groups: BarGroups,
+    ) -> None:
+        waited = self.parts.timer.monotonic()
+        bars: list[Bar] = []
+        while not queue.empty():
+            bar = queue.get_nowait()
+            if self._fresh(day, bar):
+                bars.extend(resampler.add(bar))
+        bars.extend(resampler.flush_all())
+        ready = [g for b in bars for g in groups.add(b, waited)]
+        _log.warning("session close without every last bar", late_bars=groups.late_bars)
+        for group in (*ready, *groups.flush()):
+            await self._trade_group(day, group)
+
+    def _fresh(self, day: TradingDay, bar: Bar) -> bool:
+        """True for a bar of the session whose time was not traded or warmed up yet."""
+        if bar.timestamp < day.open or bar.timestamp >= day.close:
+            return False
+        seen = self._seen.get(bar.symbol)
+        return seen is None or bar.timestamp >= seen + timedelta(seconds=self._interval)
+
+    async def _trade_group(self, day: TradingDay, group: list[Bar]) -> bool:
+        """Trade one bar group and book-keep it once; True when it ends at the close."""
+        for bar in group:
+            self._seen[bar.symbol] = bar.timestamp
+        await asyncio.to_thread(self._process_group, group)
+        end = max(bar.end for bar in group)
+        self._last_end = max(self._last_end or end, end)
+        await self.loop.group_done(end)
+        return end >= day.close
+
+    def _process_group(self, group: list[Bar]) -> None:
+        process = self.loop.processor.process
+        for bar in group:
+            process(bar)
+
+
+async def _stop_task(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for it, at most ``STREAM_STOP_SECONDS`` per attempt, 3 attempts.
+
+    Cancellation-safe: a task that swallows a cancellation (``asyncio.wait_for``
+    on Python 3.11, CPython issue 86296) is cancelled again, and one that never
+    stops is left behind with an error in the log instead of hanging the close.
+    """
+    for _ in range(3):
+        task.cancel()
+        done, _pending = await asyncio.wait({task}, timeout=STREAM_STOP_SECONDS)
+        if done:
+            if not task.cancelled() and task.exception() is not None:
+                _log.error("live stream task failed", error=repr(task.exception()))
+            return
+    _log.error("live stream task ignored its cancellation; left behind", task=task.get_name())

@@ -315,6 +315,7 @@ class Orchestrator:
             parts.data_health,
             self._alert_now,
             timeframe_seconds=timeframe_seconds(self.plan.timeframe),
+            grace_seconds=self.settings.health.feed_quiet_grace_seconds,
             unhealthy_after_seconds=self.settings.health.readiness_max_bar_age_seconds,
         )
         task = asyncio.create_task(watchdog.run(), name="feed-watchdog")

@@ -35,6 +35,7 @@ from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
 PDT_WINDOW = 5
+SYNC_AT_CLOSE_SECONDS = 300.0  # real seconds the after-close cloud sync may take
 
 
 class SessionLoop:
@@ -154,7 +155,7 @@ class SessionLoop:
             removed = await asyncio.to_thread(self.parts.logs.cleanup_old_logs)
             _log.info("log retention cleanup", removed=removed)
         if self.parts.sync is not None:
-            note_sync(self.parts, await self.parts.sync.on_session_close())
+            note_sync(self.parts, await self._sync_at_close())
         await asyncio.to_thread(self.stores.trades.checkpoint)
         self.stores.state.set_session_closed(self._source, day.day)
         _log.info(
@@ -164,3 +165,19 @@ class SessionLoop:
             net_pnl_usd=round(figures.net_pnl, 2),
             equity_usd=round(figures.ending_equity, 2),
         )
+
+    async def _sync_at_close(self) -> bool:
+        """The after-close cloud sync, bounded by ``SYNC_AT_CLOSE_SECONDS``; True when it worked.
+
+        A sync that takes longer is abandoned (reported as failed): the close must
+        finish, and the next periodic or shutdown sync uploads the same snapshot.
+        """
+        sync = self.parts.sync
+        if sync is None:
+            return True
+        try:
+            async with asyncio.timeout(SYNC_AT_CLOSE_SECONDS):
+                return await sync.on_session_close()
+        except TimeoutError:
+            _log.error("cloud sync at the close timed out", seconds=SYNC_AT_CLOSE_SECONDS)
+            return False

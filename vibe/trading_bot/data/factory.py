@@ -44,6 +44,7 @@ def build_data_manager(
 
     Raises:
         DataError: ``replay_dir`` is not a folder.
+        InvalidInputError: ``YAHOO_BASE_URL`` is not an http(s) URL.
         StorageError: the cache folder cannot be created.
     """
     data = settings.data

@@ -201,3 +201,33 @@ def test_backoff_grows_and_is_capped(scheduler):
         0.5 * min(10, 2 ** (n - 1)) <= d <= min(10, 2 ** (n - 1)) for n, d in enumerate(delays, 1)
     )
     assert max(delays) <= 10 and len(set(delays)) == len(delays)
+
+
+@pytest.mark.asyncio
+async def test_cancel_always_stops_a_stream_that_keeps_receiving(scheduler):
+    """After-hours prints keep coming; every cancel stops the stream (no wait_for race)."""
+    after_close = OPEN + timedelta(hours=8)  # 17:30 ET: prints out of session, no bars
+    ms = int(after_close.timestamp() * 1000)
+    # one message per print, 700 minutes (until 05:10 ET): a stream that never goes quiet
+    prints = trade_messages("SPY", [(ms + i * 60_000, 500.0, 1) for i in range(700)])
+    server = FinnhubServer([Script(prints, then_close=False)])
+    await server.start()
+    clock = SimulatedClock(after_close)
+    health = RecordingHealthReporter()
+    rng = random.Random(3)
+    try:
+        for _ in range(30):
+            provider = _provider(server, scheduler, clock, health)
+
+            async def consume(p: FinnhubProvider = provider) -> None:
+                async for _bar in p.stream_bars(["SPY"]):
+                    pass
+
+            task = asyncio.create_task(consume())
+            await eventually(lambda p=provider: p.aggregator.out_of_session_ticks > 0)
+            await asyncio.sleep(rng.random() * 0.01)
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=5)
+            assert done and task.cancelled()
+    finally:
+        await server.stop()

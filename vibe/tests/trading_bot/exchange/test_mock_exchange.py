@@ -292,3 +292,20 @@ def test_bar_without_working_orders_only_marks(clock):
     ex = make_exchange(clock)
     assert ex.process_bar(bar(0, 100, 101, 99, 100.5)) == []
     assert ex.account().equity == 100_000.0
+
+
+def test_a_live_decision_at_a_bar_close_fills_at_the_next_bar_open():
+    """Live, the wall clock is past the close when a bar arrives; the decision is not."""
+    from vibe.common.clock import LiveClock, decision_time
+
+    clock = LiveClock()  # the wall clock: long after these bars
+    ex = make_exchange(clock, is_market_open=lambda at: OPEN <= at < OPEN + timedelta(hours=4))
+    first = bar(0, 100, 101, 99, 100.5)
+    ex.process_bar(first)
+    with decision_time(first.end):
+        late = ex.submit(order(clock))
+    assert late.status is OrderStatus.ACCEPTED and late.created_at == first.end
+    [fill] = ex.process_bar(bar(1, 100.6, 101, 100, 100.8))
+    assert (fill.price, fill.timestamp) == (100.6, OPEN + timedelta(minutes=1))
+    unpinned = ex.submit(order(clock))  # stamped with the wall clock: the venue is closed
+    assert unpinned.status is OrderStatus.REJECTED

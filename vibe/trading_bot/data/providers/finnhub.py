@@ -18,6 +18,9 @@ Robustness rules:
 * silent stream: no message for ``silence_seconds`` (real seconds on the
   :class:`~vibe.common.clock.Timer`, like the backoff sleeps) while the
   market is open -> counted, reported DEGRADED, and the connection is recycled;
+* cancellation always stops the stream (no ``asyncio.wait_for``, see
+  CPython issue 86296); the socket's close handshake is bounded by
+  ``close_timeout``;
 * ``ping`` messages are ignored; ``error`` messages are counted and reported;
   a malformed message is counted, logged and skipped, never fatal.
 """
@@ -159,7 +162,11 @@ class FinnhubProvider:
         last_message = self._timer.monotonic()
         while True:
             try:
-                raw = await asyncio.wait_for(ws.recv(), timeout=self._tick)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that races with a message (CPython issue 86296), and the
+                # live driver's close then waits forever on a stream that never stops.
+                async with asyncio.timeout(self._tick):
+                    raw = await ws.recv()
             except TimeoutError:
                 for bar in self.aggregator.flush_due(self._clock.now()):
                     yield bar
@@ -225,4 +232,9 @@ class FinnhubProvider:
         return redact_token(text, self._api_key)
 
 
-_CONNECT: dict[str, Any] = {"open_timeout": 10, "ping_interval": 20, "ping_timeout": 20}
+_CONNECT: dict[str, Any] = {
+    "open_timeout": 10,
+    "ping_interval": 20,
+    "ping_timeout": 20,
+    "close_timeout": 2,
+}
