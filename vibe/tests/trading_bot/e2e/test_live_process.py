@@ -43,20 +43,25 @@ def market_data(port: int) -> tuple[str, str]:
     return str(component["state"]), str(component["reason"])
 
 
-def test_live_daemon_serves_probes_status_and_stops_on_sigterm(tmp_path: Path) -> None:
-    # 1m bars: quiet for 60 s + 60 s grace is degraded, and unhealthy (readiness limit below)
-    env = daemon_env(
-        tmp_path, SYMBOLS="SPY,QQQ", TIMEFRAME="1m", READINESS_MAX_BAR_AGE_SECONDS="30"
-    )
-    port = int(env["HEALTH_CHECK_PORT"])
+def start_live(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``run`` (live) in ``tmp_path``; its output goes to ``tmp_path/daemon.log``."""
     with (tmp_path / "daemon.log").open("ab") as log:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "vibe.trading_bot", "run"],
             cwd=tmp_path,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+
+
+def test_live_daemon_serves_probes_status_and_stops_on_sigterm(tmp_path: Path) -> None:
+    # 1m bars: quiet for 60 s + 60 s grace is degraded, and unhealthy (readiness limit below)
+    env = daemon_env(
+        tmp_path, SYMBOLS="SPY,QQQ", TIMEFRAME="1m", READINESS_MAX_BAR_AGE_SECONDS="30"
+    )
+    port = int(env["HEALTH_CHECK_PORT"])
+    proc = start_live(tmp_path, env)
     try:
         eventually_sync(
             lambda: (r := get(port, "/health/startup")) is not None and r.is_success, 30
@@ -124,14 +129,7 @@ def test_live_daemon_finishes_a_session_close_cut_off_by_a_crash(tmp_path: Path)
 
     env = daemon_env(tmp_path, SYMBOLS="SPY", TIMEFRAME="5m")
     port = int(env["HEALTH_CHECK_PORT"])
-    with (tmp_path / "daemon.log").open("ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "vibe.trading_bot", "run"],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    proc = start_live(tmp_path, env)
     try:
         reader = RunStateStore(tmp_path / "data" / "state.db", SimulatedClock(previous_close))
         eventually_sync(lambda: reader.last_closed_session("live") == previous, 120)
