@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from vibe.trading_bot.backtest.timefmt import NEW_YORK
+from vibe.trading_bot.utils.timefmt import NEW_YORK
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 

@@ -25,7 +25,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-from vibe.trading_bot.backtest.timefmt import NEW_YORK
+from vibe.trading_bot.utils.timefmt import NEW_YORK
 
 
 @dataclass(frozen=True, slots=True)

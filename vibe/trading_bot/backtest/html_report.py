@@ -33,7 +33,7 @@ from vibe.trading_bot.backtest.report import (
 )
 from vibe.trading_bot.backtest.summary_tables import TextTable, analysis_tables
 from vibe.trading_bot.backtest.svg_chart import render_chart_svg
-from vibe.trading_bot.backtest.timefmt import ZONE_NAME, et_text
+from vibe.trading_bot.utils.timefmt import ZONE_NAME, et_text
 
 __all__ = ["render_chart_svg", "render_html", "write_html"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vibe.trading_bot.backtest.report import format_number
-from vibe.trading_bot.backtest.timefmt import ZONE_NAME, et_text
+from vibe.trading_bot.utils.timefmt import ZONE_NAME, et_text
 
 BENCHMARK_NOTE = (
     "Buy and hold: the initial capital split equally between the symbols, each bought at "

@@ -33,7 +33,7 @@ import numpy as np
 
 from vibe.common.models import Trade, require_aware
 from vibe.trading_bot.backtest.report import BacktestResult, format_number
-from vibe.trading_bot.backtest.timefmt import et_text
+from vibe.trading_bot.utils.timefmt import et_text
 
 WIN_COLOR = "#1a9850"
 LOSS_COLOR = "#d73027"

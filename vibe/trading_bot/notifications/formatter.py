@@ -31,6 +31,7 @@ from vibe.trading_bot.notifications.payloads import (
     PositionClosedAlert,
     SystemAlert,
 )
+from vibe.trading_bot.utils.timefmt import et_text
 
 GREEN = 0x2ECC71
 RED = 0xE74C3C
@@ -106,8 +107,8 @@ def _order_rejected(alert: OrderRejectedAlert) -> EmbedSpec:
 def _position_closed(alert: PositionClosedAlert) -> EmbedSpec:
     slip = f"{usd(alert.slippage_usd)} ({alert.slippage_bps:.1f} bps)"
     fields = [
-        ("Entry", f"{usd(alert.entry_price)} at {alert.entry_time:%H:%M:%S} UTC", True),
-        ("Exit", f"{usd(alert.exit_price)} at {alert.exit_time:%H:%M:%S} UTC", True),
+        ("Entry", f"{usd(alert.entry_price)} at {et_text(alert.entry_time, seconds=True)}", True),
+        ("Exit", f"{usd(alert.exit_price)} at {et_text(alert.exit_time, seconds=True)}", True),
         ("P&L", f"{usd(alert.pnl_usd, signed=True)} ({pct(alert.pnl_pct)})", True),
         ("Slippage", slip, True),
         ("Fees", usd(alert.fees), True),

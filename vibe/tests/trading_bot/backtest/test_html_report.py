@@ -26,7 +26,7 @@ from vibe.trading_bot.backtest.svg_chart import (
     nice_ticks,
     render_chart_svg,
 )
-from vibe.trading_bot.backtest.timefmt import et_text
+from vibe.trading_bot.utils.timefmt import et_text
 
 NS = "{http://www.w3.org/2000/svg}"
 GREEN, RED = "#1a9850", "#d73027"

@@ -43,6 +43,9 @@ def test_colour_per_kind_and_content():
     fields = {f["name"]: f["value"] for f in win["embeds"][0]["fields"]}
     assert fields["P&L"] == "+$99.00 (+1.98%)"
     assert fields["Hold time"] == "1h 05m 00s"
+    # human-facing times in New York time with the zone (T0 is 14:30 UTC, 09:30 EST)
+    assert fields["Entry"] == "$500.00 at 2024-03-04 09:30:00 EST"
+    assert fields["Exit"] == "$510.00 at 2024-03-04 10:35:00 EST"
     assert win["embeds"][0]["timestamp"] == T0.isoformat()
     assert win["embeds"][0]["footer"]["text"]
     sent = OrderSentAlert(

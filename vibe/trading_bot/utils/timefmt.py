@@ -1,7 +1,7 @@
-"""Human-facing times of the reports: America/New_York, with the zone shown.
+"""Human-facing times: America/New_York, with the zone shown.
 
-The JSON report keeps ISO-8601 with its offset (see :mod:`.report`); the console
-and the HTML report show the exchange's local time, e.g. ``2025-07-10 10:35 EDT``
+The JSON report keeps ISO-8601 with its offset; the console, the HTML report
+and the Discord embeds' fields show the exchange's local time, e.g. ``2025-07-10 10:35 EDT``
 (``EST`` in winter), so a reader never has to convert from UTC.
 """
 
