@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 Condition = Callable[[], bool] | Callable[[], Awaitable[bool]]
 
@@ -74,3 +75,33 @@ def kill_9_after(script: str, args: list[str], after: int) -> list[int]:
     child.stderr.close()
     assert child.returncode == -signal.SIGKILL
     return printed
+
+
+def user_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The caller's environment without cloud credentials, plus an isolated DATA_DIR,
+    RESULTS_DIR and health port (and ``extra``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AZURE_"))}
+    env.update(
+        DATA_DIR=str(tmp_path / "data"),
+        RESULTS_DIR=str(tmp_path / "results"),
+        HEALTH_CHECK_HOST="127.0.0.1",
+        HEALTH_CHECK_PORT=str(free_port()),
+        COLUMNS="200",
+    )
+    env.update(extra)
+    return env
+
+
+def bot(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m vibe.trading_bot *args`` in ``tmp_path`` (output captured)."""
+    return subprocess.run(
+        [sys.executable, "-m", "vibe.trading_bot", *args],
+        cwd=tmp_path,
+        env=env if env is not None else user_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -5,7 +5,6 @@ Every test runs the real ``python -m vibe.trading_bot`` process, as a user would
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,39 +12,10 @@ from pathlib import Path
 import pytest
 
 from vibe.tests.conftest import REPO_ROOT
-from vibe.tests.support import free_port
+from vibe.tests.support import bot, free_port, user_env
 
 SAMPLE = REPO_ROOT / "examples" / "data"
 HEAVY = ("pandas", "numpy", "pydantic", "pydantic_settings", "rich", "structlog")
-
-
-def user_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """The caller's environment without settings, plus an isolated DATA_DIR and RESULTS_DIR."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AZURE_"))}
-    env.update(
-        DATA_DIR=str(tmp_path / "data"),
-        RESULTS_DIR=str(tmp_path / "results"),
-        HEALTH_CHECK_HOST="127.0.0.1",
-        HEALTH_CHECK_PORT=str(free_port()),
-        COLUMNS="200",
-    )
-    env.update(extra)
-    return env
-
-
-def bot(
-    tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m vibe.trading_bot *args`` in ``tmp_path`` (output captured)."""
-    return subprocess.run(
-        [sys.executable, "-m", "vibe.trading_bot", *args],
-        cwd=tmp_path,
-        env=env if env is not None else user_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def one_error_line(done: subprocess.CompletedProcess[str], *named: str) -> str:

@@ -21,8 +21,7 @@ from vibe.common.clock import LiveClock
 from vibe.common.errors import ConfigurationError, InvalidInputError
 from vibe.common.models import PositionSide, Trade
 from vibe.tests.conftest import REPO_ROOT
-from vibe.tests.support import eventually_sync, free_port
-from vibe.tests.trading_bot.test_cli_errors import user_env
+from vibe.tests.support import eventually_sync, free_port, user_env
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.run_plan import RunMode, RunPlan
 from vibe.trading_bot.core.service import TradingService

@@ -14,8 +14,6 @@ import asyncio
 import json
 import math
 import os
-import subprocess
-import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +28,7 @@ from rich.console import Console
 
 from vibe.common.models import ExitReason, PositionSide, Trade
 from vibe.tests.conftest import REPO_ROOT
+from vibe.tests.support import bot
 from vibe.tests.trading_bot.e2e.test_replay_daemon import SAMPLE
 from vibe.trading_bot.backtest.console import print_summary
 from vibe.trading_bot.backtest.html_report import render_html
@@ -379,15 +378,7 @@ def test_backtest_command_writes_the_sections_it_prints(tmp_path):
     env.update(PYTHONPATH=str(REPO_ROOT), DATA_DIR=str(tmp_path / "data"), COLUMNS="200", TZ="UTC")
     args = ["backtest", "--start", "2025-06-05", "--end", "2025-08-28", "--data", str(examples)]
     args += ["--symbols", "AAPL,MSFT,SPY", "--param", "trend_filter=false", "--output", str(out)]
-    done = subprocess.run(
-        [sys.executable, "-m", "vibe.trading_bot", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = bot(tmp_path, *args, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     data = json.loads(out.read_text(encoding="utf-8"))
     returns = []

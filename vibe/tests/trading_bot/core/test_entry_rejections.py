@@ -9,7 +9,6 @@ quantity (``zero_quantity``).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from vibe.tests.conftest import REPO_ROOT
-from vibe.tests.support import free_port
+from vibe.tests.support import bot, user_env
 from vibe.trading_bot.core.entry_rejections import (
     METRIC_NAME,
     METRIC_TYPE,
@@ -32,36 +31,15 @@ SAMPLE = REPO_ROOT / "examples" / "data"
 SYMBOLS = "AAPL,AMZN,GOOGL,MSFT,QQQ,SPY,TSLA"
 
 
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AZURE_"))}
-    env.update(
-        DATA_DIR=str(tmp_path / "data"),
-        RESULTS_DIR=str(tmp_path / "results"),
-        HEALTH_CHECK_HOST="127.0.0.1",
-        HEALTH_CHECK_PORT=str(free_port()),
-        COLUMNS="200",
-        **extra,
-    )
-    return env
-
-
 def _cli(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vibe.trading_bot", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return bot(tmp_path, *args, env=env, timeout=300)
 
 
 def test_backtest_counts_risk_refusals_in_json_html_and_console(tmp_path: Path) -> None:
     out = tmp_path / "bt.json"
     done = _cli(
         tmp_path,
-        _env(tmp_path),
+        user_env(tmp_path),
         "backtest",
         "--start",
         "2025-06-05",
@@ -88,7 +66,7 @@ def test_backtest_counts_risk_refusals_in_json_html_and_console(tmp_path: Path) 
 
 
 def test_replay_stores_refusals_and_show_status_reports_them_for_the_day(tmp_path: Path) -> None:
-    env = _env(tmp_path, MAX_POSITION_PCT="100", LOG_FORMAT="json")
+    env = user_env(tmp_path, MAX_POSITION_PCT="100", LOG_FORMAT="json")
     replay = _cli(
         tmp_path,
         env,

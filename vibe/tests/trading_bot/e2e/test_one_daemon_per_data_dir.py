@@ -9,22 +9,14 @@ import sys
 import time
 from pathlib import Path
 
-from vibe.tests.support import eventually_sync, free_port
+from vibe.tests.support import bot, eventually_sync, free_port
 from vibe.tests.trading_bot.e2e.test_replay_process import SAMPLE, daemon_env, log_tail
 
 WINDOW = ("--symbols", "AAPL", "--start", "2025-07-03", "--end", "2025-07-03")
 
 
 def cli(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vibe.trading_bot", *args],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return bot(tmp_path, *args, env=env, timeout=60)
 
 
 def test_second_daemon_on_the_same_data_dir_exits_at_once(tmp_path: Path) -> None:
