@@ -161,6 +161,8 @@ class FinnhubStandIn:
     subscriptions: list[list[str]] = field(default_factory=list)
     refused_tokens: int = 0
     after_hours_sent: int = 0
+    #: the daemon's fake time when the session went on at full speed after the reconnect
+    resumed_at: datetime | None = None
     _server: Server | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
@@ -279,6 +281,7 @@ class FinnhubStandIn:
                 break
             await asyncio.sleep(0.05)
         await self._set_speed(self.speed)
+        self.resumed_at = self.clock.now()
         return current + timedelta(minutes=2)
 
     async def _sleep_until(self, at: datetime) -> None:
