@@ -6,7 +6,7 @@ RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
 NPM_STAMP := node_modules/.stamp
 
-.PHONY: run status backtest test test-exhaustive lint typecheck pytest bench clean help
+.PHONY: run status backtest test test-exhaustive lint typecheck pytest bench clean help vendor-js
 
 help:
 	@echo "make run      - install and run the daemon on the sample data (DATA_DIR=data/demo, fresh)"
@@ -33,6 +33,13 @@ $(DEV_STAMP): pyproject.toml | $(PY)
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# The chart library served by the dashboard and inlined into the reports, copied from npm
+# (package.json pins it); the copy is committed so the package needs no Node.js to run.
+LWC_DIR := vibe/trading_bot/web/static/vendor/lightweight-charts
+vendor-js: $(NPM_STAMP)
+	cp node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js \
+		node_modules/lightweight-charts/LICENSE $(LWC_DIR)/
 
 # The whole daemon on the shipped sample (7 symbols, Jun-Aug 2025, 5m) as fast as it goes.
 # The demo has its own DATA_DIR (never the live ./data), emptied first so every run starts
