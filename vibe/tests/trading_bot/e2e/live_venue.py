@@ -18,7 +18,10 @@ Both serve a recorded real day from ``../shared/data`` on 127.0.0.1:
   With ``drop_at`` it closes the first connection at that minute; on the
   reconnect it slows the clock to real speed, sends the current minute (the
   prints of the outage are lost, as with Finnhub), waits until the daemon has
-  asked Yahoo for the gap, and speeds up again.
+  asked Yahoo for the gap, and speeds up again. With ``pause_at`` it slows the
+  clock to real speed at that minute and stays there until the connection is
+  gone (a test kills the daemon meanwhile and starts a new one, which is served
+  as a reconnect).
 * :class:`YahooStandIn` answers yfinance's chart-v8 requests (``/v8/finance/chart``,
   plus the cookie and crumb calls) from the recorded bars, 1-minute or resampled
   to 5 minutes the way a replay resamples them, and records every request.
@@ -85,6 +88,16 @@ class FakeWallClock:
         now = self.now()
         self._anchor, self._speed = (time.monotonic(), now), speed
         self.rc_file.write_text(f"@{self.start:%Y-%m-%d %H:%M:%S} x{speed:g}\n")
+
+    def restarted(self) -> None:
+        """A new daemon is being executed now: its fake clock starts where this one is.
+
+        libfaketime starts a new process at the file's ``@`` time, so the file is
+        rewritten with the current fake time (whole seconds) at real speed.
+        """
+        self.start = self.now().replace(microsecond=0)
+        self._anchor, self._speed = (time.monotonic(), self.start), 1.0
+        self.rc_file.write_text(f"@{self.start:%Y-%m-%d %H:%M:%S} x1\n")
 
     def calibrate(self, state_url: str, samples: int = 5) -> float:
         """Re-anchor on the daemon's own clock (``now`` of ``/health/state``).
@@ -155,6 +168,7 @@ class FinnhubStandIn:
     speed: float = 400.0
     offset_seconds: float = 5.0
     drop_at: datetime | None = None
+    pause_at: datetime | None = None
     backfilled: Callable[[], bool] | None = None
     calibration_seconds: float = 0.0
     connections: int = 0
@@ -163,6 +177,8 @@ class FinnhubStandIn:
     after_hours_sent: int = 0
     #: the daemon's fake time when the session went on at full speed after the reconnect
     resumed_at: datetime | None = None
+    #: set once the clock runs at real speed from ``pause_at`` on
+    paused: threading.Event = field(default_factory=threading.Event)
     _server: Server | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
@@ -242,6 +258,9 @@ class FinnhubStandIn:
                 if connection == 1 and self.drop_at is not None and minute >= self.drop_at:
                     await ws.close()  # a server-side disconnect
                     return
+                if self._pausing(connection, minute):
+                    await self._set_speed(1.0)
+                    self.paused.set()
                 data = [p for p in prints if p["s"] in subscribed]
                 if data:
                     await ws.send(json.dumps({"type": "trade", "data": data}))
@@ -256,6 +275,11 @@ class FinnhubStandIn:
                 minute += timedelta(minutes=1)
         except ConnectionClosed:
             return
+
+    def _pausing(self, connection: int, minute: datetime) -> bool:
+        pause = self.pause_at
+        first = connection == 1 and not self.paused.is_set()
+        return first and pause is not None and minute >= pause
 
     async def _set_speed(self, speed: float) -> None:
         self.clock.speed_up(speed)

@@ -137,6 +137,7 @@ class LiveRun:
     not_ready: list[str] = field(default_factory=list)
     metrics: str = ""
     returncode: int | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def log(self) -> str:
@@ -146,7 +147,14 @@ class LiveRun:
         return self.log[-4000:]
 
 
-def _start_live(run: LiveRun, frames: dict[str, pd.DataFrame], library: str) -> None:
+def _start_live(
+    run: LiveRun,
+    frames: dict[str, pd.DataFrame],
+    library: str,
+    pause_at: datetime | None = None,
+) -> None:
+    """Start the stand-ins' stream and the daemon (the websocket drops at 11:00 ET unless
+    ``pause_at`` is given: then the clock goes back to real speed at that minute)."""
     clock = FakeWallClock(run.day.fake_start, run.home / "faketime.rc")
     prints = minute_prints(frames, run.day.open, run.day.close)
     env = daemon_env(
@@ -174,18 +182,28 @@ def _start_live(run: LiveRun, frames: dict[str, pd.DataFrame], library: str) -> 
     run.port = int(env["HEALTH_CHECK_PORT"])
     state_url = f"http://127.0.0.1:{run.port}/health/state"
     drop = run.day.open + timedelta(minutes=DROP_AFTER_OPEN_MINUTES)
+    # after a reconnect the stand-in waits until the daemon asked Yahoo for what it missed
+    if pause_at is None:
+        backfilled = partial(_backfill_asked, run.yahoo, drop)
+    else:
+        backfilled = partial(_history_asked, run.yahoo, run.timeframe, pause_at)
     run.finnhub = FinnhubStandIn(
         clock, prints, run.day.close, len(SYMBOLS), state_url, TOKEN, SPEED,
-        drop_at=drop, backfilled=partial(_backfill_asked, run.yahoo, drop),
+        drop_at=None if pause_at else drop, pause_at=pause_at, backfilled=backfilled,
     )  # fmt: skip
     run.finnhub.start()
     env["FINNHUB_WS_URL"] = run.finnhub.url
+    run.env = env
     clock.started()
+    _launch(run)
+
+
+def _launch(run: LiveRun) -> None:
     with (run.home / "daemon.log").open("ab") as log:
         run.proc = subprocess.Popen(
             [sys.executable, "-m", "vibe.trading_bot", "run"],
             cwd=run.home,
-            env=env,
+            env=run.env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -213,6 +231,15 @@ def _backfill_asked(yahoo: YahooStandIn, drop: datetime) -> bool:
     return asked >= set(SYMBOLS)
 
 
+def _history_asked(yahoo: YahooStandIn, timeframe: str, after: datetime) -> bool:
+    """True once every symbol's bars up to a time after ``after`` were asked for (a warm-up)."""
+    asked = {
+        r["symbol"] for r in yahoo.chart_requests
+        if r["interval"] == timeframe and int(r["period2"]) > after.timestamp()
+    }  # fmt: skip
+    return asked >= set(SYMBOLS)
+
+
 def _closed(run: LiveRun) -> bool:
     return '"session closed"' in run.log
 
@@ -234,28 +261,86 @@ def _watch_ready(runs: list[LiveRun], stop: threading.Event) -> None:
             stop.wait(0.25)
 
 
-def test_live_day_under_a_fake_clock_trades_like_the_replay(tmp_path: Path, shared_data: Path):
-    started = time.monotonic()
+def _recorded(tmp_path: Path, shared_data: Path) -> tuple[Path, dict[str, pd.DataFrame]]:
+    """The recorded 1-minute bars of :data:`SYMBOLS`: their folder and their frames."""
     source = shared_data / "bars_1m" / "alpaca_chunks_2022-2024"
     bars = tmp_path / "bars"
     bars.mkdir()
     for symbol in SYMBOLS:
         shutil.copy(source / f"{symbol}_1m.csv", bars / f"{symbol}_1m.csv")
-    scheduler = MarketScheduler("XNYS", 2025, 2025)
-    provider = ReplayProvider(bars, scheduler)
-    frames = {symbol: provider.load(symbol, "1m") for symbol in SYMBOLS}
+    provider = ReplayProvider(bars, MarketScheduler("XNYS", 2025, 2025))
+    return bars, {symbol: provider.load(symbol, "1m") for symbol in SYMBOLS}
 
-    runs: list[LiveRun] = []
-    for timeframe in ("1m", "5m"):
-        home = tmp_path / f"live-{timeframe}"
-        home.mkdir()
-        yahoo = YahooStandIn(frames, scheduler)
-        yahoo.start()
-        runs.append(LiveRun(home, timeframe, DAYS[timeframe], yahoo, DiscordInThread(shared_data)))
+
+def _new_run(tmp_path: Path, shared_data: Path, name: str, timeframe: str, frames) -> LiveRun:
+    home = tmp_path / name
+    home.mkdir()
+    yahoo = YahooStandIn(frames, MarketScheduler("XNYS", 2025, 2025))
+    yahoo.start()
+    return LiveRun(home, timeframe, DAYS[timeframe], yahoo, DiscordInThread(shared_data))
+
+
+def test_live_day_under_a_fake_clock_trades_like_the_replay(tmp_path: Path, shared_data: Path):
+    started = time.monotonic()
+    bars, frames = _recorded(tmp_path, shared_data)
+    runs = [_new_run(tmp_path, shared_data, f"live-{tf}", tf, frames) for tf in ("1m", "5m")]
     references = _run_live_and_replays(tmp_path, runs, frames, bars)
     for run in runs:
         _check(run, references[run.timeframe], frames)
     assert time.monotonic() - started < 180
+
+
+#: 10:35 ET on 2024-07-03: the SPY long entered at 13:57 UTC is open, its stop and
+#: take-profit legs are working, and the breakout still holds (a careless restart
+#: would enter again).
+RESTART_AT = datetime(2024, 7, 3, 14, 35, tzinfo=UTC)
+
+
+def test_live_restart_in_the_session_resumes_without_a_duplicate_order(
+    tmp_path: Path, shared_data: Path
+):
+    """kill -9 of the live daemon with a position open, then a new daemon on the same
+    ``DATA_DIR`` in the same session: it restores the position and its bracket legs,
+    warms up on the day's bars so far, places no second entry, and ends the day with
+    exactly the orders, fills and trades of the replay (issue 22)."""
+    bars, frames = _recorded(tmp_path, shared_data)
+    run = _new_run(tmp_path, shared_data, "live", "1m", frames)
+    live_db = run.home / "data" / "trades.db"
+    try:
+        _start_live(run, frames, _faketime_library(), pause_at=RESTART_AT)
+        (tmp_path / "replay").mkdir()
+        replay_db = _replay(tmp_path / "replay", bars, run.timeframe, run.day.day)
+        before = _kill_9_mid_minute(run)
+        assert run.finnhub is not None
+        run.finnhub.clock.restarted()
+        _launch(run)
+        eventually_sync(partial(_closed, run), within=150)
+        _stop([run])
+    finally:
+        _tear_down([run])
+    context = run.tail()
+    assert run.returncode == 0, context
+    assert run.finnhub.connections == 2, context  # the new daemon subscribed again
+    assert before and all(o[7] != "filled" or o in query(live_db, ORDERS) for o in before)
+    entries = [o for o in query(live_db, ORDERS) if str(o[0]).endswith("-entry")]
+    assert len(entries) == len({o[0] for o in entries}) == 1, entries
+    assert query(live_db, ORDERS) == query(replay_db, ORDERS), context
+    assert query(live_db, FILLS) == query(replay_db, FILLS), context
+    assert query(live_db, TRADES) == query(replay_db, TRADES), context
+    assert f"Daily summary {run.day.day.isoformat()}" in run.discord.titles(), context
+
+
+def _kill_9_mid_minute(run: LiveRun) -> list[tuple[object, ...]]:
+    """SIGKILL the daemon at second 12-40 of a real-speed minute, once the stand-in paused
+    (no bar is being traded then); returns the orders stored before the kill."""
+    assert run.finnhub is not None and run.proc is not None
+    finnhub = run.finnhub
+    assert finnhub.paused.wait(120), run.tail()
+    eventually_sync(lambda: 12 <= finnhub.clock.now().second <= 40, within=70)
+    before = query(run.home / "data" / "trades.db", ORDERS)
+    run.proc.kill()
+    run.proc.wait(10)
+    return before
 
 
 def _bars_processed(metrics: str) -> dict[str, float]:
@@ -341,20 +426,30 @@ def _run_live_and_replays(
             run.metrics = httpx.get(f"http://127.0.0.1:{run.port}/metrics", timeout=5).text
         stop_watch.set()
         watcher.join(5)
-        for run in runs:
-            assert run.proc is not None
-            run.proc.send_signal(signal.SIGTERM)
-        for run in runs:
-            assert run.proc is not None
-            run.returncode = run.proc.wait(timeout=30)
+        _stop(runs)
     finally:
         stop_watch.set()
-        for run in runs:
-            if run.proc is not None and run.proc.poll() is None:
-                run.proc.kill()
-                run.proc.wait()
-            if run.finnhub is not None:
-                run.finnhub.stop()
-            run.yahoo.stop()
-            run.discord.stop()
+        _tear_down(runs)
     return references
+
+
+def _stop(runs: list[LiveRun]) -> None:
+    """SIGTERM every daemon and keep its exit code."""
+    for run in runs:
+        assert run.proc is not None
+        run.proc.send_signal(signal.SIGTERM)
+    for run in runs:
+        assert run.proc is not None
+        run.returncode = run.proc.wait(timeout=30)
+
+
+def _tear_down(runs: list[LiveRun]) -> None:
+    """Kill what still runs and stop every stand-in."""
+    for run in runs:
+        if run.proc is not None and run.proc.poll() is None:
+            run.proc.kill()
+            run.proc.wait()
+        if run.finnhub is not None:
+            run.finnhub.stop()
+        run.yahoo.stop()
+        run.discord.stop()
