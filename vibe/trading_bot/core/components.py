@@ -38,7 +38,7 @@ from vibe.trading_bot.config.logging_config import configure_logging
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.bar_processor import BarProcessor
 from vibe.trading_bot.core.health_monitor import HealthMonitor
-from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
+from vibe.trading_bot.core.health_reporter import HealthState
 from vibe.trading_bot.core.metrics_bridge import MetricsBridge, watch_components
 from vibe.trading_bot.core.run_plan import RunMode, RunPlan
 from vibe.trading_bot.core.scheduler import MarketScheduler
@@ -132,7 +132,7 @@ class Components:
     processor: BarProcessor | None = None
     notifier: Notifier = field(default_factory=RecordingNotifier)
     server: HealthServer | None = None
-    data_health: HealthReporter | None = None
+    data_health: MarketDataHealth | None = None
     strategy: Strategy | None = None  # None: the configured ORB strategy
     bridge: MetricsBridge | None = None  # Prometheus feed (not in backtests)
     timer: Timer = field(default_factory=MonotonicTimer)  # waiting time, real in every mode
@@ -314,8 +314,8 @@ class ComponentBuilder:
 
     async def _data(self) -> None:
         p = self.parts
-        # one reporter for the data layer and the feed watchdog, which stays DEGRADED
-        # while symbols lack warm-up history (see data/market_health.py)
+        # one component for the data layer, the stream, the feed watchdog and the
+        # warm-up history: the worst of their states (see data/market_health.py)
         health = p.data_health = MarketDataHealth(p.monitor.register("market_data", critical=True))
         p.data = build_data_manager(
             p.settings, p.clock, health, p.scheduler, replay_dir=p.plan.replay_dir, timer=p.timer

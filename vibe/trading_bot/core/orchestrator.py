@@ -312,7 +312,7 @@ class Orchestrator:
             return
         watchdog = FeedWatchdog(
             parts.monitor.bar_age_seconds,
-            parts.data_health,
+            parts.data_health.part("feed"),
             self._alert_now,
             timeframe_seconds=timeframe_seconds(self.plan.timeframe),
             grace_seconds=self.settings.health.feed_quiet_grace_seconds,

@@ -74,7 +74,7 @@ def build_data_manager(
                 data.finnhub_api_key.get_secret_value(),
                 scheduler,
                 clock,
-                health,
+                health.part("finnhub"),
                 url=data.finnhub_ws_url,
                 silence_seconds=data.stream_silence_seconds,
                 max_attempts=10,

@@ -14,6 +14,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -76,11 +77,15 @@ def test_live_daemon_serves_probes_status_and_stops_on_sigterm(tmp_path: Path) -
         assert {c["name"] for c in body["components"]} >= {"market_data", "execution"}
         if body["market"]["open"]:  # no network here: the feed stays quiet all session
             assert body["market"]["newest_bar_age_seconds"] is not None
-            # one reading: unhealthy because no bar came (the Yahoo poller's own reports,
-            # e.g. missing history, may interleave with the watchdog's between readings)
+            # unhealthy because no bar came, and it stays so: the Yahoo poller's and the
+            # warm-up's own reports (e.g. missing history) do not clear the watchdog's
             eventually_sync(
                 lambda: (s := market_data(port))[0] == "unhealthy" and "no bar for" in s[1], 150
             )
+            for _ in range(8):
+                time.sleep(0.5)
+                state, reason = market_data(port)
+                assert state == "unhealthy" and "no bar for" in reason, reason
             metrics = get(port, "/metrics")
             assert metrics is not None
             assert 'vibe_component_state{component="market_data"} 2.0' in metrics.text
