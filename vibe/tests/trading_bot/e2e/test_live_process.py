@@ -84,8 +84,8 @@ def test_live_daemon_serves_probes_status_and_stops_on_sigterm(tmp_path: Path) -
             )
             for _ in range(8):
                 time.sleep(0.5)
-                state, reason = market_data(port)
-                assert state == "unhealthy" and "no bar for" in reason, reason
+                reading, why = market_data(port)
+                assert reading == "unhealthy" and "no bar for" in why, why
             metrics = get(port, "/metrics")
             assert metrics is not None
             assert 'vibe_component_state{component="market_data"} 2.0' in metrics.text
