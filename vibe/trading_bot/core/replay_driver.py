@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from vibe.common.clock import SimulatedClock
@@ -119,47 +120,51 @@ class ReplayDriver:
         self._advance(day.close)
         await self.loop.end(day)
 
-    async def _trade_bars(self, bars: list[Bar], cursor: datetime | None) -> bool:
-        """Trade the session's bars group by group; True when a stop was requested."""
+    def _groups(self, bars: list[Bar], cursor: datetime | None) -> Iterator[datetime]:
+        """Trade the session's bars group by group, yielding each group's end (UTC).
+
+        The one bar loop of replays and backtests: for each group of bars with the
+        same end, the clock advances to that end, every bar of the group is
+        processed, and the end is yielded for the caller's book-keeping (the
+        clock moves on only when the caller asks for the next group). Bars that
+        end at or before ``cursor`` (a resume point) are shown to the strategy only.
+        """
         processor = self.loop.processor
+        process, warm_up = processor.process, processor.warm_up
+        advance_to = self.clock.advance_to  # ignores a time before now
         interval = self._interval
         group_end: datetime | None = None
         for bar in bars:
             end = bar.timestamp + interval
             if cursor is not None and end <= cursor:
-                processor.warm_up(bar)
+                warm_up(bar)
                 continue
             if end != group_end:
-                if group_end is not None and await self._group_done(group_end):
-                    return True
-                group_end = end
-                self._advance(end)
-            processor.process(bar)
-        return group_end is not None and await self._group_done(group_end)
-
-    def _trade_bars_now(self, bars: list[Bar]) -> None:
-        """:meth:`_trade_bars` for a backtest (no resume cursor, no pacing, no yielding).
-
-        The same steps in the same order, without a coroutine per group: a
-        backtest's group book-keeping is only the equity point
-        (:attr:`SessionLoop.equity_only`). A stop cannot arrive inside this
-        synchronous loop: signal handlers run on the event loop, which
-        :meth:`_replay` yields to after each session and then checks for a stop.
-        """
-        process = self.loop.processor.process
-        mark_equity = self.loop.processor.mark_equity
-        advance_to = self.clock.advance_to  # ignores a time before now, like _advance
-        interval = self._interval
-        group_end: datetime | None = None
-        for bar in bars:
-            end = bar.timestamp + interval
-            if end != group_end:
                 if group_end is not None:
-                    mark_equity(group_end)
+                    yield group_end
                 group_end = end
                 advance_to(end)
             process(bar)
         if group_end is not None:
+            yield group_end
+
+    async def _trade_bars(self, bars: list[Bar], cursor: datetime | None) -> bool:
+        """Trade the session's bars, book-keeping and pacing each group; True on a stop."""
+        for group_end in self._groups(bars, cursor):
+            if await self._group_done(group_end):
+                return True
+        return False
+
+    def _trade_bars_now(self, bars: list[Bar]) -> None:
+        """:meth:`_trade_bars` for a backtest: only the equity point per group.
+
+        No coroutine per group: a backtest's group book-keeping is only the
+        equity point (:attr:`SessionLoop.equity_only`). A stop cannot arrive inside
+        this synchronous loop: signal handlers run on the event loop, which
+        :meth:`_replay` yields to after each session and then checks for a stop.
+        """
+        mark_equity = self.loop.processor.mark_equity
+        for group_end in self._groups(bars, None):
             mark_equity(group_end)
 
     async def _replayed_day(self, day: TradingDay, bars: list[Bar], cursor: datetime) -> None:
