@@ -24,6 +24,10 @@ unrealized P&L is at or below −pct % of start-of-day equity) and, when
 ``enforce_pdt``, FINRA Rule 4210's pattern-day-trader limit: under 25,000 USD
 equity, at most 3 day trades in 5 sessions (every ORB entry is a day trade,
 so a 4th is refused). Closing signals always pass.
+
+Exit levels of a filled entry (:func:`exit_levels`): the stop the signal named
+and a take-profit at ``take_profit_r`` x R from the fill, recomputed from the
+actual fill price; any strategy that sets a stop and an R-multiple target uses it.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from vibe.common.errors import InvalidInputError
-from vibe.common.models import OrderSide, OrderType, Signal, SignalAction
+from vibe.common.models import OrderSide, OrderType, PositionSide, Signal, SignalAction
 
 #: FINRA Rule 4210 pattern-day-trader thresholds.
 PDT_MIN_EQUITY_USD = 25_000.0
@@ -270,6 +274,38 @@ class RiskManager:
             return RiskRejection(signal, RiskRule.NO_POSITION, f"no {signal.symbol} position")
         side = OrderSide.SELL if held > 0 else OrderSide.BUY
         return OrderRequest(signal, side, abs(held), is_entry=False)
+
+
+@dataclass(slots=True, frozen=True)
+class ExitLevels:
+    """Protective levels of a filled entry.
+
+    Attributes:
+        stop_price: the stop, USD per share (the opposite side of the range).
+        take_profit_price: fill ± take_profit_r × R, USD per share.
+        risk_per_share: R = |fill − stop|, USD per share.
+        stop_already_hit: the fill is at or beyond the stop (the bar gapped through
+            it): close at once at the fill price with exit reason ``stop_loss``.
+    """
+
+    stop_price: float
+    take_profit_price: float
+    risk_per_share: float
+    stop_already_hit: bool
+
+
+def exit_levels(
+    side: PositionSide, fill_price: float, stop_price: float, take_profit_r: float
+) -> ExitLevels:
+    """Stop and take-profit for an entry filled at ``fill_price`` (USD per share).
+
+    Take-profit = fill + ``take_profit_r`` × R for longs, fill − ``take_profit_r`` × R for
+    shorts, with R = |fill − stop|.
+    """
+    sign = side.sign
+    risk = abs(fill_price - stop_price)
+    hit = (fill_price - stop_price) * sign <= 0
+    return ExitLevels(stop_price, fill_price + sign * take_profit_r * risk, risk, hit)
 
 
 def _floor(value: float) -> int:

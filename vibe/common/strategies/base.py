@@ -47,7 +47,7 @@ class Rejection:
         timestamp: close time of the breakout bar, tz-aware UTC.
         action: the entry it would have been (open long / open short).
         price: the breakout bar's close, USD per share.
-        rule: name of the rule that refused it (a :class:`vibe.common.validation.Rule`
+        rule: name of the rule that refused it (a :class:`vibe.common.strategies.orb_rules.Rule`
             value such as ``volume_filter``).
     """
 

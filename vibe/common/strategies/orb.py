@@ -9,7 +9,7 @@ backtest ``--param`` names):
 * Breakout: the **first** bar that starts at or after the range end and **closes**
   above the range high (long) or, with ``allow_short``, below the range low (short)
   is the session's one breakout. The validation rules
-  (:mod:`vibe.common.validation`) then accept it as an entry signal or reject it;
+  (:mod:`vibe.common.strategies.orb_rules`) then accept it as an entry signal or reject it;
   either way the session's breakout is decided and no later bar is considered, so
   there is at most one entry (or one rejection) per symbol per session.
 * Entry cutoff: a bar can only be a breakout while its close time is more than
@@ -17,7 +17,7 @@ backtest ``--param`` names):
   ``flatten_minutes_before_close``) before the session close.
 * Entry signal: market order; stop = the opposite side of the range; take-profit
   = signal close ± ``take_profit_r`` × R with R = |signal close − stop| (the
-  executor recomputes it from the fill with :func:`exit_levels`).
+  executor recomputes it from the fill with :func:`vibe.common.risk.exit_levels`).
 * Flat by the close: at the first bar that ends at or after
   ``session close − flatten_minutes_before_close``, a ``close`` signal with exit
   reason ``end_of_day`` if the context reports an open position.
@@ -31,98 +31,14 @@ range end, or once the breakout is decided) cost a few comparisons.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from vibe.common.errors import InvalidInputError
-from vibe.common.models import Bar, ExitReason, PositionSide, Signal, SignalAction
+from vibe.common.models import Bar, ExitReason, Signal, SignalAction
 from vibe.common.strategies.base import BarContext, Rejection, Strategy
-from vibe.common.validation import check_breakout
+from vibe.common.strategies.orb_rules import OrbParams, check_breakout
 
 _RANGE, _HUNT, _WAIT_FLATTEN, _DONE = 0, 1, 2, 3
-
-
-@dataclass(slots=True, frozen=True)
-class OrbParams:
-    """ORB parameters; field names equal ``StrategySettings`` fields (build with ``**dump``).
-
-    Attributes:
-        orb_minutes: opening range length, minutes.
-        allow_short: take breakouts below the range low.
-        entry_cutoff_minutes_before_close: no entry once a bar closes within this many
-            minutes of the session close.
-        take_profit_r: take-profit distance in multiples of R.
-        flatten_minutes_before_close: flatten at the first bar ending this many minutes
-            (or fewer) before the close.
-        trend_filter: longs need close > session VWAP, shorts close < VWAP.
-        volume_filter: breakout volume >= ``volume_multiplier`` × mean of the previous
-            ``volume_lookback_bars`` bars.
-        volume_multiplier: see ``volume_filter``.
-        volume_lookback_bars: see ``volume_filter``, bars.
-        min_range_pct: minimum range width, % of the range midpoint.
-        max_range_pct: maximum range width, % of the range midpoint.
-
-    Raises:
-        InvalidInputError: a value is out of its domain (names the field).
-    """
-
-    orb_minutes: int = 15
-    allow_short: bool = True
-    entry_cutoff_minutes_before_close: int = 60
-    take_profit_r: float = 2.0
-    flatten_minutes_before_close: int = 5
-    trend_filter: bool = True
-    volume_filter: bool = True
-    volume_multiplier: float = 1.5
-    volume_lookback_bars: int = 20
-    min_range_pct: float = 0.1
-    max_range_pct: float = 3.0
-
-    def __post_init__(self) -> None:
-        positive = ("orb_minutes", "take_profit_r", "volume_multiplier", "volume_lookback_bars")
-        for name in positive:
-            if not getattr(self, name) > 0:
-                raise InvalidInputError(f"{name}={getattr(self, name)!r}; expected a value > 0")
-        for name in ("entry_cutoff_minutes_before_close", "flatten_minutes_before_close"):
-            if getattr(self, name) < 0:
-                raise InvalidInputError(f"{name}={getattr(self, name)!r}; expected >= 0")
-        if not 0 <= self.min_range_pct < self.max_range_pct:
-            raise InvalidInputError(
-                f"min_range_pct={self.min_range_pct!r}, max_range_pct={self.max_range_pct!r};"
-                " expected 0 <= min_range_pct < max_range_pct"
-            )
-
-
-@dataclass(slots=True, frozen=True)
-class ExitLevels:
-    """Protective levels of a filled entry.
-
-    Attributes:
-        stop_price: the stop, USD per share (the opposite side of the range).
-        take_profit_price: fill ± take_profit_r × R, USD per share.
-        risk_per_share: R = |fill − stop|, USD per share.
-        stop_already_hit: the fill is at or beyond the stop (the bar gapped through
-            it): close at once at the fill price with exit reason ``stop_loss``.
-    """
-
-    stop_price: float
-    take_profit_price: float
-    risk_per_share: float
-    stop_already_hit: bool
-
-
-def exit_levels(
-    side: PositionSide, fill_price: float, stop_price: float, take_profit_r: float
-) -> ExitLevels:
-    """Stop and take-profit for an entry filled at ``fill_price`` (USD per share).
-
-    Take-profit = fill + ``take_profit_r`` × R for longs, fill − ``take_profit_r`` × R for
-    shorts, with R = |fill − stop|.
-    """
-    sign = side.sign
-    risk = abs(fill_price - stop_price)
-    hit = (fill_price - stop_price) * sign <= 0
-    return ExitLevels(stop_price, fill_price + sign * take_profit_r * risk, risk, hit)
 
 
 class _SymbolState:

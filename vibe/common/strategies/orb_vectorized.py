@@ -17,8 +17,7 @@ import pandas as pd
 
 from vibe.common.errors import InvalidInputError
 from vibe.common.models import ExitReason, SignalAction
-from vibe.common.strategies.orb import OrbParams
-from vibe.common.validation import RULE_BY_CODE, check_breakouts
+from vibe.common.strategies.orb_rules import RULE_BY_CODE, OrbParams, check_breakouts
 
 _NS_PER_MINUTE = 60_000_000_000
 _REQUIRED = ("high", "low", "close", "volume")

@@ -4,7 +4,7 @@ An entry the strategy wanted can be refused at three stages; each refusal is
 counted once, under the name of the rule that refused it:
 
 * ``strategy``: a breakout validation rule (``min_range_pct``, ``max_range_pct``,
-  ``trend_filter``, ``volume_filter``; :class:`vibe.common.validation.Rule`);
+  ``trend_filter``, ``volume_filter``; :class:`vibe.common.strategies.orb_rules.Rule`);
 * ``risk``: the risk manager (``zero_quantity``, ``max_open_positions``,
   ``max_trades_per_day``, ``max_daily_loss_pct``, ``enforce_pdt``, ...;
   :class:`vibe.common.risk.RiskRule`), or the circuit breaker
@@ -28,7 +28,7 @@ from enum import StrEnum
 
 from vibe.common.models import SignalAction
 from vibe.common.risk import RiskRule
-from vibe.common.validation import Rule
+from vibe.common.strategies.orb_rules import Rule
 from vibe.trading_bot.execution.trade_executor import ExecutionResult, Outcome
 
 METRIC_TYPE = "trading"

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from vibe.common.clock import Clock
 from vibe.common.risk import RiskManager, RiskParams
 from vibe.common.strategies.base import Strategy
-from vibe.common.strategies.orb import OrbParams, OrbStrategy
+from vibe.common.strategies.orb import OrbStrategy
+from vibe.common.strategies.orb_rules import OrbParams
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.health_reporter import HealthReporter
 from vibe.trading_bot.core.scheduler import MarketScheduler

@@ -5,7 +5,7 @@ Flow and rules:
 * **Entries** are market brackets: the stop is the signal's; the take-profit is
   first the signal's (or ``take_profit_r`` x R from the signal price) and is
   recomputed from the actual entry fill with
-  :func:`~vibe.common.strategies.orb.exit_levels` and amended at the venue when the
+  :func:`~vibe.common.risk.exit_levels` and amended at the venue when the
   entry first fills. If that fill is already at or beyond the stop
   (``stop_already_hit``), the take-profit leg is cancelled and the stop leg,
   which is then marketable, closes the position at once (in the mock exchange
@@ -52,8 +52,7 @@ from vibe.common.models import (
     SignalAction,
     TimeInForce,
 )
-from vibe.common.risk import AccountState, RiskManager, RiskRejection
-from vibe.common.strategies.orb import exit_levels
+from vibe.common.risk import AccountState, RiskManager, RiskRejection, exit_levels
 from vibe.trading_bot.core.health_reporter import HealthReporter
 from vibe.trading_bot.exchange.base import OrderEventKind
 from vibe.trading_bot.execution.circuit_breaker import CircuitBreaker

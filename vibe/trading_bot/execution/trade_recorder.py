@@ -3,7 +3,7 @@
 Subscribed to the order manager, so it only sees events already persisted.
 Round trips (see :mod:`.round_trip`) are stored in the :class:`TradeStore`:
 inserted at the first entry fill (when the take-profit leg is also re-priced
-from the fill with :func:`~vibe.common.strategies.orb.exit_levels`, or cancelled
+from the fill with :func:`~vibe.common.risk.exit_levels`, or cancelled
 when the fill is already beyond the stop), updated on further entry fills, and
 closed once the exit fills cover the entry, with both legs' fees and slippage
 cost in USD and the exit reason of the order that completed the exit.
@@ -25,7 +25,7 @@ from functools import partial
 from typing import Any
 
 from vibe.common.models import ExitReason, Fill, Order, Trade
-from vibe.common.strategies.orb import exit_levels
+from vibe.common.risk import exit_levels
 from vibe.trading_bot.exchange.base import OrderEvent, OrderEventKind
 from vibe.trading_bot.exchange.mock_exchange import INSUFFICIENT_CASH_AT_FILL
 from vibe.trading_bot.execution.order_manager import OrderManager

@@ -1,4 +1,9 @@
-"""Validation rules that accept or reject an Opening Range Breakout.
+"""The Opening Range Breakout's parameters and the rules that accept or reject a breakout.
+
+:class:`OrbParams` holds every number of the strategy (:mod:`.orb`, the per-bar
+path, and :mod:`.orb_vectorized`, the research path, both take it). The rules
+below are the one table (:class:`Rule`, in the order they are checked) from
+which the vectorized path's integer codes are derived.
 
 Each rule is switchable through the strategy parameters and has a stable name
 (:class:`Rule`) under which a rejected breakout is recorded, so metrics can count
@@ -22,20 +27,74 @@ Rules, checked in this order (the first failing rule is the one recorded):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from vibe.common.strategies.orb import OrbParams
-
+from vibe.common.errors import InvalidInputError
 
 _Num = TypeVar("_Num", float, np.ndarray)
 
 
+@dataclass(slots=True, frozen=True)
+class OrbParams:
+    """ORB parameters; field names equal ``StrategySettings`` fields (build with ``**dump``).
+
+    Attributes:
+        orb_minutes: opening range length, minutes.
+        allow_short: take breakouts below the range low.
+        entry_cutoff_minutes_before_close: no entry once a bar closes within this many
+            minutes of the session close.
+        take_profit_r: take-profit distance in multiples of R.
+        flatten_minutes_before_close: flatten at the first bar ending this many minutes
+            (or fewer) before the close.
+        trend_filter: longs need close > session VWAP, shorts close < VWAP.
+        volume_filter: breakout volume >= ``volume_multiplier`` × mean of the previous
+            ``volume_lookback_bars`` bars.
+        volume_multiplier: see ``volume_filter``.
+        volume_lookback_bars: see ``volume_filter``, bars.
+        min_range_pct: minimum range width, % of the range midpoint.
+        max_range_pct: maximum range width, % of the range midpoint.
+
+    Raises:
+        InvalidInputError: a value is out of its domain (names the field).
+    """
+
+    orb_minutes: int = 15
+    allow_short: bool = True
+    entry_cutoff_minutes_before_close: int = 60
+    take_profit_r: float = 2.0
+    flatten_minutes_before_close: int = 5
+    trend_filter: bool = True
+    volume_filter: bool = True
+    volume_multiplier: float = 1.5
+    volume_lookback_bars: int = 20
+    min_range_pct: float = 0.1
+    max_range_pct: float = 3.0
+
+    def __post_init__(self) -> None:
+        positive = ("orb_minutes", "take_profit_r", "volume_multiplier", "volume_lookback_bars")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise InvalidInputError(f"{name}={getattr(self, name)!r}; expected a value > 0")
+        for name in ("entry_cutoff_minutes_before_close", "flatten_minutes_before_close"):
+            if getattr(self, name) < 0:
+                raise InvalidInputError(f"{name}={getattr(self, name)!r}; expected >= 0")
+        if not 0 <= self.min_range_pct < self.max_range_pct:
+            raise InvalidInputError(
+                f"min_range_pct={self.min_range_pct!r}, max_range_pct={self.max_range_pct!r};"
+                " expected 0 <= min_range_pct < max_range_pct"
+            )
+
+
 class Rule(StrEnum):
-    """Names under which a rejected breakout is recorded (the parameter that rejected it)."""
+    """Names under which a rejected breakout is recorded (the parameter that rejected it).
+
+    The members are listed in the order the rules are checked (the first failing
+    one is recorded); the vectorized path's code of a rule is its position + 1.
+    """
 
     MIN_RANGE_PCT = "min_range_pct"
     MAX_RANGE_PCT = "max_range_pct"
@@ -44,13 +103,9 @@ class Rule(StrEnum):
 
 
 #: Integer codes used by the vectorized path (0 = accepted); index into :data:`RULE_BY_CODE`.
-RULE_BY_CODE: tuple[Rule | None, ...] = (
-    None,
-    Rule.MIN_RANGE_PCT,
-    Rule.MAX_RANGE_PCT,
-    Rule.TREND_FILTER,
-    Rule.VOLUME_FILTER,
-)
+RULE_BY_CODE: tuple[Rule | None, ...] = (None, *Rule)
+#: Rule -> its vectorized code (derived from :data:`RULE_BY_CODE`).
+CODE_OF: dict[Rule, int] = {rule: code for code, rule in enumerate(RULE_BY_CODE) if rule}
 
 
 def range_width_pct(high: _Num, low: _Num) -> _Num:
@@ -156,9 +211,13 @@ def check_breakouts(
         enough = previous_count >= lookback
         passes = volume >= params.volume_multiplier * (previous_sum / lookback)
         volume_fail = ~(enough & passes)
+    failing = {
+        Rule.MIN_RANGE_PCT: pct < params.min_range_pct,
+        Rule.MAX_RANGE_PCT: pct > params.max_range_pct,
+        Rule.TREND_FILTER: trend_fail,
+        Rule.VOLUME_FILTER: volume_fail,
+    }
     # Later assignments win, so apply the rules in reverse order of precedence.
-    codes[volume_fail] = 4
-    codes[trend_fail] = 3
-    codes[pct > params.max_range_pct] = 2
-    codes[pct < params.min_range_pct] = 1
+    for rule in reversed(Rule):
+        codes[failing[rule]] = CODE_OF[rule]
     return codes
