@@ -80,7 +80,7 @@ class OrbStrategy(Strategy):
         params: the rule parameters (defaults: the documented defaults).
 
     Rejected breakouts are recorded as :class:`Rejection` with ``rule`` set to a
-    :class:`vibe.common.validation.Rule` value; read them with ``pop_rejections()``.
+    :class:`vibe.common.strategies.orb_rules.Rule` value; read them with ``pop_rejections()``.
     """
 
     name = "orb"
