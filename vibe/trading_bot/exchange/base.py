@@ -1,8 +1,10 @@
-"""The exchange interface every venue adapter implements (paper or real).
+"""The venue interface: what the paper exchange implements and a broker adapter would.
 
 Nothing above this interface knows whether orders go to the mock exchange or a
-broker: the executor submits :class:`~vibe.common.models.Order` objects and
-listens to :class:`OrderEvent` callbacks.
+broker: the order manager drives a :class:`Venue` (synchronous calls; the bar
+processing runs in a worker thread) and listens to :class:`OrderEvent`
+callbacks; the trade executor drives a :class:`BarVenue`, a venue that fills
+against bars (the paper exchange).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from vibe.common.models import Fill, Order, Position
+from vibe.common.models import Bar, Fill, Order, Position
 
 
 class OrderEventKind(StrEnum):
@@ -65,37 +67,71 @@ class Account:
 OrderListener = Callable[[OrderEvent], None]
 
 
-class Exchange(Protocol):
-    """What the executor needs from a venue."""
+class Venue(Protocol):
+    """What the order manager drives: the synchronous surface of a venue.
 
-    async def connect(self) -> None:
-        """Open the session with the venue."""
-        ...
+    ``MockExchange`` implements it; so would a real broker adapter (e.g. one on a
+    broker's REST API, whose blocking calls run in the bar-processing worker
+    thread): submit, amend and cancel orders, answer for an order and the
+    account, and announce every order event to the listeners, in order, after
+    the order object has been updated.
+    """
 
-    async def close(self) -> None:
-        """Close the session; working orders stay at the venue."""
-        ...
-
-    async def submit_order(self, order: Order) -> Order:
-        """Submit a pending order; returns it accepted or rejected (never raises on rejection)."""
-        ...
-
-    async def cancel_order(self, order_id: str) -> Order:
-        """Cancel a working order; returns it in its final state."""
-        ...
-
-    async def get_order(self, order_id: str) -> Order:
-        """The venue's view of one order."""
-        ...
-
-    async def get_positions(self) -> dict[str, Position]:
-        """Open positions by symbol."""
-        ...
-
-    async def get_account(self) -> Account:
-        """Cash, equity and buying power."""
-        ...
+    positions: dict[str, Position]
 
     def add_listener(self, listener: OrderListener) -> None:
-        """Call ``listener`` for every order event, in order."""
+        """Call ``listener`` for every order event."""
+        ...
+
+    def submit(self, order: Order) -> Order:
+        """Accept or reject a pending order (a rejection is an event, never an exception)."""
+        ...
+
+    def submit_bracket(
+        self, entry: Order, stop_price: float, take_profit_price: float | None = None
+    ) -> tuple[Order, Order | None, Order | None]:
+        """Submit an entry with a stop-loss and optional take-profit leg (one-cancels-other)."""
+        ...
+
+    def amend(
+        self, order_id: str, limit_price: float | None = None, stop_price: float | None = None
+    ) -> Order:
+        """Change a working order's prices (USD per share)."""
+        ...
+
+    def cancel(self, order_id: str, reason: str = "cancelled") -> Order:
+        """Cancel a working order."""
+        ...
+
+    def order(self, order_id: str) -> Order:
+        """The venue's view of one order; raises ``OrderRejectedError`` when unknown."""
+        ...
+
+    def account(self) -> Account:
+        """Cash, equity and buying power, USD."""
+        ...
+
+
+class BarVenue(Venue, Protocol):
+    """A venue that fills against bars: the paper venue (``MockExchange``).
+
+    A broker adapter fills by itself and announces fills as events; the bar
+    methods are what a simulated venue adds so that replay, backtest and paper
+    trading fill the same orders on the same bars.
+    """
+
+    def process_bar(self, bar: Bar) -> list[Fill]:
+        """Fill what ``bar`` allows."""
+        ...
+
+    def has_working(self, symbol: str) -> bool:
+        """True when ``symbol`` has a working order (``process_bar`` may fill)."""
+        ...
+
+    def fill_market_orders_at_close(self, bar: Bar) -> list[Fill]:
+        """Fill working market orders at ``bar.close``."""
+        ...
+
+    def expire_day_orders(self, at: datetime) -> list[Order]:
+        """Expire working day orders at the close ``at``."""
         ...

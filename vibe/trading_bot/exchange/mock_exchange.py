@@ -114,33 +114,7 @@ class MockExchange:
         self._listeners: list[OrderListener] = []
         self._filled_through: dict[str, datetime] = {}  # restored: bars already matched
 
-    # ---- interface -------------------------------------------------------------
-    async def connect(self) -> None:
-        """Nothing to connect to; present for the interface."""
-
-    async def close(self) -> None:
-        """Nothing to release; working orders stay in memory."""
-
-    async def submit_order(self, order: Order) -> Order:
-        """Async form of :meth:`submit`."""
-        return self.submit(order)
-
-    async def cancel_order(self, order_id: str) -> Order:
-        """Async form of :meth:`cancel`."""
-        return self.cancel(order_id)
-
-    async def get_order(self, order_id: str) -> Order:
-        """Async form of :meth:`order`."""
-        return self.order(order_id)
-
-    async def get_positions(self) -> dict[str, Position]:
-        """Open (non-flat) positions by symbol."""
-        return {s: p for s, p in self.positions.items() if p.quantity != 0}
-
-    async def get_account(self) -> Account:
-        """Async form of :meth:`account`."""
-        return self.account()
-
+    # ---- interface (exchange.base.BarVenue) ------------------------------------
     def add_listener(self, listener: OrderListener) -> None:
         """Call ``listener(event)`` for every order event, in order."""
         self._listeners.append(listener)

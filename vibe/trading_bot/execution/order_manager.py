@@ -60,51 +60,13 @@ from vibe.common.models import (
     can_transition,
 )
 from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
-from vibe.trading_bot.exchange.base import Account, OrderEvent, OrderEventKind, OrderListener
+from vibe.trading_bot.exchange.base import OrderEvent, OrderEventKind, OrderListener, Venue
 from vibe.trading_bot.storage.trade_store import TradeStore
 from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
 _WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
 _PRICE_TOLERANCE = 1e-9
-
-
-class Venue(Protocol):
-    """The synchronous venue surface the manager drives (``MockExchange`` has it)."""
-
-    positions: dict[str, Position]
-
-    def add_listener(self, listener: OrderListener) -> None:
-        """Call ``listener`` for every order event."""
-        ...
-
-    def submit(self, order: Order) -> Order:
-        """Accept or reject a pending order."""
-        ...
-
-    def submit_bracket(
-        self, entry: Order, stop_price: float, take_profit_price: float | None = None
-    ) -> tuple[Order, Order | None, Order | None]:
-        """Submit an entry with a stop-loss and optional take-profit leg."""
-        ...
-
-    def amend(
-        self, order_id: str, limit_price: float | None = None, stop_price: float | None = None
-    ) -> Order:
-        """Change a working order's prices."""
-        ...
-
-    def cancel(self, order_id: str, reason: str = "cancelled") -> Order:
-        """Cancel a working order."""
-        ...
-
-    def order(self, order_id: str) -> Order:
-        """The venue's view of one order; raises ``OrderRejectedError`` when unknown."""
-        ...
-
-    def account(self) -> Account:
-        """Cash, equity and buying power, USD."""
-        ...
 
 
 def client_order_id(strategy: str, symbol: str, at: datetime, purpose: str) -> str:

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from functools import partial
-from typing import Protocol
 
 from vibe.common.clock import Clock
 from vibe.common.errors import VibeError
@@ -54,12 +53,11 @@ from vibe.common.models import (
 )
 from vibe.common.risk import AccountState, RiskManager, RiskRejection, exit_levels
 from vibe.trading_bot.core.health_reporter import HealthReporter
-from vibe.trading_bot.exchange.base import OrderEventKind
+from vibe.trading_bot.exchange.base import BarVenue, OrderEventKind
 from vibe.trading_bot.execution.circuit_breaker import CircuitBreaker
 from vibe.trading_bot.execution.order_manager import (
     OrderManager,
     RecoveryReport,
-    Venue,
     client_order_id,
 )
 from vibe.trading_bot.execution.portfolio import Portfolio
@@ -76,26 +74,6 @@ from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
 _FINISHED = (OrderEventKind.CANCELLED, OrderEventKind.EXPIRED)
-
-
-class BarVenue(Venue, Protocol):
-    """A venue driven by bars (``MockExchange``)."""
-
-    def process_bar(self, bar: Bar) -> list[Fill]:
-        """Fill what ``bar`` allows."""
-        ...
-
-    def has_working(self, symbol: str) -> bool:
-        """True when ``symbol`` has a working order (``process_bar`` may fill)."""
-        ...
-
-    def fill_market_orders_at_close(self, bar: Bar) -> list[Fill]:
-        """Fill working market orders at ``bar.close``."""
-        ...
-
-    def expire_day_orders(self, at: datetime) -> list[Order]:
-        """Expire working day orders at the close ``at``."""
-        ...
 
 
 class Outcome(StrEnum):

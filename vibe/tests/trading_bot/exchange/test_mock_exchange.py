@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -226,7 +225,7 @@ def test_long_round_trip_cash_equity_fees_to_the_cent(clock):
     ex.submit(order(clock, qty=300))
     ex.process_bar(bar(0, 500.00, 501, 499, 500.50))
     buy_price = 500.00 * 1.0001
-    account = asyncio.run(ex.get_account())
+    account = ex.account()
     assert account.cash == pytest.approx(200_000 - 300 * buy_price - 1.50, abs=0.005)
     assert account.equity == pytest.approx(account.cash + 300 * 500.50, abs=0.005)
     ex.submit(order(clock, SELL, qty=300))
@@ -272,11 +271,11 @@ def test_short_round_trip(clock):
     ex.process_bar(bar(0, 200.0, 201, 199, 199.0))
     assert ex.cash == pytest.approx(120_000.0)
     assert ex.account().equity == pytest.approx(100_100.0)  # marked at 199
-    assert asyncio.run(ex.get_positions())["SPY"].quantity == -100
+    assert ex.positions["SPY"].quantity == -100
     ex.submit(order(clock, BUY, qty=100))
     ex.process_bar(bar(1, 198.0, 199, 197, 198.5))
     assert ex.account().equity == pytest.approx(100_200.0)
-    assert asyncio.run(ex.get_positions()) == {}
+    assert {s: p for s, p in ex.positions.items() if p.quantity != 0} == {}
 
 
 def test_cancelling_an_unfilled_entry_cancels_its_children(clock):
