@@ -44,7 +44,7 @@ from vibe.trading_bot.data.frames import timeframe_seconds
 from vibe.trading_bot.storage.trade_store import TradeStore
 
 if TYPE_CHECKING:
-    from vibe.trading_bot.core.components import Components
+    from vibe.trading_bot.core.components import Daemon
 
 PARAM_GROUPS = ("strategy", "risk", "exchange")
 EXTRA_PARAMS = ("initial_capital",)
@@ -128,35 +128,40 @@ async def run_backtest(
             progress=progress,
         )
         outcome = await Orchestrator(settings, plan).run()
-        store = TradeStore.in_data_dir(Path(workdir), outcome.parts.clock)
+        store = TradeStore.in_data_dir(Path(workdir), outcome.daemon.clock)
         try:
             trades = store.get_trades()
             stops = initial_stops(trades, store.get_orders())
         finally:
             store.close()
-    processor = outcome.parts.processor
+    processor = outcome.daemon.processor
     curve = (processor.equity_curve if processor is not None else None) or []
     if outcome.stop_reason is not None:  # the report covers the sessions that ran
         last = curve[-1][0].astimezone(NEW_YORK).date() if curve else request.start
         request = dataclasses.replace(request, end=max(request.start, last))
     result = _result(settings, request, trades, curve, processor)
-    benchmark = await _benchmark(outcome.parts, request, curve, settings.trading.initial_capital)
+    benchmark = await _benchmark(outcome.daemon, request, curve, settings.trading.initial_capital)
     return dataclasses.replace(
         result, stop_reason=outcome.stop_reason, benchmark=benchmark, initial_stops=tuple(stops)
     )
 
 
 async def _benchmark(
-    parts: Components,
+    daemon: Daemon,
     request: BacktestRequest,
     curve: list[tuple[datetime, float]],
     capital: float,
 ) -> Benchmark | None:
     """Equal-weight buy and hold of the run's symbols over the bars it traded."""
-    if not curve or parts.data is None:
+    if not curve:
         return None
     frames = await session_bars(
-        parts.data, parts.scheduler, request.symbols, request.timeframe, request.start, request.end
+        daemon.data,
+        daemon.scheduler,
+        request.symbols,
+        request.timeframe,
+        request.start,
+        request.end,
     )
     times = [when for when, _ in curve]
     return buy_and_hold(

@@ -122,7 +122,7 @@ def _shutdown_row(settings: AppSettings, outcome: RunOutcome) -> tuple[str, str]
     status = ", ".join(problems) if problems else f"{len(outcome.shutdown)} steps ok"
     from vibe.trading_bot.notifications.discord import DiscordNotifier
 
-    notifier = outcome.parts.notifier
+    notifier = outcome.daemon.notifier
     if isinstance(notifier, DiscordNotifier):
         unsent = notifier.stats()["queue_depth"]
         status += f", {unsent} alerts unsent" if unsent else ", alerts all sent"

@@ -1,18 +1,23 @@
 """Building the daemon's parts in start-up phases, each reported to the startup probe.
 
 Phases, in order (:data:`STARTUP_PHASES`): ``config`` -> ``logging`` ->
-``cloud_restore`` -> ``stores`` -> ``data`` -> ``exchange`` (executor and
-reconciliation with the stored orders) -> ``notifier`` -> ``health_server``.
+``cloud_restore`` -> ``stores`` -> ``data`` -> ``notifier`` -> ``exchange``
+(executor and reconciliation with the stored orders) -> ``health_server``.
 The cloud restore runs before any store opens (or creates) its file, so a new
-volume starts from the cloud's data, never from empty files of its own.
-A phase that fails is marked failed (the startup probe shows which and why)
-and the error propagates: the daemon does not start half-built.
+volume starts from the cloud's data, never from empty files of its own. The
+notifier is built before the trading stack, which takes it. A phase that fails
+is marked failed (the startup probe shows which and why) and the error
+propagates: the daemon does not start half-built.
+
+:meth:`ComponentBuilder.build` returns a :class:`Daemon`: a frozen set of the
+finished parts, in which only the genuinely optional ones (cloud sync, health
+server, Prometheus metrics) may be missing.
 
 Two kinds of time (see :mod:`vibe.common.clock`): every part gets the run's
 trading :class:`~vibe.common.clock.Clock` (live or simulated) for what it
 stamps, and every part that waits on the outside world (the Discord notifier,
 cloud-sync retries, the Yahoo rate limit and polling, Finnhub backoff) gets
-``Components.timer``, the real monotonic timer, in every mode.
+``Daemon.timer``, the real monotonic timer, in every mode.
 
 Every part that needs stopping registers its shutdown step with the
 :class:`~vibe.trading_bot.core.service.Service` as it is built, with the time
@@ -28,6 +33,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -74,8 +80,8 @@ STARTUP_PHASES = (
     "cloud_restore",
     "stores",
     "data",
-    "exchange",
     "notifier",
+    "exchange",
     "health_server",
 )
 #: Shutdown reserves (seconds kept for a step while earlier steps run; see core.service).
@@ -111,9 +117,20 @@ class Stores:
             store.close()
 
 
-@dataclass
-class Components:
-    """Everything the orchestrator drives (built by :class:`ComponentBuilder`)."""
+@dataclass(frozen=True)
+class RunContext:
+    """What is known before start-up: the configuration, the plan and the run's services.
+
+    Attributes:
+        settings: the validated configuration.
+        plan: live, replay or backtest, and its options.
+        clock: trading time (live or simulated).
+        scheduler: the market calendar.
+        monitor: health of the components and the start-up phases.
+        service: the shutdown registry and the stop flag.
+        timer: waiting time, the real monotonic timer in every mode.
+        strategy: replaces the configured ORB strategy (research variants, tests).
+    """
 
     settings: AppSettings
     plan: RunPlan
@@ -121,30 +138,76 @@ class Components:
     scheduler: MarketScheduler
     monitor: HealthMonitor
     service: Service
-    metrics: TradingMetrics | None = None  # Prometheus collectors (not in backtests)
-    stores: Stores | None = None
-    logs: LogStore | None = None
-    log_handler: SQLiteLogHandler | None = None
+    timer: Timer = field(default_factory=MonotonicTimer)
+    strategy: Strategy | None = None
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """The finished daemon, built by :meth:`ComponentBuilder.build` (see module doc).
+
+    Attributes:
+        context: what was known before start-up (settings, plan, clock...).
+        stores: ``trades.db``, ``metrics.db``, ``state.db``.
+        logs: ``logs.db``, fed by ``log_handler``.
+        data: the market data manager; ``data_health`` its ``market_data`` reporter.
+        notifier: where alerts go (Discord, the log, or kept in memory in backtests).
+        stack: strategy, risk, venue, orders, executor.
+        processor: bar -> venue -> strategy -> executor.
+        cloud, sync: cloud sync (``None`` when off).
+        server: the health and API server (``None`` when not served).
+        metrics, bridge: the Prometheus collectors and their feed (``None`` in backtests).
+    """
+
+    context: RunContext
+    stores: Stores
+    logs: LogStore
+    log_handler: SQLiteLogHandler
+    data: DataManager
+    data_health: MarketDataHealth
+    notifier: Notifier
+    stack: TradingStack
+    processor: BarProcessor
     cloud: CloudSync | None = None
     sync: SyncScheduler | None = None
-    data: DataManager | None = None
-    stack: TradingStack | None = None
-    processor: BarProcessor | None = None
-    notifier: Notifier = field(default_factory=RecordingNotifier)
     server: HealthServer | None = None
-    data_health: MarketDataHealth | None = None
-    strategy: Strategy | None = None  # None: the configured ORB strategy
-    bridge: MetricsBridge | None = None  # Prometheus feed (not in backtests)
-    timer: Timer = field(default_factory=MonotonicTimer)  # waiting time, real in every mode
+    metrics: TradingMetrics | None = None
+    bridge: MetricsBridge | None = None
 
+    @property
+    def settings(self) -> AppSettings:
+        """The validated configuration."""
+        return self.context.settings
 
-def prometheus(parts: Components) -> TradingMetrics:
-    """The run's Prometheus collectors, created on first use (backtests never need them)."""
-    if parts.metrics is None:
-        from vibe.trading_bot.api.metrics import TradingMetrics
+    @property
+    def plan(self) -> RunPlan:
+        """The run's mode and options."""
+        return self.context.plan
 
-        parts.metrics = TradingMetrics()
-    return parts.metrics
+    @property
+    def clock(self) -> Clock:
+        """Trading time."""
+        return self.context.clock
+
+    @property
+    def timer(self) -> Timer:
+        """Waiting time (real in every mode)."""
+        return self.context.timer
+
+    @property
+    def scheduler(self) -> MarketScheduler:
+        """The market calendar."""
+        return self.context.scheduler
+
+    @property
+    def monitor(self) -> HealthMonitor:
+        """Health of the components."""
+        return self.context.monitor
+
+    @property
+    def service(self) -> Service:
+        """Shutdown registry and stop flag."""
+        return self.context.service
 
 
 def open_stores(data_dir: Path, clock: Clock) -> Stores:
@@ -160,41 +223,71 @@ def open_stores(data_dir: Path, clock: Clock) -> Stores:
     )
 
 
-def synced_files(parts: Components) -> dict[str, Path]:
+def synced_files(context: RunContext) -> dict[str, Path]:
     """The databases this configuration produces, by logical name (what cloud sync covers).
 
     ``notifications.db`` only exists with Discord alerts on; a database the
     configuration does not produce is not synced, so its absence is no failure.
     """
-    data_dir = parts.plan.data_dir
+    data_dir = context.plan.data_dir
     names = ["trades", "metrics", "state"]
-    if parts.plan.notify and parts.settings.notifications.discord_webhook_url is not None:
+    if context.plan.notify and context.settings.notifications.discord_webhook_url is not None:
         names.append("notifications")
     names.append("logs")
     return {name: data_dir / f"{name}.db" for name in names}
 
 
-def note_sync(parts: Components, ok: bool) -> None:
-    """Record a cloud sync outcome in ``state.db`` (read by ``show-status``)."""
-    parts.monitor.record_sync(ok, "" if ok else "see the cloud_sync component")
-    if parts.bridge is not None:
-        parts.bridge.on_sync(ok, parts.clock.now())
-    if parts.stores is not None:
-        parts.stores.state.set_note(*SYNC_NOTE, "ok" if ok else "failed")
+def note_sync(
+    ok: bool,
+    monitor: HealthMonitor,
+    state: RunStateStore | None,
+    bridge: MetricsBridge | None,
+    at: datetime,
+) -> None:
+    """Record a cloud sync outcome: health, ``state.db`` (read by ``show-status``), metrics.
+
+    ``at`` is when it ended (trading time); ``state`` and ``bridge`` may be missing
+    (a start-up that failed before they were built).
+    """
+    monitor.record_sync(ok, "" if ok else "see the cloud_sync component")
+    if bridge is not None:
+        bridge.on_sync(ok, at)
+    if state is not None:
+        state.set_note(*SYNC_NOTE, "ok" if ok else "failed")
 
 
 class ComponentBuilder:
-    """Runs the start-up phases for one :class:`RunPlan` (see module doc).
+    """Runs the start-up phases for one run (see module doc); :meth:`build` returns the daemon.
+
+    The phases keep what they build in private fields until :meth:`build`
+    assembles the frozen :class:`Daemon`.
 
     Args:
-        parts: the components known before start-up (settings, plan, clock, monitor...).
+        context: what is known before start-up (settings, plan, clock, monitor...).
+        notifier: takes the alerts instead of the configured notifier (tests and
+            embedding: e.g. a :class:`RecordingNotifier` that keeps them in memory).
     """
 
-    def __init__(self, parts: Components) -> None:
-        self.parts = parts
+    def __init__(self, context: RunContext, notifier: Notifier | None = None) -> None:
+        self.context = context
+        self._notifier_override = notifier
+        self._stores: Stores | None = None
+        self._logs: LogStore | None = None
+        self._log_handler: SQLiteLogHandler | None = None
+        self._cloud: CloudSync | None = None
+        self._sync: SyncScheduler | None = None
+        self._data: DataManager | None = None
+        self._data_health: MarketDataHealth | None = None
+        self._notifier: Notifier | None = None
+        self._stack: TradingStack | None = None
+        self._processor: BarProcessor | None = None
+        self._server: HealthServer | None = None
+        self._metrics: TradingMetrics | None = None
+        self._bridge: MetricsBridge | None = None
+        self._daemon: Daemon | None = None
 
-    async def build(self) -> Components:
-        """Run every phase in order; returns the completed components.
+    async def build(self) -> Daemon:
+        """Run every phase in order; returns the finished daemon.
 
         Raises:
             VibeError: a phase failed (it is marked failed on the startup probe).
@@ -203,13 +296,13 @@ class ComponentBuilder:
             ("config", self._config),
             ("logging", self._logging),
             ("cloud_restore", self._cloud_restore),
-            ("stores", self._stores),
-            ("data", self._data),
+            ("stores", self._open_stores),
+            ("data", self._market_data),
+            ("notifier", self._alerts),
             ("exchange", self._exchange),
-            ("notifier", self._notifier),
             ("health_server", self._health_server),
         ]
-        monitor = self.parts.monitor
+        monitor = self.context.monitor
         for name, step in steps:
             monitor.begin_phase(name)
             try:
@@ -218,177 +311,200 @@ class ComponentBuilder:
                 monitor.fail_phase(name, f"{type(exc).__name__}: {exc}")
                 raise
             monitor.complete_phase(name)
-        return self.parts
+        return self._finished()
+
+    def _finished(self) -> Daemon:
+        if self._daemon is None:
+            self._daemon = Daemon(
+                self.context,
+                built(self._stores, "stores"),
+                built(self._logs, "logs"),
+                built(self._log_handler, "log handler"),
+                built(self._data, "data manager"),
+                built(self._data_health, "market data health"),
+                built(self._notifier, "notifier"),
+                built(self._stack, "trading stack"),
+                built(self._processor, "bar processor"),
+                cloud=self._cloud,
+                sync=self._sync,
+                server=self._server,
+                metrics=self._metrics,
+                bridge=self._bridge,
+            )
+        return self._daemon
+
+    @property
+    def _backtest(self) -> bool:
+        return self.context.plan.mode is RunMode.BACKTEST
+
+    def _prometheus(self) -> TradingMetrics:
+        """The run's Prometheus collectors, created on first use (backtests never need them)."""
+        if self._metrics is None:
+            from vibe.trading_bot.api.metrics import TradingMetrics
+
+            self._metrics = TradingMetrics()
+        return self._metrics
 
     async def _config(self) -> None:
         """The settings are loaded and checked by the caller; logged once logging is set up."""
 
     async def _logging(self) -> None:
-        p = self.parts
-        settings = p.settings
+        c = self.context
+        settings = c.settings
         service = settings.service
-        level = service.log_level if p.plan.mode is not RunMode.BACKTEST else "WARNING"
+        level = service.log_level if not self._backtest else "WARNING"
         log_format = service.log_format or (
             "json" if service.environment == "production" else "console"
         )
-        handler_health = p.monitor.register("logging", critical=False)
-        p.logs = LogStore.in_data_dir(
-            p.plan.data_dir, p.clock, retention_days=settings.storage.log_retention_days
+        handler_health = c.monitor.register("logging", critical=False)
+        self._logs = LogStore.in_data_dir(
+            c.plan.data_dir, c.clock, retention_days=settings.storage.log_retention_days
         )
         handler = SQLiteLogHandler(
-            p.logs,
+            self._logs,
             queue_size=settings.storage.log_queue_size,
             secrets=settings.secret_values(),
             level=logging.INFO,
             health=handler_health,
         )
-        p.log_handler = handler
+        self._log_handler = handler
         configure_logging(level, log_format, settings.secret_values(), service.log_file, [handler])
-        _log.info("configuration loaded", mode=p.plan.mode.value)
+        _log.info("configuration loaded", mode=c.plan.mode.value)
         handler_health.set_state(HealthState.HEALTHY, "logging to stdout and logs.db")
-        p.service.register_shutdown_handler(self._close_logging, "logging")
+        c.service.register_shutdown_handler(self._close_logging, "logging")
 
     def _close_logging(self) -> None:
-        p = self.parts
-        if p.log_handler is not None:
-            logging.getLogger().removeHandler(p.log_handler)
-            p.log_handler.close()
-        if p.logs is not None:
-            p.logs.close()
+        if self._log_handler is not None:
+            logging.getLogger().removeHandler(self._log_handler)
+            self._log_handler.close()
+        if self._logs is not None:
+            self._logs.close()
 
-    async def _stores(self) -> None:
-        p = self.parts
-        p.stores = open_stores(p.plan.data_dir, p.clock)
-        p.service.register_shutdown_handler(self._close_stores, "close stores")
-        p.service.register_shutdown_handler(self._stop_health, "health server")
-        if p.sync is not None:  # runs before the stores close (shutdown runs in reverse)
-            p.service.register_shutdown_handler(
+    async def _open_stores(self) -> None:
+        c = self.context
+        self._stores = stores = open_stores(c.plan.data_dir, c.clock)
+        c.service.register_shutdown_handler(stores.close, "close stores")
+        c.service.register_shutdown_handler(self._stop_health, "health server")
+        if self._sync is not None:  # runs before the stores close (shutdown runs in reverse)
+            c.service.register_shutdown_handler(
                 self._final_sync, "final cloud sync", reserve_seconds=FINAL_SYNC_RESERVE_SECONDS
             )
-        mode = p.plan.folder_mode  # checked again after the cloud restore, then noted
+        mode = c.plan.folder_mode  # checked again after the cloud restore, then noted
         if mode is not None:
-            claim_folder_mode(p.stores.state, p.plan.data_dir, mode, p.plan.allow_mode_change)
-
-    def _close_stores(self) -> None:
-        if self.parts.stores is not None:
-            self.parts.stores.close()
+            claim_folder_mode(stores.state, c.plan.data_dir, mode, c.plan.allow_mode_change)
 
     async def _stop_health(self) -> None:
-        p = self.parts
-        if p.server is not None:
-            await p.server.stop()
-        await p.monitor.stop()
+        if self._server is not None:
+            await self._server.stop()
+        await self.context.monitor.stop()
 
     async def _cloud_restore(self) -> None:
-        p = self.parts
-        cloud = p.settings.cloud
-        if not (p.plan.cloud_sync and cloud.enable_cloud_sync):
+        c = self.context
+        cloud = c.settings.cloud
+        if not (c.plan.cloud_sync and cloud.enable_cloud_sync):
             _log.info("cloud sync disabled")
             return
         from vibe.trading_bot.storage.sync import CloudSync, SyncScheduler, build_backend
 
-        health = p.monitor.register("cloud_sync", critical=False)
-        files = synced_files(p)
-        p.cloud = CloudSync(
+        health = c.monitor.register("cloud_sync", critical=False)
+        files = synced_files(c)
+        self._cloud = CloudSync(
             build_backend(cloud),
             files,
-            p.clock,
+            c.clock,
             prefix=cloud.cloud_sync_prefix,
             keep=cloud.cloud_sync_keep,
             health=health,
             progress=partial(stored_progress, files["state"]),
         )
         started = time.monotonic()
-        report = await p.cloud.restore_all([name for name in RESTORED if name in files])
+        report = await self._cloud.restore_all([name for name in RESTORED if name in files])
         seconds = round(time.monotonic() - started, 3)
         for result in report.results:
             _log.info("cloud restore", database=result.database, status=result.status.value)
         _log.info("cloud restore done", seconds=seconds, degraded=report.degraded)
-        p.sync = SyncScheduler(
-            p.cloud, p.clock, cloud.cloud_sync_interval_seconds, health, timer=p.timer
+        self._sync = SyncScheduler(
+            self._cloud, c.clock, cloud.cloud_sync_interval_seconds, health, timer=c.timer
         )
 
     async def _final_sync(self) -> None:
-        if self.parts.sync is not None:
-            note_sync(self.parts, await self.parts.sync.shutdown())
+        if self._sync is not None:
+            ok = await self._sync.shutdown()
+            state = self._stores.state if self._stores is not None else None
+            note_sync(ok, self.context.monitor, state, self._bridge, self.context.clock.now())
 
-    async def _data(self) -> None:
-        p = self.parts
+    async def _market_data(self) -> None:
+        c = self.context
         # one component for the data layer, the stream, the feed watchdog and the
         # warm-up history: the worst of their states (see data/market_health.py)
-        health = p.data_health = MarketDataHealth(p.monitor.register("market_data", critical=True))
-        p.data = build_data_manager(
-            p.settings, p.clock, health, p.scheduler, replay_dir=p.plan.replay_dir, timer=p.timer
+        health = MarketDataHealth(c.monitor.register("market_data", critical=True))
+        self._data_health = health
+        self._data = data = build_data_manager(
+            c.settings, c.clock, health, c.scheduler, replay_dir=c.plan.replay_dir, timer=c.timer
         )
-        await p.data.connect()
-        p.service.register_shutdown_handler(p.data.close, "market data")
+        await data.connect()
+        c.service.register_shutdown_handler(data.close, "market data")
+        if not self._backtest:
+            self._bridge = MetricsBridge(self._prometheus())
+            data.validator.on_reject = self._bridge.on_bar_rejected
 
-    async def _exchange(self) -> None:
-        p = self.parts
-        stores = built(p.stores, "stores")
-        health = p.monitor.register("execution", critical=True)
-        p.stack = build_trading_stack(
-            p.settings,
-            p.clock,
-            p.scheduler,
-            stores.trades,
-            execution_reporter(
-                p.clock,
-                health,
-                p.notifier,
-                stores.metrics,
-                backtest=p.plan.mode is RunMode.BACKTEST,
-            ),
-            health,
-            p.strategy,
-        )
-        report = p.stack.recovery
-        if report.mismatches:
-            _log.warning("reconciliation mismatches", count=len(report.mismatches))
-        loop_health = p.monitor.register("trading_loop", critical=True)
-        p.processor = BarProcessor(
-            p.stack.strategy, p.stack.executor, loop_health, record_equity=p.plan.record_equity
-        )
-        if p.plan.mode is not RunMode.BACKTEST:
-            p.bridge = MetricsBridge(prometheus(p), p.stack.executor)
-            p.stack.orders.subscribe(p.bridge.on_order_event)
-            p.bridge.refresh_account()  # equity from the stores, before the first bar
-            if p.data is not None:
-                p.data.validator.on_reject = p.bridge.on_bar_rejected
-        health.set_state(HealthState.HEALTHY, f"{len(report.working)} working orders restored")
-        loop_health.set_state(HealthState.HEALTHY, "trading loop ready")
-
-    async def _notifier(self) -> None:
-        p = self.parts
-        settings = p.settings.notifications
-        if not p.plan.notify or settings.discord_webhook_url is None:
-            if p.plan.mode is not RunMode.BACKTEST:
-                p.notifier = LogNotifier()
-                built(p.stack, "trading stack").executor.reporter.notifier = p.notifier
+    async def _alerts(self) -> None:
+        c = self.context
+        settings = c.settings.notifications
+        if self._notifier_override is not None:
+            self._notifier = self._notifier_override
+            return
+        if not c.plan.notify or settings.discord_webhook_url is None:
+            self._notifier = RecordingNotifier() if self._backtest else LogNotifier()
             _log.info("discord alerts off: each alert is written to the log as one line")
             return
         from vibe.trading_bot.notifications.discord import build_discord_notifier
 
-        health = p.monitor.register("notifications", critical=False)
-        notifier = build_discord_notifier(settings, p.plan.data_dir, p.clock, p.timer, health)
-        notifier.observer = p.bridge
+        health = c.monitor.register("notifications", critical=False)
+        notifier = build_discord_notifier(
+            settings, c.plan.data_dir, c.clock, c.timer, health, observer=self._bridge
+        )
         await notifier.start()
-        p.notifier = notifier
-        built(p.stack, "trading stack").executor.reporter.notifier = notifier
-        p.service.register_budgeted_shutdown_handler(
+        self._notifier = notifier
+        c.service.register_budgeted_shutdown_handler(
             notifier.stop, "notifier", reserve_seconds=NOTIFIER_RESERVE_SECONDS
         )
 
+    async def _exchange(self) -> None:
+        c = self.context
+        stores = built(self._stores, "stores")
+        health = c.monitor.register("execution", critical=True)
+        reporter = execution_reporter(
+            c.clock, health, built(self._notifier, "notifier"), stores.metrics,
+            backtest=self._backtest,
+        )  # fmt: skip
+        stack = build_trading_stack(
+            c.settings, c.clock, c.scheduler, stores.trades, reporter, health, c.strategy
+        )
+        self._stack = stack
+        report = stack.recovery
+        if report.mismatches:
+            _log.warning("reconciliation mismatches", count=len(report.mismatches))
+        loop_health = c.monitor.register("trading_loop", critical=True)
+        self._processor = BarProcessor(
+            stack.strategy, stack.executor, loop_health, record_equity=c.plan.record_equity
+        )
+        if self._bridge is not None:
+            stack.orders.subscribe(self._bridge.on_order_event)
+            self._bridge.refresh_account(stack.executor.portfolio)  # from the stores
+        health.set_state(HealthState.HEALTHY, f"{len(report.working)} working orders restored")
+        loop_health.set_state(HealthState.HEALTHY, "trading loop ready")
+
     async def _health_server(self) -> None:
-        p = self.parts
-        if not p.plan.serve_health:
+        c = self.context
+        if not c.plan.serve_health:
             return
         from vibe.trading_bot.api.health import build_health_server
 
-        await p.monitor.start()
-        metrics = prometheus(p)
-        metrics.track(p.monitor.uptime_seconds, p.monitor.loop_lag_seconds)
-        watch_components(metrics, p.monitor, p.data, p.log_handler)
-        p.server = build_health_server(p.settings.health, p.monitor, metrics)
-        await p.server.start()
-        _log.info("health server listening", url=p.server.url)
+        await c.monitor.start()
+        metrics = self._prometheus()
+        metrics.track(c.monitor.uptime_seconds, c.monitor.loop_lag_seconds)
+        watch_components(metrics, c.monitor, self._data, self._log_handler)
+        self._server = build_health_server(c.settings.health, c.monitor, metrics)
+        await self._server.start()
+        _log.info("health server listening", url=self._server.url)

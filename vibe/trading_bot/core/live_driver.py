@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 from vibe.common.errors import VibeError
 from vibe.common.models import Bar
 from vibe.trading_bot.core.bar_groups import BarGroups
-from vibe.trading_bot.core.components import Components, built
+from vibe.trading_bot.core.components import Daemon
 from vibe.trading_bot.core.historical_feed import (
     TradingDay,
     sessions_before,
@@ -77,21 +77,21 @@ class LiveDriver:
     """Drives the session loop from live market data (see module doc).
 
     Args:
-        parts: the built components (live data manager, wall clock).
+        daemon: the finished daemon (live data manager, wall clock).
 
     Attributes:
         history_concurrency: history requests in flight at once during a warm-up.
         history_timeout_seconds: real seconds allowed per symbol's history request.
     """
 
-    def __init__(self, parts: Components) -> None:
-        self.parts = parts
-        self.loop = SessionLoop(parts)
-        self.data = built(parts.data, "data manager")
-        self._symbols: Sequence[str] = parts.plan.symbols
-        self._timeframe = parts.plan.timeframe
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.sessions = SessionLoop.of(daemon)
+        self.data = daemon.data
+        self._symbols: Sequence[str] = daemon.plan.symbols
+        self._timeframe = daemon.plan.timeframe
         self._interval = timeframe_seconds(self._timeframe)
-        self._warmup = timedelta(minutes=parts.settings.trading.warmup_minutes_before_open)
+        self._warmup = timedelta(minutes=daemon.settings.trading.warmup_minutes_before_open)
         self._last_end: datetime | None = None
         self._seen: dict[str, datetime] = {}
         self.history_concurrency = DEFAULT_CONCURRENCY
@@ -99,7 +99,7 @@ class LiveDriver:
 
     @property
     def _stopping(self) -> bool:
-        return self.parts.service.stop_requested
+        return self.daemon.service.stop_requested
 
     async def run(self) -> None:
         """Trade session after session until a stop is requested."""
@@ -107,15 +107,15 @@ class LiveDriver:
         while not self._stopping:
             day = self._current_or_next()
             wake = day.open - self._warmup
-            if self.parts.clock.now() < wake:
+            if self.daemon.clock.now() < wake:
                 _log.info("market closed", next_open=day.open.isoformat())
                 await self._sleep_until(wake)
                 continue
             await self._session(day)
 
     def _current_or_next(self) -> TradingDay:
-        now = self.parts.clock.now()
-        scheduler = self.parts.scheduler
+        now = self.daemon.clock.now()
+        scheduler = self.daemon.scheduler
         bounds = scheduler.session_bounds_at(now.timestamp())
         if bounds is None:
             open_ = scheduler.next_open(now)
@@ -129,26 +129,26 @@ class LiveDriver:
 
     async def _finish_cut_off_close(self) -> None:
         """Finish the close of the last ended session if the previous run died inside it."""
-        cursor = self.loop.cursor()
+        cursor = self.sessions.cursor()
         if cursor is None:
             return
-        previous = sessions_before(self.parts.scheduler, self._current_or_next().day, 1)
+        previous = sessions_before(self.daemon.scheduler, self._current_or_next().day, 1)
         if not previous:
             return
         day = previous[-1]
-        if not (day.open < cursor <= day.close) or not self.loop.close_pending(day):
+        if not (day.open < cursor <= day.close) or not self.sessions.close_pending(day):
             return
         _log.warning("finishing a session close cut off by a restart", day=day.day.isoformat())
-        processor = self.loop.processor
+        processor = self.sessions.processor
         processor.start_session(day.open, day.close)
         for bar in (await self._history(day.open, day.close)).bars:
             processor.warm_up(bar)
-        await self.loop.resume_close(day, cursor)
+        await self.sessions.resume_close(day, cursor)
 
     async def _sleep_until(self, when: datetime) -> None:
-        seconds = min((when - self.parts.clock.now()).total_seconds(), MAX_SLEEP_SECONDS)
+        seconds = min((when - self.daemon.clock.now()).total_seconds(), MAX_SLEEP_SECONDS)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.parts.service.wait_for_stop(), max(seconds, 0.0))
+            await asyncio.wait_for(self.daemon.service.wait_for_stop(), max(seconds, 0.0))
 
     async def _session(self, day: TradingDay) -> None:
         await self._warm_up(day)
@@ -159,15 +159,15 @@ class LiveDriver:
         finally:
             await _stop_task(pump)
         if not self._stopping:
-            await self.loop.end(day)
+            await self.sessions.end(day)
 
     async def _warm_up(self, day: TradingDay) -> None:
-        processor = self.loop.processor
+        processor = self.sessions.processor
         count = warmup_sessions_needed(
-            self.parts.settings.strategy.volume_lookback_bars, self._timeframe
+            self.daemon.settings.strategy.volume_lookback_bars, self._timeframe
         )
-        now = self.parts.clock.now()
-        days = [*sessions_before(self.parts.scheduler, day.day, count), day]
+        now = self.daemon.clock.now()
+        days = [*sessions_before(self.daemon.scheduler, day.day, count), day]
         batch = await self._history(days[0].open, min(day.close, now))
         for past in days:
             processor.start_session(past.open, past.close)
@@ -176,7 +176,7 @@ class LiveDriver:
                     processor.warm_up(bar)
                     self._seen[bar.symbol] = bar.timestamp
         await self._report_history(batch.failures)
-        self.loop.begin(day)
+        self.sessions.begin(day)
 
     async def _history(self, start: datetime, end: datetime) -> HistoryBatch:
         """Every symbol's bars in ``[start, end)``, fetched concurrently (see ``history_batch``)."""
@@ -211,10 +211,10 @@ class LiveDriver:
             details = {"symbols": ", ".join(sorted(missing))[:1000]}
         else:
             event, message, details = SystemEvent.COMPONENT_RECOVERED, "warm-up history loaded", {}
-        executor = built(self.parts.stack, "trading stack").executor
+        executor = self.daemon.stack.executor
         executor.reporter.alert_from(
             SystemAlert,
-            timestamp=self.parts.clock.now(),
+            timestamp=self.daemon.clock.now(),
             event=event,
             component="market_data",
             message=message[:1500],
@@ -231,8 +231,8 @@ class LiveDriver:
 
     async def _consume(self, day: TradingDay, queue: asyncio.Queue[Bar]) -> None:
         """Trade the live bars of ``day`` group by group until its close (see module doc)."""
-        clock, timer = self.parts.clock, self.parts.timer
-        resampler = LiveResampler(self._timeframe, self.parts.scheduler, RESAMPLE_GRACE_SECONDS)
+        clock, timer = self.daemon.clock, self.daemon.timer
+        resampler = LiveResampler(self._timeframe, self.daemon.scheduler, RESAMPLE_GRACE_SECONDS)
         groups = BarGroups(self._symbols, GROUP_WAIT_SECONDS)
         closed_at: float | None = None  # monotonic time the trading clock passed the close
         while not self._stopping:
@@ -262,7 +262,7 @@ class LiveDriver:
         resampler: LiveResampler,
         groups: BarGroups,
     ) -> None:
-        waited = self.parts.timer.monotonic()
+        waited = self.daemon.timer.monotonic()
         bars: list[Bar] = []
         while not queue.empty():
             bar = queue.get_nowait()
@@ -288,11 +288,11 @@ class LiveDriver:
         await asyncio.to_thread(self._process_group, group)
         end = max(bar.end for bar in group)
         self._last_end = max(self._last_end or end, end)
-        await self.loop.group_done(end)
+        await self.sessions.group_done(end)
         return end >= day.close
 
     def _process_group(self, group: list[Bar]) -> None:
-        process = self.loop.processor.process
+        process = self.sessions.processor.process
         for bar in group:
             process(bar)
 

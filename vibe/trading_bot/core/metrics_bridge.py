@@ -3,8 +3,8 @@
 * order events (persisted and announced by the order manager) -> orders by
   status and fills by symbol and side;
 * bar groups -> bars processed per symbol and the account gauges (equity USD,
-  realized P&L after fees USD, open positions), read from the executor's
-  portfolio; the gauges are also set at start-up, from the stores;
+  realized P&L after fees USD, open positions), read from the portfolio given;
+  the gauges are also set at start-up, from the stores;
 * sessions -> closed trades by symbol and outcome (win / loss / flat);
 * the notifier (:class:`~vibe.trading_bot.notifications.observer.NotifierObserver`)
   -> alerts sent / failed by kind, alerts queued, rate-limit waits;
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from vibe.common.models import Trade
 from vibe.trading_bot.exchange.base import OrderEvent, OrderEventKind
-from vibe.trading_bot.execution.trade_executor import TradeExecutor
+from vibe.trading_bot.execution.portfolio import Portfolio
 
 if TYPE_CHECKING:
     from vibe.trading_bot.api.metrics import TradingMetrics
@@ -42,12 +42,10 @@ class MetricsBridge:
 
     Args:
         metrics: the Prometheus collectors served on ``/metrics``.
-        executor: whose portfolio gives the account gauges.
     """
 
-    def __init__(self, metrics: TradingMetrics, executor: TradeExecutor) -> None:
+    def __init__(self, metrics: TradingMetrics) -> None:
         self._metrics = metrics
-        self._executor = executor
 
     def on_order_event(self, event: OrderEvent) -> None:
         """Count the order's new status and its fill, if any."""
@@ -56,15 +54,14 @@ class MetricsBridge:
         if event.fill is not None:
             self._metrics.record_fill(event.fill.symbol, event.fill.side.value)
 
-    def on_bars(self, symbols: Iterable[str]) -> None:
+    def on_bars(self, symbols: Iterable[str], portfolio: Portfolio) -> None:
         """Count one processed bar per symbol of a bar group; refresh the account gauges."""
         for symbol in symbols:
             self._metrics.record_bar(symbol)
-        self.refresh_account()
+        self.refresh_account(portfolio)
 
-    def refresh_account(self) -> None:
-        """Set equity, realized P&L after fees (USD) and open positions from the portfolio."""
-        portfolio = self._executor.portfolio
+    def refresh_account(self, portfolio: Portfolio) -> None:
+        """Set equity, realized P&L after fees (USD) and open positions from ``portfolio``."""
         self._metrics.set_account(
             equity_usd=portfolio.equity,
             realized_pnl_net_usd=portfolio.net_realized_pnl,

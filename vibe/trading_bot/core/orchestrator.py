@@ -33,12 +33,7 @@ from vibe.common.errors import InvalidInputError
 from vibe.common.models import ExitReason
 from vibe.common.strategies.base import Strategy
 from vibe.trading_bot.config.settings import AppSettings
-from vibe.trading_bot.core.components import (
-    STARTUP_PHASES,
-    ComponentBuilder,
-    Components,
-    built,
-)
+from vibe.trading_bot.core.components import STARTUP_PHASES, ComponentBuilder, Daemon, RunContext
 from vibe.trading_bot.core.feed_watchdog import FeedWatchdog
 from vibe.trading_bot.core.health_monitor import HealthMonitor
 from vibe.trading_bot.core.health_reporter import PositionsSummary
@@ -66,7 +61,7 @@ class RunOutcome:
     """How a run ended.
 
     Attributes:
-        parts: the components (stores closed; in-memory results such as the
+        daemon: the daemon that ran (stores closed; in-memory results such as the
             processor's equity curve remain readable).
         stop_reason: the signal or request that stopped it, ``None`` when the data ended.
         shutdown: what each shutdown step did.
@@ -75,7 +70,7 @@ class RunOutcome:
         interrupted: the session a stop cut short, if any.
     """
 
-    parts: Components
+    daemon: Daemon
     stop_reason: str | None
     shutdown: list[ShutdownResult]
     sessions: int = 0
@@ -161,10 +156,10 @@ class Orchestrator:
             secrets=settings.secret_values(),
             timer=timer,
         )
-        self.parts = Components(
-            settings, plan, clock, self.scheduler, self.monitor, self.service, timer=timer
+        self.context = RunContext(
+            settings, plan, clock, self.scheduler, self.monitor, self.service, timer, strategy
         )
-        self.parts.strategy = strategy
+        self.daemon: Daemon | None = None  # set once every start-up phase has run
         self._driver: ReplayDriver | None = None
         self._interrupted: InterruptedSession | None = None
 
@@ -178,29 +173,27 @@ class Orchestrator:
         if self._handle_signals:
             self.service.install_signal_handlers()
         try:
-            await ComponentBuilder(self.parts).build()
-            self._wire_status()
-            self._watch_feed()
+            daemon = self.daemon = await ComponentBuilder(self.context).build()
+            self._wire_status(daemon)
+            self._watch_feed(daemon)
             self.service.register_shutdown_handler(self._trading_shutdown, "trading")
             self._system_alert(SystemEvent.STARTUP, f"started ({self.plan.mode.value})")
             await self._flush_alerts()  # in the outbox (or the log) now, not at the first bar
-            await self._loop_until_stopped()
+            await self._loop_until_stopped(daemon)
             self._interrupted = self._interrupted_session()
         finally:
             results = await self.service.shutdown()
             if self._handle_signals:
                 self.service.remove_signal_handlers()
         sessions = 0 if self._driver is None else self._driver.sessions_done
-        return RunOutcome(
-            self.parts, self.service.stop_reason, results, sessions, self._interrupted
-        )
+        return RunOutcome(daemon, self.service.stop_reason, results, sessions, self._interrupted)
 
     def _interrupted_session(self) -> InterruptedSession | None:
         """The replay session a stop cut short (logged), or ``None``."""
         driver = self._driver
-        if driver is None or driver.loop.current is None:
+        if driver is None or driver.sessions.current is None:
             return None
-        day = driver.loop.current
+        day = driver.sessions.current
         interval = timedelta(seconds=timeframe_seconds(self.plan.timeframe))
         starts = {bar.timestamp for bar in driver.feed.bars(day)}
         now = self.clock.now()
@@ -214,7 +207,7 @@ class Orchestrator:
         )
         return session
 
-    async def _loop_until_stopped(self) -> None:
+    async def _loop_until_stopped(self, daemon: Daemon) -> None:
         """Run the loop; on a stop request give it ``LOOP_STOP_GRACE_SECONDS`` at most to end.
 
         The grace comes out of the shutdown budget (counted from the stop request)
@@ -224,7 +217,7 @@ class Orchestrator:
         network (a history request, a quiet feed) is cancelled after the grace, so
         a SIGTERM never waits for a remote server.
         """
-        loop = asyncio.create_task(self._loop(), name="trading-loop")
+        loop = asyncio.create_task(self._loop(daemon), name="trading-loop")
         stop = asyncio.create_task(self.service.wait_for_stop(), name="stop-request")
         try:
             await asyncio.wait({loop, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -243,19 +236,19 @@ class Orchestrator:
             with contextlib.suppress(asyncio.CancelledError):
                 await stop
 
-    async def _loop(self) -> None:
-        plan, parts = self.plan, self.parts
+    async def _loop(self, daemon: Daemon) -> None:
+        plan = self.plan
         if plan.mode is RunMode.LIVE:
             from vibe.trading_bot.core.live_driver import LiveDriver
 
-            await LiveDriver(parts).run()
+            await LiveDriver(daemon).run()
             return
         from vibe.trading_bot.core.replay_driver import ReplayDriver
 
         if plan.start is None or plan.end is None:
             raise InvalidInputError("a replay or backtest needs a start and an end date")
         feed = HistoricalFeed(
-            built(parts.data, "data manager"),
+            daemon.data,
             self.scheduler,
             plan.symbols,
             plan.timeframe,
@@ -264,29 +257,27 @@ class Orchestrator:
             warmup_sessions_needed(self.settings.strategy.volume_lookback_bars, plan.timeframe),
         )
         await feed.load()
-        self._driver = ReplayDriver(parts, feed)
+        self._driver = ReplayDriver(daemon, feed)
         await self._driver.run()
 
-    def _wire_status(self) -> None:
-        parts = self.parts
-        parts.monitor.set_positions_provider(self._positions)
+    def _wire_status(self, daemon: Daemon) -> None:
+        self.monitor.set_positions_provider(self._positions)
         clock, scheduler = self.clock, self.scheduler
 
         def session_open() -> datetime | None:
             bounds = scheduler.session_bounds_at(clock.now().timestamp())
             return None if bounds is None else datetime.fromtimestamp(bounds[0], UTC)
 
-        parts.monitor.set_market_providers(
+        self.monitor.set_market_providers(
             session_open=session_open,
             next_open=lambda: scheduler.next_open(clock.now()),
-            missing_history=lambda: parts.data.missing_history if parts.data else None,
+            missing_history=lambda: daemon.data.missing_history,
         )
 
     def _positions(self) -> PositionsSummary | None:
-        stack = self.parts.stack
-        if stack is None:
+        if self.daemon is None:
             return None
-        portfolio = stack.executor.portfolio
+        portfolio = self.daemon.stack.executor.portfolio
         positions = portfolio.positions
         return PositionsSummary(
             open_positions=len(positions),
@@ -298,21 +289,19 @@ class Orchestrator:
         )
 
     def _system_alert(self, event: SystemEvent, message: str) -> None:
-        stack = self.parts.stack
-        if stack is None or self.plan.mode is RunMode.BACKTEST:
+        if self.daemon is None or self.plan.mode is RunMode.BACKTEST:
             return
-        stack.executor.reporter.alert_from(
+        self.daemon.stack.executor.reporter.alert_from(
             SystemAlert, timestamp=self.clock.now(), event=event, message=message
         )
 
-    def _watch_feed(self) -> None:
+    def _watch_feed(self, daemon: Daemon) -> None:
         """Start the :class:`FeedWatchdog` (not in backtests); stopped at shutdown."""
-        parts = self.parts
-        if self.plan.mode is RunMode.BACKTEST or parts.data_health is None:
+        if self.plan.mode is RunMode.BACKTEST:
             return
         watchdog = FeedWatchdog(
-            parts.monitor.bar_age_seconds,
-            parts.data_health.part("feed"),
+            self.monitor.bar_age_seconds,
+            daemon.data_health.part("feed"),
             self._alert_now,
             timeframe_seconds=timeframe_seconds(self.plan.timeframe),
             grace_seconds=self.settings.health.feed_quiet_grace_seconds,
@@ -332,15 +321,14 @@ class Orchestrator:
         await self._flush_alerts()
 
     async def _flush_alerts(self) -> None:
-        if self.parts.stack is not None and self.plan.mode is not RunMode.BACKTEST:
-            await self.parts.stack.executor.flush_alerts()
+        if self.daemon is not None and self.plan.mode is not RunMode.BACKTEST:
+            await self.daemon.stack.executor.flush_alerts()
 
     async def _trading_shutdown(self) -> None:
         """Stop trading: cancel unfilled entries, close positions (per setting), flush alerts."""
-        parts = self.parts
-        if parts.stack is None or parts.processor is None:
+        if self.daemon is None:
             return
-        executor, processor = parts.stack.executor, parts.processor
+        executor, processor = self.daemon.stack.executor, self.daemon.processor
         close_all = self.settings.service.close_positions_on_shutdown
         for symbol in executor.open_symbols():
             has_position = executor.portfolio.position(symbol) is not None

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from vibe.common.clock import SimulatedClock
 from vibe.common.models import Bar
-from vibe.trading_bot.core.components import Components
+from vibe.trading_bot.core.components import Daemon
 from vibe.trading_bot.core.historical_feed import HistoricalFeed, TradingDay, paused_gc
 from vibe.trading_bot.core.run_plan import RunMode
 from vibe.trading_bot.core.session_loop import SessionLoop
@@ -37,28 +37,28 @@ class ReplayDriver:
     """Drives the session loop through a feed of recorded bars (see module doc).
 
     Args:
-        parts: the built components; ``parts.clock`` must be a :class:`SimulatedClock`.
+        daemon: the finished daemon; ``daemon.clock`` must be a :class:`SimulatedClock`.
         feed: the loaded feed of the run's sessions.
     """
 
-    def __init__(self, parts: Components, feed: HistoricalFeed) -> None:
-        if not isinstance(parts.clock, SimulatedClock):
+    def __init__(self, daemon: Daemon, feed: HistoricalFeed) -> None:
+        if not isinstance(daemon.clock, SimulatedClock):
             raise TypeError("ReplayDriver needs a SimulatedClock")
-        self.parts = parts
-        self.clock: SimulatedClock = parts.clock
+        self.daemon = daemon
+        self.clock: SimulatedClock = daemon.clock
         self.feed = feed
-        self.loop = SessionLoop(parts)
-        self._interval = timedelta(seconds=timeframe_seconds(parts.plan.timeframe))
-        speed = parts.plan.speed
+        self.sessions = SessionLoop.of(daemon)
+        self._interval = timedelta(seconds=timeframe_seconds(daemon.plan.timeframe))
+        speed = daemon.plan.speed
         self._pause = self._interval.total_seconds() / speed if speed else None
-        self._yield = parts.plan.mode is not RunMode.BACKTEST
-        self._fast = self._pause is None and not self._yield and self.loop.equity_only
-        self._warmup = timedelta(minutes=parts.settings.trading.warmup_minutes_before_open)
+        self._yield = daemon.plan.mode is not RunMode.BACKTEST
+        self._fast = self._pause is None and not self._yield and self.sessions.equity_only
+        self._warmup = timedelta(minutes=daemon.settings.trading.warmup_minutes_before_open)
         self.sessions_done = 0
 
     @property
     def _stopping(self) -> bool:
-        return self.parts.service.stop_requested
+        return self.daemon.service.stop_requested
 
     async def run(self) -> None:
         """Replay every session until the data ends or a stop is requested.
@@ -73,22 +73,22 @@ class ReplayDriver:
             await self._replay()
 
     async def _replay(self) -> None:
-        cursor = self.loop.cursor()
+        cursor = self.sessions.cursor()
         for day in self.feed.warmup_days():
-            self.loop.processor.start_session(day.open, day.close)
+            self.sessions.processor.start_session(day.open, day.close)
             for bar in self.feed.bars(day):
-                self.loop.processor.warm_up(bar)
+                self.sessions.processor.warm_up(bar)
         total = len(self.feed.days)
-        progress = self.parts.plan.progress
+        progress = self.daemon.plan.progress
         for day in self.feed.days:
             if self._stopping:
                 break
             await self._run_day(day, cursor)
-            if self.loop.current is not None:
+            if self.sessions.current is not None:
                 break  # a stop cut this session short: it is not counted as run
             self.sessions_done += 1
             if progress is not None:
-                progress(self.sessions_done, total, self.loop.processor.bars_processed)
+                progress(self.sessions_done, total, self.sessions.processor.bars_processed)
             if self._fast:
                 await asyncio.sleep(0)  # let a SIGINT/SIGTERM handler run between sessions
         _log.info("replay finished", sessions=self.sessions_done, stopped=self._stopping)
@@ -109,16 +109,15 @@ class ReplayDriver:
                 _log.info("no data left", day=day.day.isoformat())
             else:
                 _log.warning("data gap", day=day.day.isoformat())
-            if self.parts.data_health is not None:
-                self.parts.data_health.record_error(message)
+            self.daemon.data_health.record_error(message)
             return
-        self.loop.begin(day)
+        self.sessions.begin(day)
         if self._fast and cursor is None:
             self._trade_bars_now(bars)
         elif await self._trade_bars(bars, cursor):
             return  # stop requested: the shutdown closes what is open
         self._advance(day.close)
-        await self.loop.end(day)
+        await self.sessions.end(day)
 
     def _groups(self, bars: list[Bar], cursor: datetime | None) -> Iterator[datetime]:
         """Trade the session's bars group by group, yielding each group's end (UTC).
@@ -129,7 +128,7 @@ class ReplayDriver:
         clock moves on only when the caller asks for the next group). Bars that
         end at or before ``cursor`` (a resume point) are shown to the strategy only.
         """
-        processor = self.loop.processor
+        processor = self.sessions.processor
         process, warm_up = processor.process, processor.warm_up
         advance_to = self.clock.advance_to  # ignores a time before now
         interval = self._interval
@@ -163,7 +162,7 @@ class ReplayDriver:
         this synchronous loop: signal handlers run on the event loop, which
         :meth:`_replay` yields to after each session and then checks for a stop.
         """
-        mark_equity = self.loop.processor.mark_equity
+        mark_equity = self.sessions.processor.mark_equity
         for group_end in self._groups(bars, None):
             mark_equity(group_end)
 
@@ -173,18 +172,18 @@ class ReplayDriver:
         If that run stopped before finishing the session's close (a crash inside
         it), the close is finished now (:meth:`SessionLoop.resume_close`).
         """
-        self.loop.processor.start_session(day.open, day.close)
+        self.sessions.processor.start_session(day.open, day.close)
         for bar in bars:
-            self.loop.processor.warm_up(bar)
+            self.sessions.processor.warm_up(bar)
         self._advance(day.close)
-        await self.loop.resume_close(day, cursor)
+        await self.sessions.resume_close(day, cursor)
 
     async def _group_done(self, bar_end: datetime) -> bool:
         """Book-keep the finished group and pace; True when a stop was requested."""
-        await self.loop.group_done(bar_end)
+        await self.sessions.group_done(bar_end)
         if self._pause is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.parts.service.wait_for_stop(), self._pause)
+                await asyncio.wait_for(self.daemon.service.wait_for_stop(), self._pause)
         elif self._yield:
             await asyncio.sleep(0)
         return self._stopping

@@ -25,13 +25,21 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from vibe.trading_bot.core.components import Components, built, note_sync
+from vibe.trading_bot.core.bar_processor import BarProcessor
+from vibe.trading_bot.core.components import Daemon, RunContext, Stores, note_sync
 from vibe.trading_bot.core.daily_summary import daily_figures
 from vibe.trading_bot.core.historical_feed import TradingDay
+from vibe.trading_bot.core.metrics_bridge import MetricsBridge
 from vibe.trading_bot.core.run_plan import RunMode
+from vibe.trading_bot.execution.trade_executor import TradeExecutor
+from vibe.trading_bot.storage.log_store import LogStore
 from vibe.trading_bot.storage.metrics_store import MetricRecord
 from vibe.trading_bot.utils.logger import get_logger
+
+if TYPE_CHECKING:
+    from vibe.trading_bot.storage.sync import SyncScheduler
 
 _log = get_logger(__name__)
 PDT_WINDOW = 5
@@ -42,17 +50,54 @@ class SessionLoop:
     """Session open/close and bar-group bookkeeping for one run (see module doc).
 
     Args:
-        parts: the built components (stores, processor, stack, monitor...).
+        processor: the bar processor (strategy, venue, executor for each bar).
+        executor: the trade executor (daily counters, alerts, portfolio).
+        stores: the run's SQLite stores (cursor and close marks in ``state.db``).
+        context: the run's plan (mode, source, resume flag), clock (the daily
+            summary's and metrics' time), calendar (the PDT window's sessions) and
+            health monitor (told of each bar group and each cloud sync).
+        logs: ``logs.db``, cleaned up after each close (``None``: no cleanup).
+        sync: the cloud sync, run after each close (``None``: off).
+        bridge: the Prometheus feed (``None``: no ``/metrics``).
     """
 
-    def __init__(self, parts: Components) -> None:
-        self.parts = parts
-        self.processor = built(parts.processor, "bar processor")
-        self.executor = built(parts.stack, "trading stack").executor
-        self.stores = built(parts.stores, "stores")
-        self._source = parts.plan.source
-        self._persist_cursor = parts.plan.mode is not RunMode.BACKTEST
+    def __init__(
+        self,
+        processor: BarProcessor,
+        executor: TradeExecutor,
+        stores: Stores,
+        context: RunContext,
+        *,
+        logs: LogStore | None = None,
+        sync: SyncScheduler | None = None,
+        bridge: MetricsBridge | None = None,
+    ) -> None:
+        self.processor = processor
+        self.executor = executor
+        self.stores = stores
+        plan = context.plan
+        self._monitor = context.monitor
+        self._scheduler = context.scheduler
+        self._clock = context.clock
+        self._resume = plan.resume
+        self._backtest = plan.mode is RunMode.BACKTEST
+        self._logs, self._sync, self._bridge = logs, sync, bridge
+        self._source = plan.source
+        self._persist_cursor = not self._backtest
         self.current: TradingDay | None = None
+
+    @classmethod
+    def of(cls, daemon: Daemon) -> SessionLoop:
+        """The session loop of a finished daemon."""
+        return cls(
+            daemon.processor,
+            daemon.stack.executor,
+            daemon.stores,
+            daemon.context,
+            logs=daemon.logs,
+            sync=daemon.sync,
+            bridge=daemon.bridge,
+        )
 
     @property
     def equity_only(self) -> bool:
@@ -65,7 +110,7 @@ class SessionLoop:
 
     def cursor(self) -> datetime | None:
         """End of the last processed bar group of this run's source, if resuming."""
-        if not self.parts.plan.resume:
+        if not self._resume:
             return None
         return self.stores.state.cursor(self._source)
 
@@ -76,7 +121,7 @@ class SessionLoop:
         self._start_counters(day)
 
     def _start_counters(self, day: TradingDay) -> None:
-        window = self.parts.scheduler.sessions_before(day.day, PDT_WINDOW - 1)
+        window = self._scheduler.sessions_before(day.day, PDT_WINDOW - 1)
         first = window[0][0] if window else day.day
         self.executor.start_session(day.day, first, opened_at=day.open)
 
@@ -86,10 +131,11 @@ class SessionLoop:
         if not self._persist_cursor:
             return
         self.stores.state.set_cursor(self._source, bar_end)
-        self.parts.monitor.record_bar(bar_end)
-        if self.parts.bridge is not None:
+        self._monitor.record_bar(bar_end)
+        if self._bridge is not None:
             last = self.processor.last_bars
-            self.parts.bridge.on_bars(s for s, bar in last.items() if bar.end == bar_end)
+            symbols = [s for s, bar in last.items() if bar.end == bar_end]
+            self._bridge.on_bars(symbols, self.executor.portfolio)
         if self.executor.reporter.pending_alerts:
             await self.executor.flush_alerts()
 
@@ -101,7 +147,7 @@ class SessionLoop:
 
     def close_pending(self, day: TradingDay) -> bool:
         """True when ``day``'s after-close work is not recorded as done (never in backtests)."""
-        if self.parts.plan.mode is RunMode.BACKTEST:
+        if self._backtest:
             return False
         last = self.stores.state.last_closed_session(self._source)
         return last is None or last < day.day
@@ -133,12 +179,12 @@ class SessionLoop:
         executor = self.executor
         state = self.stores.state
         trades = self.stores.trades.get_trades(start=day.open, end=day.close)
-        if self.parts.bridge is not None:
-            self.parts.bridge.on_trades(trades)
+        if self._bridge is not None:
+            self._bridge.on_trades(trades)
         figures = daily_figures(
             day.day, trades, executor.session.start_of_day_equity, executor.portfolio.equity
         )
-        now = self.parts.clock.now()
+        now = self._clock.now()
         summarised = state.last_summarised_session(self._source)
         if summarised is None or summarised < day.day:
             executor.reporter.alert_from(figures.to_alert, now)
@@ -151,11 +197,12 @@ class SessionLoop:
         ]
         self.stores.metrics.replace_many("daily", session, records)
         executor.reporter.flush_metrics()
-        if self.parts.logs is not None:
-            removed = await asyncio.to_thread(self.parts.logs.cleanup_old_logs)
+        if self._logs is not None:
+            removed = await asyncio.to_thread(self._logs.cleanup_old_logs)
             _log.info("log retention cleanup", removed=removed)
-        if self.parts.sync is not None:
-            note_sync(self.parts, await self._sync_at_close())
+        if self._sync is not None:
+            ok = await self._sync_at_close()
+            note_sync(ok, self._monitor, state, self._bridge, self._clock.now())
         await asyncio.to_thread(self.stores.trades.checkpoint)
         self.stores.state.set_session_closed(self._source, day.day)
         _log.info(
@@ -172,7 +219,7 @@ class SessionLoop:
         A sync that takes longer is abandoned (reported as failed): the close must
         finish, and the next periodic or shutdown sync uploads the same snapshot.
         """
-        sync = self.parts.sync
+        sync = self._sync
         if sync is None:
             return True
         try:

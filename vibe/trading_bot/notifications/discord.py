@@ -188,7 +188,8 @@ class DiscordNotifier:
         self._retry_at = self._paused_until  # backoff after a failed request, timer time
         self._resume_at: float | None = None  # when the worker's current wait ends
         self.disabled_reason: str | None = None
-        self.observer: NotifierObserver | None = None  # the /metrics feed, when served
+        #: hears of every delivery, queue depth and rate-limit wait (the /metrics feed)
+        self.observer: NotifierObserver | None = None
 
     @property
     def enabled(self) -> bool:
@@ -568,14 +569,18 @@ def build_discord_notifier(
     clock: Clock,
     timer: Timer,
     health: HealthReporter,
+    observer: NotifierObserver | None = None,
 ) -> DiscordNotifier:
     """The production notifier: outbox at ``data_dir / "notifications.db"`` when a URL is set.
 
     ``clock`` stamps the outbox records (trading time); ``timer`` paces and delays the
-    requests (waiting time, real in every mode).
+    requests (waiting time, real in every mode); ``observer`` (the ``/metrics`` feed)
+    hears of every delivery.
 
     Raises:
         StorageError: the outbox file cannot be opened.
     """
     outbox = Outbox(Path(data_dir) / OUTBOX_FILENAME) if settings.discord_webhook_url else None
-    return DiscordNotifier(settings, outbox, clock, health, timer=timer)
+    notifier = DiscordNotifier(settings, outbox, clock, health, timer=timer)
+    notifier.observer = observer
+    return notifier

@@ -18,7 +18,7 @@ import yfinance as yf
 
 from vibe.common.clock import SimulatedClock
 from vibe.trading_bot.config.loader import load_settings
-from vibe.trading_bot.core.components import ComponentBuilder, built
+from vibe.trading_bot.core.components import ComponentBuilder
 from vibe.trading_bot.core.health_reporter import HealthState
 from vibe.trading_bot.core.live_driver import LiveDriver
 from vibe.trading_bot.core.orchestrator import Orchestrator
@@ -67,11 +67,10 @@ async def _live(tmp_path: Path, yahoo_url: str, port: int) -> Orchestrator:
     orchestrator = Orchestrator(
         settings, plan, clock=SimulatedClock(BEFORE_OPEN), handle_signals=False
     )
-    parts = await ComponentBuilder(orchestrator.parts).build()
-    orchestrator._wire_status()
-    # alerts are kept instead of logged (the builder wires the notifier the same way)
-    parts.notifier = RecordingNotifier()
-    built(parts.stack, "trading stack").executor.reporter.notifier = parts.notifier
+    # alerts are kept instead of logged
+    daemon = await ComponentBuilder(orchestrator.context, RecordingNotifier()).build()
+    orchestrator.daemon = daemon
+    orchestrator._wire_status(daemon)
     return orchestrator
 
 
@@ -81,9 +80,10 @@ async def test_one_symbol_failing_is_degraded_alerted_and_listed(standin, tmp_pa
     standin.state.delay["TSLA"] = 5.0  # hung upstream: cut by the per-request timeout
     port = free_port()
     orchestrator = await _live(tmp_path, standin.url, port)
-    parts = orchestrator.parts
+    daemon = orchestrator.daemon
+    assert daemon is not None
     try:
-        driver = LiveDriver(parts)
+        driver = LiveDriver(daemon)
         driver.history_timeout_seconds = 1.5
         day = driver._current_or_next()
         started = time.monotonic()
@@ -102,7 +102,7 @@ async def test_one_symbol_failing_is_degraded_alerted_and_listed(standin, tmp_pa
     data = next(c for c in state["components"] if c["name"] == "market_data")
     assert data["state"] == HealthState.DEGRADED.value
     assert "no history for MSFT, TSLA" in data["reason"]
-    notifier = parts.notifier
+    notifier = daemon.notifier
     assert isinstance(notifier, RecordingNotifier)
     alerts = [a for a in notifier.alerts if isinstance(a, SystemAlert)]
     degraded = [a for a in alerts if a.event is SystemEvent.COMPONENT_DEGRADED]
@@ -121,12 +121,13 @@ async def test_one_symbol_failing_is_degraded_alerted_and_listed(standin, tmp_pa
 async def test_full_history_keeps_market_data_healthy_and_a_retry_recovers(standin, tmp_path):
     standin.state.fail["QQQ"] = 503
     orchestrator = await _live(tmp_path, standin.url, free_port())
-    parts = orchestrator.parts
+    daemon = orchestrator.daemon
+    assert daemon is not None
     try:
-        driver = LiveDriver(parts)
+        driver = LiveDriver(daemon)
         day = driver._current_or_next()
         await driver._warm_up(day)
-        assert parts.data is not None and list(parts.data.missing_history) == ["QQQ"]
+        assert list(daemon.data.missing_history) == ["QQQ"]
         del standin.state.fail["QQQ"]
         await driver._warm_up(day)  # the next warm-up loads everything
         state = orchestrator.monitor.state()
@@ -135,7 +136,7 @@ async def test_full_history_keeps_market_data_healthy_and_a_retry_recovers(stand
         await orchestrator.service.shutdown()
     assert state.market.symbols_without_history == {}
     assert data.state is HealthState.HEALTHY
-    assert isinstance(parts.notifier, RecordingNotifier)
-    events = [a.event for a in parts.notifier.alerts if isinstance(a, SystemAlert)]
+    assert isinstance(daemon.notifier, RecordingNotifier)
+    events = [a.event for a in daemon.notifier.alerts if isinstance(a, SystemAlert)]
     assert events.count(SystemEvent.COMPONENT_DEGRADED) == 1
     assert events.count(SystemEvent.COMPONENT_RECOVERED) == 1

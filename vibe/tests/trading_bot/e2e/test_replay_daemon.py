@@ -156,7 +156,7 @@ async def test_hand_checked_aapl_short_stopped_out(shared_data: Path, tmp_path: 
     with sqlite3.connect(tmp_path / "trades.db") as conn:
         (pnl,) = conn.execute("SELECT pnl FROM trades").fetchone()
     assert pnl == pytest.approx((202.489749 - 203.860384) * 123 - 2.0, abs=1e-6)
-    metrics = outcome.parts.metrics
+    metrics = outcome.daemon.metrics
     assert metrics is not None  # a replay serves /metrics
     scrape = metrics.render().decode()  # what /metrics serves
     assert 'vibe_bars_processed_total{symbol="AAPL"} 78.0' in scrape
@@ -230,11 +230,11 @@ async def test_a_component_failing_for_one_symbol_does_not_stop_the_others(
     expected = stored_trades(tmp_path / "baseline")
     assert expected
     assert stored_trades(tmp_path / "broken") == expected
-    processor = outcome.parts.processor
+    processor = outcome.daemon.processor
     assert processor is not None
     assert set(processor.errors) == {"TSLA"}
     assert processor.errors["TSLA"] == 17 * 78  # every TSLA bar: 16 sessions + 1 of warm-up
-    loop = {c.name: c for c in outcome.parts.monitor.components()}["trading_loop"]
+    loop = {c.name: c for c in outcome.daemon.monitor.components()}["trading_loop"]
     assert loop.state is HealthState.DEGRADED
     assert loop.errors.count > 0
 
