@@ -31,7 +31,7 @@ from vibe.trading_bot.execution.order_manager import (
     seed_mock_exchange,
 )
 from vibe.trading_bot.execution.reporting import DEFAULT_METRICS_BATCH, ExecutionReporter
-from vibe.trading_bot.execution.trade_executor import ExecutorConfig, TradeExecutor
+from vibe.trading_bot.execution.trade_executor import ExecutorConfig, TradeExecutor, restored_book
 from vibe.trading_bot.storage.metrics_store import MetricsStore
 from vibe.trading_bot.storage.trade_store import TradeStore
 
@@ -143,6 +143,7 @@ def build_trading_stack(
     )
     seed_mock_exchange(exchange, trades, trading.initial_capital)
     orders = OrderManager(trades, exchange, clock, health)
+    report = orders.recover()
     executor = TradeExecutor(
         orders,
         exchange,
@@ -155,8 +156,7 @@ def build_trading_stack(
             take_profit_r=settings.strategy.take_profit_r,
             max_consecutive_errors=settings.risk.max_consecutive_errors,
         ),
+        restored_book(trades, report, trading.initial_capital),
     )
-    report = orders.recover()
-    executor.recover(report)
     chosen = strategy if strategy is not None else OrbStrategy(orb_params(settings))
     return TradingStack(exchange, orders, executor, chosen, report)

@@ -37,7 +37,7 @@ from enum import StrEnum
 from functools import partial
 
 from vibe.common.clock import Clock
-from vibe.common.errors import VibeError
+from vibe.common.errors import InvalidInputError, VibeError
 from vibe.common.models import (
     Bar,
     ExitReason,
@@ -70,6 +70,7 @@ from vibe.trading_bot.notifications.payloads import (
     SystemAlert,
     SystemEvent,
 )
+from vibe.trading_bot.storage.trade_store import TradeStore
 from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
@@ -126,6 +127,32 @@ class ExecutorConfig:
     time_in_force: TimeInForce = TimeInForce.DAY
 
 
+@dataclass(slots=True)
+class Book:
+    """What the executor books into: the portfolio and the round trips in progress.
+
+    Attributes:
+        portfolio: cash and positions (USD, shares).
+        trips: round trips in progress by symbol (an entry sent, filled or closing).
+    """
+
+    portfolio: Portfolio
+    trips: dict[str, RoundTrip]
+
+
+def restored_book(store: TradeStore, report: RecoveryReport, initial_capital: float) -> Book:
+    """The book rebuilt from the stored fills and the orders working at recovery.
+
+    Call after :meth:`OrderManager.recover` (``report``), before the executor is built.
+
+    Raises:
+        StorageError: the trade store cannot be read.
+    """
+    fills = store.get_fills()
+    portfolio = Portfolio.from_fills(initial_capital, fills)
+    return Book(portfolio, rebuild_round_trips(store, report.working, fills))
+
+
 class TradeExecutor:
     """Turns signals into orders and fills into positions, trades, metrics and alerts.
 
@@ -138,6 +165,8 @@ class TradeExecutor:
         health: execution errors and the circuit breaker.
         reporter: alert queue and metrics buffer.
         config: capital, take-profit multiple, breaker threshold, time in force.
+        book: the portfolio and the round trips in progress rebuilt from the stores
+            (:func:`restored_book`); ``None``: a fresh account of ``config.initial_capital``.
     """
 
     def __init__(
@@ -149,7 +178,9 @@ class TradeExecutor:
         health: HealthReporter,
         reporter: ExecutionReporter,
         config: ExecutorConfig,
+        book: Book | None = None,
     ) -> None:
+        book = book if book is not None else Book(Portfolio(config.initial_capital), {})
         self._orders = orders
         self._exchange = exchange
         self._risk = risk
@@ -158,10 +189,10 @@ class TradeExecutor:
         self._health = health
         self._reporter = reporter
         self._config = config
-        self.portfolio = Portfolio(config.initial_capital)
+        self.portfolio = book.portfolio
         self.breaker = CircuitBreaker(config.max_consecutive_errors, health)
         self.session = SessionCounters(self._store)
-        self._trips: dict[str, RoundTrip] = {}
+        self._trips: dict[str, RoundTrip] = book.trips
         self._recorder = TradeRecorder(
             orders, self.portfolio, self._trips, reporter, config.take_profit_r, self._error
         )
@@ -177,17 +208,6 @@ class TradeExecutor:
         return await self._reporter.flush_alerts()
 
     # ------------------------------------------------------------------ start-up
-
-    def recover(self, report: RecoveryReport) -> None:
-        """Rebuild the portfolio and the round trips in progress from the database.
-
-        Call after :meth:`OrderManager.recover`, before the first signal or bar.
-        """
-        fills = self._store.get_fills()
-        self.portfolio = Portfolio.from_fills(self._config.initial_capital, fills)
-        self._recorder.portfolio = self.portfolio
-        self._trips.clear()
-        self._trips.update(rebuild_round_trips(self._store, report.working, fills))
 
     def start_session(
         self, day: date, window_start: date | None = None, opened_at: datetime | None = None
@@ -239,13 +259,29 @@ class TradeExecutor:
     def close_position(
         self, symbol: str, reason: ExitReason = ExitReason.MANUAL, at: datetime | None = None
     ) -> ExecutionResult:
-        """Close ``symbol``'s position (or cancel its unfilled entry) for ``reason``."""
+        """Close ``symbol``'s position (or cancel its unfilled entry) for ``reason``.
+
+        The close signal's reference price is the position's last mark (USD per
+        share); an unfilled entry is only cancelled, nothing trades at a price.
+
+        Raises:
+            InvalidInputError: ``symbol`` has no open position and no working entry.
+        """
         trip = self._trips.get(symbol)
+        position = self.portfolio.position(symbol)
+        if position is not None:
+            price = position.last_price or position.average_price
+        elif trip is not None:
+            price = trip.stop_price  # a cancel: the price is not traded
+        else:
+            raise InvalidInputError(
+                f"symbol={symbol!r}: no open position and no working entry to close"
+            )
         signal = Signal(
             symbol,
             SignalAction.CLOSE,
             at or self._clock.now(),
-            self._mark(symbol),
+            price,
             exit_reason=reason,
             strategy=trip.strategy if trip is not None else "",
         )
@@ -447,9 +483,3 @@ class TradeExecutor:
             expired = self._exchange.expire_day_orders(at)
         self._reporter.flush_metrics(wait=False)
         return expired
-
-    def _mark(self, symbol: str) -> float:
-        position = self.portfolio.position(symbol)
-        if position is not None and position.last_price is not None:
-            return position.last_price
-        return position.average_price if position is not None else 1.0

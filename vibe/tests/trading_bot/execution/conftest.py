@@ -20,7 +20,11 @@ from vibe.trading_bot.exchange.slippage import NoSlippage, SlippageModel
 from vibe.trading_bot.execution.notifier import RecordingNotifier
 from vibe.trading_bot.execution.order_manager import OrderManager, RecoveryReport
 from vibe.trading_bot.execution.reporting import ExecutionReporter
-from vibe.trading_bot.execution.trade_executor import ExecutorConfig, TradeExecutor
+from vibe.trading_bot.execution.trade_executor import (
+    ExecutorConfig,
+    TradeExecutor,
+    restored_book,
+)
 from vibe.trading_bot.storage.metrics_store import MetricsStore
 from vibe.trading_bot.storage.trade_store import TradeStore
 
@@ -102,6 +106,10 @@ def make_rig(tmp_path: Path) -> Iterator[RigFactory]:
 
             seed_mock_exchange(exchange, store, cash)
         orders = OrderManager(store, exchange, clock, health)
+        book = None
+        if recover:
+            report = orders.recover()
+            book = restored_book(store, report, cash)
         notifier = RecordingNotifier()
         executor = TradeExecutor(
             orders,
@@ -113,10 +121,8 @@ def make_rig(tmp_path: Path) -> Iterator[RigFactory]:
             ExecutorConfig(
                 initial_capital=cash, take_profit_r=2.0, max_consecutive_errors=max_errors
             ),
+            book,
         )
-        if recover:
-            report = orders.recover()
-            executor.recover(report)
         rig = Rig(clock, store, metrics, exchange, orders, executor, health, notifier, report)
         made.append(rig)
         return rig
