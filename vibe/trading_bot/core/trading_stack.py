@@ -141,22 +141,40 @@ def build_trading_stack(
         symbols=trading.symbols,
         is_market_open=SessionWindow(scheduler),
     )
-    seed_mock_exchange(exchange, trades, trading.initial_capital)
-    orders = OrderManager(trades, exchange, clock, health)
-    report = orders.recover()
-    executor = TradeExecutor(
-        orders,
-        exchange,
-        RiskManager(risk_params(settings)),
-        clock,
-        health,
-        reporter,
-        ExecutorConfig(
-            initial_capital=trading.initial_capital,
-            take_profit_r=settings.strategy.take_profit_r,
-            max_consecutive_errors=settings.risk.max_consecutive_errors,
-        ),
-        restored_book(trades, report, trading.initial_capital),
+    config = ExecutorConfig(
+        initial_capital=trading.initial_capital,
+        take_profit_r=settings.strategy.take_profit_r,
+        max_consecutive_errors=settings.risk.max_consecutive_errors,
     )
     chosen = strategy if strategy is not None else OrbStrategy(orb_params(settings))
-    return TradingStack(exchange, orders, executor, chosen, report)
+    risk = RiskManager(risk_params(settings))
+    return assemble_stack(exchange, trades, clock, health, reporter, risk, config, chosen)
+
+
+def assemble_stack(
+    exchange: MockExchange,
+    trades: TradeStore,
+    clock: Clock,
+    health: HealthReporter,
+    reporter: ExecutionReporter,
+    risk: RiskManager,
+    config: ExecutorConfig,
+    strategy: Strategy,
+) -> TradingStack:
+    """Wire the stack around a built venue and reconcile it with ``trades``.
+
+    The venue is re-seeded from the stored fills and orders, the order manager
+    reconciles both views (:meth:`OrderManager.recover`), and the executor starts
+    from the book rebuilt from the stores (:func:`restored_book`). The one
+    wiring of every mode; tests that need a venue of their own (other cost
+    models, limits) come through here too (``vibe/tests/kit.py``).
+
+    Raises:
+        StorageError: the trade store cannot be read.
+    """
+    seed_mock_exchange(exchange, trades, config.initial_capital)
+    orders = OrderManager(trades, exchange, clock, health)
+    report = orders.recover()
+    book = restored_book(trades, report, config.initial_capital)
+    executor = TradeExecutor(orders, exchange, risk, clock, health, reporter, config, book)
+    return TradingStack(exchange, orders, executor, strategy, report)

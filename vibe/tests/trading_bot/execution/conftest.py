@@ -12,19 +12,12 @@ import pytest
 
 from vibe.common.clock import SimulatedClock
 from vibe.common.models import Bar, ExitReason, Signal, SignalAction
-from vibe.common.risk import RiskManager, RiskParams
+from vibe.tests import kit
 from vibe.trading_bot.core.health_reporter import RecordingHealthReporter
-from vibe.trading_bot.exchange.commission import CommissionModel, ZeroCommission
 from vibe.trading_bot.exchange.mock_exchange import MockExchange
-from vibe.trading_bot.exchange.slippage import NoSlippage, SlippageModel
 from vibe.trading_bot.execution.notifier import RecordingNotifier
 from vibe.trading_bot.execution.order_manager import OrderManager, RecoveryReport
-from vibe.trading_bot.execution.reporting import ExecutionReporter
-from vibe.trading_bot.execution.trade_executor import (
-    ExecutorConfig,
-    TradeExecutor,
-    restored_book,
-)
+from vibe.trading_bot.execution.trade_executor import TradeExecutor
 from vibe.trading_bot.storage.metrics_store import MetricsStore
 from vibe.trading_bot.storage.trade_store import TradeStore
 
@@ -79,54 +72,27 @@ RigFactory = Callable[..., Rig]
 
 @pytest.fixture
 def make_rig(tmp_path: Path) -> Iterator[RigFactory]:
-    made: list[Rig] = []
+    """Build rigs through the production wiring (:func:`vibe.tests.kit.stack`)."""
+    made: list[kit.KitStack] = []
 
     def build(
         name: str = "trades",
         *,
         clock: SimulatedClock | None = None,
-        slippage: SlippageModel | None = None,
-        commission: CommissionModel | None = None,
-        cash: float = 100_000.0,
-        risk: RiskParams | None = None,
-        max_errors: int = 5,
         recover: bool = False,
-        **exchange_kw: Any,
+        **options: Any,
     ) -> Rig:
+        # ``recover``: kept for readability at the call sites; every stack is restored
+        # from its trades.db, which is empty for a new name
         clock = clock or SimulatedClock(OPEN)
-        health = RecordingHealthReporter()
-        store = TradeStore(tmp_path / f"{name}.db", clock)
-        metrics = MetricsStore(tmp_path / f"{name}_metrics.db", clock)
-        exchange = MockExchange(
-            clock, slippage or NoSlippage(), commission or ZeroCommission(), cash, **exchange_kw
-        )
-        report = None
-        if recover:
-            from vibe.trading_bot.execution.order_manager import seed_mock_exchange
-
-            seed_mock_exchange(exchange, store, cash)
-        orders = OrderManager(store, exchange, clock, health)
-        book = None
-        if recover:
-            report = orders.recover()
-            book = restored_book(store, report, cash)
-        notifier = RecordingNotifier()
-        executor = TradeExecutor(
-            orders,
-            exchange,
-            RiskManager(risk or RiskParams()),
-            clock,
-            health,
-            ExecutionReporter(clock, health, notifier, metrics),
-            ExecutorConfig(
-                initial_capital=cash, take_profit_r=2.0, max_consecutive_errors=max_errors
-            ),
-            book,
-        )
-        rig = Rig(clock, store, metrics, exchange, orders, executor, health, notifier, report)
-        made.append(rig)
-        return rig
+        built = kit.stack(tmp_path, clock, name=name, **options)
+        made.append(built)
+        s = built.stack
+        return Rig(
+            clock, built.store, built.metrics, s.exchange, s.orders, s.executor,
+            built.health, built.notifier, s.recovery if recover else None,
+        )  # fmt: skip
 
     yield build
-    for rig in made:
-        rig.close()
+    for stack in made:
+        stack.close()
