@@ -45,8 +45,9 @@ from vibe.trading_bot.exchange.commission import PerShareCommission
 from vibe.trading_bot.exchange.mock_exchange import MockExchange
 from vibe.trading_bot.exchange.slippage import FixedBpsSlippage
 from vibe.trading_bot.execution.order_manager import OrderManager
+from vibe.trading_bot.execution.outcome import Outcome
 from vibe.trading_bot.execution.reporting import ExecutionReporter
-from vibe.trading_bot.execution.trade_executor import ExecutorConfig, Outcome, TradeExecutor
+from vibe.trading_bot.execution.trade_executor import ExecutorConfig, TradeExecutor
 from vibe.trading_bot.storage.metrics_store import MetricsStore
 from vibe.trading_bot.storage.trade_store import TradeStore
 

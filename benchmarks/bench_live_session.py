@@ -42,7 +42,7 @@ import yfinance as yf
 from vibe.common.clock import SimulatedClock
 from vibe.tests.trading_bot.data.yahoo_chart_standin import YahooChartStandIn
 from vibe.trading_bot.config.loader import load_settings
-from vibe.trading_bot.core.components import ComponentBuilder, built
+from vibe.trading_bot.core.components import ComponentBuilder
 from vibe.trading_bot.core.historical_feed import sessions_between
 from vibe.trading_bot.core.live_driver import LiveDriver
 from vibe.trading_bot.core.orchestrator import Orchestrator
@@ -115,7 +115,7 @@ async def measure(tmp: Path) -> dict[str, list[float]]:
         days = sessions_between(Orchestrator(settings, plan).scheduler, *DAYS)
         clock = SimulatedClock(days[0].open - timedelta(minutes=25))
         orchestrator = Orchestrator(settings, plan, clock=clock, handle_signals=False)
-        parts = await ComponentBuilder(orchestrator.parts).build()
+        parts = await ComponentBuilder(orchestrator.context).build()
         handed_over = [0.0]
 
         def on_event(event: OrderEvent) -> None:
@@ -127,7 +127,7 @@ async def measure(tmp: Path) -> dict[str, list[float]]:
             elif event.kind is OrderEventKind.FILLED:
                 out["filled"].append((now - handed_over[0]) * 1000)
 
-        built(parts.stack, "trading stack").orders.subscribe(on_event)
+        parts.stack.orders.subscribe(on_event)
         replay = ReplayProvider(folder, orchestrator.scheduler, timeframe="5m")
         frames = {s: replay.load(s, "5m") for s in SYMBOLS}
         driver = LiveDriver(parts)
@@ -160,18 +160,18 @@ async def _session(
     groups: dict[object, list] = {}
     for bar in bars:
         groups.setdefault(bar.timestamp, []).append(bar)
-    processor = driver.loop.processor
+    processor = driver.sessions.processor
     for group in groups.values():
         end = group[0].end
         clock.advance_to(end + timedelta(seconds=1))
         handed_over[0] = time.perf_counter()
         for bar in group:
             await asyncio.to_thread(processor.process, bar)
-            await driver.loop.group_done(end)
+            await driver.sessions.group_done(end)
         group_ms.append((time.perf_counter() - handed_over[0]) * 1000)
         handed_over[0] = 0.0
     clock.advance_to(close + timedelta(seconds=1))
-    await driver.loop.end(day)  # type: ignore[arg-type]
+    await driver.sessions.end(day)  # type: ignore[arg-type]
 
 
 def main() -> None:

@@ -4,6 +4,9 @@ Units everywhere in this module: prices in USD per share, quantities in whole
 shares, money (P&L, fees, slippage cost, cash) in USD, times as timezone-aware
 UTC ``datetime``. Hot-path objects are ``@dataclass(slots=True)``; this module
 does no I/O and never reads the wall clock (callers pass the time in).
+
+why-large: the domain vocabulary every layer imports (bars, signals, orders with their
+lifecycle, fills, positions, trades); small value types that refer to each other.
 """
 
 from __future__ import annotations

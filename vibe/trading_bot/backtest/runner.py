@@ -44,7 +44,7 @@ from vibe.trading_bot.data.frames import timeframe_seconds
 from vibe.trading_bot.storage.trade_store import TradeStore
 
 if TYPE_CHECKING:
-    from vibe.trading_bot.core.components import Daemon
+    from vibe.trading_bot.core.daemon import Daemon
 
 PARAM_GROUPS = ("strategy", "risk", "exchange")
 EXTRA_PARAMS = ("initial_capital",)

@@ -15,7 +15,7 @@ from rich.table import Table
 from vibe.common.clock import LiveClock
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.daily_summary import tally_trades
-from vibe.trading_bot.execution.order_manager import cash_from_fills
+from vibe.trading_bot.execution.recovery import cash_from_fills
 from vibe.trading_bot.storage.trade_store import TradeStore
 
 if TYPE_CHECKING:

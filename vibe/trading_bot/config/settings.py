@@ -10,6 +10,9 @@ field names (``_seconds``, ``_pct``, ``_bps``) and descriptions.
 :func:`load_settings` is the one entry point: it builds every group, collects
 every bad variable (including cross-field rules) into one
 :class:`~vibe.common.errors.ConfigurationError`, and never echoes a secret.
+
+why-large: the whole configuration surface, one pydantic-settings class per group, in
+one place so ``validate-config`` and the README table are read from it.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from enum import StrEnum
 from vibe.common.models import SignalAction
 from vibe.common.risk import RiskRule
 from vibe.common.strategies.orb_rules import Rule
-from vibe.trading_bot.execution.trade_executor import ExecutionResult, Outcome
+from vibe.trading_bot.execution.outcome import ExecutionResult, Outcome
 
 METRIC_TYPE = "trading"
 METRIC_NAME = "entry_rejected"

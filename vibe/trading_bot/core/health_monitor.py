@@ -24,6 +24,10 @@ per-component error window are *waiting time*, real seconds on a
 :class:`~vibe.common.clock.Timer` in every mode. The heartbeat is emitted from
 the same ticker whenever ``heartbeat_interval_seconds`` real seconds have
 passed, so a replay at ``--speed max`` logs one every interval, not thousands.
+
+why-large: the three probes, the phases and the per-component states are one snapshot
+under one lock; the reporters (:mod:`.health_reporter`) and the HTTP side
+(:mod:`vibe.trading_bot.api.health`) are separate.
 """
 
 from __future__ import annotations

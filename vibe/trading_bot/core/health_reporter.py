@@ -6,6 +6,9 @@ module global) and call :meth:`HealthReporter.set_state` and
 per registered component (a :class:`ComponentHealth`, which keeps the state
 and a rolling error window); :class:`RecordingHealthReporter` is the stand-in
 for tests and for components run outside the daemon.
+
+why-large: the reporting side of health: the protocol, the monitor's per-component
+reporter with its rolling error window and the value types it hands out.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 from vibe.common.errors import VibeError
 from vibe.common.models import Bar
 from vibe.trading_bot.core.bar_groups import BarGroups
-from vibe.trading_bot.core.components import Daemon
+from vibe.trading_bot.core.daemon import Daemon
 from vibe.trading_bot.core.historical_feed import (
     TradingDay,
     sessions_before,

@@ -33,7 +33,8 @@ from vibe.common.errors import InvalidInputError
 from vibe.common.models import ExitReason
 from vibe.common.strategies.base import Strategy
 from vibe.trading_bot.config.settings import AppSettings
-from vibe.trading_bot.core.components import STARTUP_PHASES, ComponentBuilder, Daemon, RunContext
+from vibe.trading_bot.core.components import STARTUP_PHASES, ComponentBuilder
+from vibe.trading_bot.core.daemon import Daemon, RunContext
 from vibe.trading_bot.core.feed_watchdog import FeedWatchdog
 from vibe.trading_bot.core.health_monitor import HealthMonitor
 from vibe.trading_bot.core.health_reporter import PositionsSummary

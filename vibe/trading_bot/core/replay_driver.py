@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from vibe.common.clock import SimulatedClock
 from vibe.common.models import Bar
-from vibe.trading_bot.core.components import Daemon
+from vibe.trading_bot.core.daemon import Daemon
 from vibe.trading_bot.core.historical_feed import HistoricalFeed, TradingDay, paused_gc
 from vibe.trading_bot.core.run_plan import RunMode
 from vibe.trading_bot.core.session_loop import SessionLoop

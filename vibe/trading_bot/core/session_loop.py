@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from vibe.trading_bot.core.bar_processor import BarProcessor
-from vibe.trading_bot.core.components import Daemon, RunContext, Stores, note_sync
+from vibe.trading_bot.core.daemon import Daemon, RunContext, Stores, note_sync
 from vibe.trading_bot.core.daily_summary import daily_figures
 from vibe.trading_bot.core.historical_feed import TradingDay
 from vibe.trading_bot.core.metrics_bridge import MetricsBridge

@@ -27,7 +27,7 @@ from vibe.common.clock import Clock
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.entry_rejections import METRIC_NAME, METRIC_TYPE
 from vibe.trading_bot.core.scheduler import MarketScheduler
-from vibe.trading_bot.execution.order_manager import cash_from_fills
+from vibe.trading_bot.execution.recovery import cash_from_fills
 from vibe.trading_bot.storage.metrics_store import MetricsStore
 from vibe.trading_bot.storage.run_state import SYNC_NOTE, RunStateStore
 from vibe.trading_bot.storage.trade_store import TradeStore

@@ -24,14 +24,12 @@ from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.exchange.commission import build_commission_model
 from vibe.trading_bot.exchange.mock_exchange import MockExchange
 from vibe.trading_bot.exchange.slippage import build_slippage_model
+from vibe.trading_bot.execution.book import restored_book
 from vibe.trading_bot.execution.notifier import Notifier
-from vibe.trading_bot.execution.order_manager import (
-    OrderManager,
-    RecoveryReport,
-    seed_mock_exchange,
-)
+from vibe.trading_bot.execution.order_manager import OrderManager
+from vibe.trading_bot.execution.recovery import RecoveryReport, seed_mock_exchange
 from vibe.trading_bot.execution.reporting import DEFAULT_METRICS_BATCH, ExecutionReporter
-from vibe.trading_bot.execution.trade_executor import ExecutorConfig, TradeExecutor, restored_book
+from vibe.trading_bot.execution.trade_executor import ExecutorConfig, TradeExecutor
 from vibe.trading_bot.storage.metrics_store import MetricsStore
 from vibe.trading_bot.storage.trade_store import TradeStore
 

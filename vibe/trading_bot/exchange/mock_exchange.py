@@ -34,6 +34,10 @@ Fill rules (prices before slippage are in :mod:`.fill_rules`):
 Listeners are called synchronously, in order, after the order object changed;
 an exception in a listener propagates to the caller (persistence failures must
 not pass silently).
+
+why-large: one matching engine over one order book (working orders, brackets, cash);
+fill prices, slippage and commission are separate modules (fill_rules, slippage,
+commission).
 """
 
 from __future__ import annotations

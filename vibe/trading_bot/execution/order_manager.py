@@ -35,37 +35,42 @@ Rules:
 * **Start-up.** :meth:`OrderManager.recover` loads open orders and positions from
   the database and compares them with the venue's view. Differences are logged,
   reported to health (state ``degraded``) and returned; nothing is overwritten.
+
+why-large: one state machine: the unit of work (commit, then announce), the lifecycle
+checks and the reconciliation at start-up read and write the same tracked orders;
+the venue reseeding and the mismatch records are in :mod:`.recovery`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from itertools import pairwise
-from typing import Protocol
 
 from vibe.common.clock import Clock
 from vibe.common.errors import InvalidTransitionError, OrderRejectedError, VibeError
 from vibe.common.models import (
     ORDER_TRANSITIONS,
-    Fill,
     Order,
     OrderStatus,
     OrderType,
-    Position,
     can_transition,
 )
 from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
 from vibe.trading_bot.exchange.base import OrderEvent, OrderEventKind, OrderListener, Venue
+from vibe.trading_bot.execution.recovery import (
+    Mismatch,
+    RecoveryReport,
+    order_view,
+    pos_view,
+)
 from vibe.trading_bot.storage.trade_store import TradeStore
 from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
-_WORKING = (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED)
 _PRICE_TOLERANCE = 1e-9
 
 
@@ -80,41 +85,6 @@ def client_order_id(strategy: str, symbol: str, at: datetime, purpose: str) -> s
     """
     stamp = at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     return f"{strategy or 'manual'}-{symbol}-{stamp}-{purpose}"
-
-
-@dataclass(frozen=True, slots=True)
-class Mismatch:
-    """One difference between the database and the venue found at start-up.
-
-    Attributes:
-        kind: ``order_missing_at_venue``, ``order_state``, ``position_quantity``,
-            ``position_missing_at_venue`` or ``position_unknown_to_store``.
-        key: the order id or symbol concerned.
-        stored: the database's view, in words.
-        venue: the venue's view, in words.
-    """
-
-    kind: str
-    key: str
-    stored: str
-    venue: str
-
-
-@dataclass(slots=True)
-class RecoveryReport:
-    """What :meth:`OrderManager.recover` found.
-
-    Attributes:
-        working: open orders known to both sides (the venue's objects).
-        pending: orders stored as ``pending`` (never acknowledged by the venue).
-        positions: open positions rebuilt from the stored fills, by symbol.
-        mismatches: every difference found (empty when both sides agree).
-    """
-
-    working: list[Order] = field(default_factory=list)
-    pending: list[Order] = field(default_factory=list)
-    positions: dict[str, Position] = field(default_factory=dict)
-    mismatches: list[Mismatch] = field(default_factory=list)
 
 
 class OrderManager:
@@ -441,8 +411,8 @@ class OrderManager:
             return
         self._track(venue)
         report.working.append(venue)
-        stored_view = _order_view(stored)
-        venue_view = _order_view(venue)
+        stored_view = order_view(stored)
+        venue_view = order_view(venue)
         if stored_view != venue_view:
             report.mismatches.append(Mismatch("order_state", stored.id, stored_view, venue_view))
 
@@ -452,17 +422,17 @@ class OrderManager:
             other = venue.get(symbol)
             if other is None:
                 report.mismatches.append(
-                    Mismatch("position_missing_at_venue", symbol, _pos_view(position), "flat")
+                    Mismatch("position_missing_at_venue", symbol, pos_view(position), "flat")
                 )
             elif other.quantity != position.quantity or not math.isclose(
                 other.average_price, position.average_price, rel_tol=_PRICE_TOLERANCE
             ):
                 report.mismatches.append(
-                    Mismatch("position_quantity", symbol, _pos_view(position), _pos_view(other))
+                    Mismatch("position_quantity", symbol, pos_view(position), pos_view(other))
                 )
         for symbol in sorted(set(venue) - set(report.positions)):
             report.mismatches.append(
-                Mismatch("position_unknown_to_store", symbol, "flat", _pos_view(venue[symbol]))
+                Mismatch("position_unknown_to_store", symbol, "flat", pos_view(venue[symbol]))
             )
 
     # ---------------------------------------------------------------------- helpers
@@ -501,49 +471,3 @@ class OrderManager:
         stop = next((o for o in legs if o.order_type is OrderType.STOP), None)
         target = next((o for o in legs if o.order_type is OrderType.LIMIT), None)
         return stop, target
-
-
-def _order_view(order: Order) -> str:
-    return (
-        f"{order.status.value} {order.filled_quantity}/{order.quantity} "
-        f"limit={order.limit_price} stop={order.stop_price}"
-    )
-
-
-def _pos_view(position: Position) -> str:
-    return f"{position.quantity} @ {position.average_price:.6f}"
-
-
-def cash_from_fills(initial_cash: float, fills: Collection[Fill]) -> float:
-    """Cash in USD after ``fills``: ``initial - sum(side * qty * price + commission)``."""
-    return initial_cash - sum(f.side.sign * f.quantity * f.price + f.commission for f in fills)
-
-
-class _Seedable(Protocol):
-    def restore(
-        self,
-        orders: Collection[Order],
-        positions: Collection[Position],
-        cash: float,
-        filled_through: Mapping[str, datetime] | None = None,
-    ) -> None: ...
-
-
-def seed_mock_exchange(exchange: _Seedable, store: TradeStore, initial_cash: float) -> None:
-    """Re-seed a fresh in-memory exchange from the database before :meth:`recover`.
-
-    A real venue keeps working orders and positions across our restart; the mock
-    exchange does not. This gives it the stored working orders (accepted or
-    partially filled, oldest first), the positions rebuilt from the fills, the
-    cash implied by ``initial_cash`` (USD) and every stored fill, and per symbol
-    the time of the latest stored fill (bars up to it were matched already).
-    """
-    working = [o for o in store.open_orders() if o.status in _WORKING]
-    positions = list(store.open_positions().values())
-    fills = store.get_fills()
-    filled_through: dict[str, datetime] = {}
-    for fill in fills:
-        latest = filled_through.get(fill.symbol)
-        if latest is None or fill.timestamp > latest:
-            filled_through[fill.symbol] = fill.timestamp
-    exchange.restore(working, positions, cash_from_fills(initial_cash, fills), filled_through)

@@ -27,13 +27,16 @@ The core is synchronous (the backtest drives it directly); live code calls
 :meth:`handle_signal` / :meth:`on_bar` through ``asyncio.to_thread`` because they
 write SQLite. With no working order, :meth:`on_bar` costs the exchange's empty
 check plus one dictionary lookup.
+
+why-large: one signal path (entries, closes, refusals, the bar hook) whose branches share
+the round trips and the unit of work; results, the book and the trade booking are in
+:mod:`.outcome`, :mod:`.book` and :mod:`.trade_recorder`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from functools import partial
 
 from vibe.common.clock import Clock
@@ -54,15 +57,13 @@ from vibe.common.models import (
 from vibe.common.risk import AccountState, RiskManager, RiskRejection, exit_levels
 from vibe.trading_bot.core.health_reporter import HealthReporter
 from vibe.trading_bot.exchange.base import BarVenue, OrderEventKind
+from vibe.trading_bot.execution.book import Book
 from vibe.trading_bot.execution.circuit_breaker import CircuitBreaker
-from vibe.trading_bot.execution.order_manager import (
-    OrderManager,
-    RecoveryReport,
-    client_order_id,
-)
+from vibe.trading_bot.execution.order_manager import OrderManager, client_order_id
+from vibe.trading_bot.execution.outcome import ExecutionResult, Outcome
 from vibe.trading_bot.execution.portfolio import Portfolio
 from vibe.trading_bot.execution.reporting import ExecutionReporter
-from vibe.trading_bot.execution.round_trip import RoundTrip, rebuild_round_trips
+from vibe.trading_bot.execution.round_trip import RoundTrip
 from vibe.trading_bot.execution.session import SessionCounters
 from vibe.trading_bot.execution.trade_recorder import TradeRecorder
 from vibe.trading_bot.notifications.payloads import (
@@ -70,43 +71,10 @@ from vibe.trading_bot.notifications.payloads import (
     SystemAlert,
     SystemEvent,
 )
-from vibe.trading_bot.storage.trade_store import TradeStore
 from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
 _FINISHED = (OrderEventKind.CANCELLED, OrderEventKind.EXPIRED)
-
-
-class Outcome(StrEnum):
-    """What became of a signal."""
-
-    SUBMITTED = "submitted"
-    RISK_REJECTED = "risk_rejected"
-    EXCHANGE_REJECTED = "exchange_rejected"
-    BLOCKED = "blocked"
-    CANCELLED = "cancelled"
-    ERROR = "error"
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutionResult:
-    """The executor's answer to one signal.
-
-    Attributes:
-        signal: the signal handled.
-        outcome: submitted, refused by risk / the venue / the circuit breaker, an
-            unfilled entry cancelled, or an execution error.
-        reason: machine-readable reason (a ``RiskRule`` value, a venue reason such as
-            ``unknown_symbol``, ``circuit_breaker_open``, or the error's class name).
-        detail: the numbers or message behind the reason.
-        order: the order sent (or cancelled), if any.
-    """
-
-    signal: Signal
-    outcome: Outcome
-    reason: str = ""
-    detail: str = ""
-    order: Order | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,32 +93,6 @@ class ExecutorConfig:
     take_profit_r: float = 2.0
     max_consecutive_errors: int = 5
     time_in_force: TimeInForce = TimeInForce.DAY
-
-
-@dataclass(slots=True)
-class Book:
-    """What the executor books into: the portfolio and the round trips in progress.
-
-    Attributes:
-        portfolio: cash and positions (USD, shares).
-        trips: round trips in progress by symbol (an entry sent, filled or closing).
-    """
-
-    portfolio: Portfolio
-    trips: dict[str, RoundTrip]
-
-
-def restored_book(store: TradeStore, report: RecoveryReport, initial_capital: float) -> Book:
-    """The book rebuilt from the stored fills and the orders working at recovery.
-
-    Call after :meth:`OrderManager.recover` (``report``), before the executor is built.
-
-    Raises:
-        StorageError: the trade store cannot be read.
-    """
-    fills = store.get_fills()
-    portfolio = Portfolio.from_fills(initial_capital, fills)
-    return Book(portfolio, rebuild_round_trips(store, report.working, fills))
 
 
 class TradeExecutor:

@@ -32,6 +32,10 @@ time; a request on the wire is shielded from the stop and its reply recorded,
 so an alert Discord accepted is never resent. Without ``DISCORD_WEBHOOK_URL``
 alerts go to the log. The webhook URL (a secret) never appears in logs, errors
 or health reasons.
+
+why-large: one sender whose parts (pacing, retries, the pause on 429s, the drain at
+shutdown) read and write the same delivery state; formatting, limits, the outbox and the
+retry policy are already modules of their own.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ Conventions (shared by the trade, metrics, log and outbox stores):
   anything: no folder or file is created, no migration runs, no write is
   allowed. On a read-only file system (or a read-only copy) where SQLite cannot
   create the WAL index (``-shm``), the file is opened as immutable.
+
+why-large: the conventions every store shares (connection, WAL, schema versions,
+transactions, checkpoints, time columns); splitting them would scatter one contract.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ Input is validated before anything is written: a NaN or non-positive price, a
 quantity that is not a positive whole number, or a naive datetime raises
 :class:`~vibe.common.errors.InvalidInputError` naming the value, and the file is
 left unchanged.
+
+why-large: the one gateway to ``trades.db``: trades, orders and fills share one schema,
+one connection and one batching transaction; each method is a query of a few lines.
 """
 
 from __future__ import annotations

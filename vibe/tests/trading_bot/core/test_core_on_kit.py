@@ -13,7 +13,7 @@ import pytest
 
 from vibe.common.clock import SimulatedClock
 from vibe.tests import kit
-from vibe.trading_bot.core.components import Daemon
+from vibe.trading_bot.core.daemon import Daemon
 from vibe.trading_bot.core.historical_feed import HistoricalFeed, TradingDay
 from vibe.trading_bot.core.replay_driver import ReplayDriver
 from vibe.trading_bot.core.run_plan import RunMode

@@ -142,7 +142,7 @@ def test_closes_and_submitted_entries_are_not_refusals() -> None:
     from datetime import UTC, datetime
 
     from vibe.common.models import Signal, SignalAction
-    from vibe.trading_bot.execution.trade_executor import ExecutionResult, Outcome
+    from vibe.trading_bot.execution.outcome import ExecutionResult, Outcome
 
     at = datetime(2025, 6, 6, 14, 0, tzinfo=UTC)
     entry = Signal("SPY", SignalAction.OPEN_LONG, at, 600.0, stop_price=598.0)

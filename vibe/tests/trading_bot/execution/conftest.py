@@ -16,7 +16,8 @@ from vibe.tests import kit
 from vibe.trading_bot.core.health_reporter import RecordingHealthReporter
 from vibe.trading_bot.exchange.mock_exchange import MockExchange
 from vibe.trading_bot.execution.notifier import RecordingNotifier
-from vibe.trading_bot.execution.order_manager import OrderManager, RecoveryReport
+from vibe.trading_bot.execution.order_manager import OrderManager
+from vibe.trading_bot.execution.recovery import RecoveryReport
 from vibe.trading_bot.execution.trade_executor import TradeExecutor
 from vibe.trading_bot.storage.metrics_store import MetricsStore
 from vibe.trading_bot.storage.trade_store import TradeStore

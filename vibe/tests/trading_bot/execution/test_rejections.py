@@ -10,7 +10,7 @@ import pytest
 from vibe.common.models import ExitReason, OrderStatus
 from vibe.common.risk import RiskParams, RiskRule
 from vibe.trading_bot.core.health_reporter import HealthState
-from vibe.trading_bot.execution.trade_executor import Outcome
+from vibe.trading_bot.execution.outcome import Outcome
 from vibe.trading_bot.notifications.payloads import AlertKind, SystemEvent
 
 from .conftest import OPEN, bar, close_signal, entry_signal

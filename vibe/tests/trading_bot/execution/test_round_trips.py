@@ -7,7 +7,7 @@ import pytest
 from vibe.common.models import ExitReason, OrderStatus, PositionSide
 from vibe.trading_bot.exchange.commission import PerShareCommission
 from vibe.trading_bot.exchange.slippage import FixedBpsSlippage
-from vibe.trading_bot.execution.trade_executor import Outcome
+from vibe.trading_bot.execution.outcome import Outcome
 from vibe.trading_bot.notifications.payloads import AlertKind
 
 from .conftest import bar, close_signal, entry_signal
