@@ -10,12 +10,12 @@ database with the venue and lists each difference (:class:`Mismatch`) in a
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
 from vibe.common.models import Fill, Order, OrderStatus, Position
+from vibe.trading_bot.exchange.mock_exchange import MockExchange
 from vibe.trading_bot.storage.trade_store import TradeStore
 
 #: Statuses of an order the venue is working (accepted, possibly partly filled).
@@ -75,17 +75,7 @@ def cash_from_fills(initial_cash: float, fills: Collection[Fill]) -> float:
     return initial_cash - sum(f.side.sign * f.quantity * f.price + f.commission for f in fills)
 
 
-class _Seedable(Protocol):
-    def restore(
-        self,
-        orders: Collection[Order],
-        positions: Collection[Position],
-        cash: float,
-        filled_through: Mapping[str, datetime] | None = None,
-    ) -> None: ...
-
-
-def seed_mock_exchange(exchange: _Seedable, store: TradeStore, initial_cash: float) -> None:
+def seed_mock_exchange(exchange: MockExchange, store: TradeStore, initial_cash: float) -> None:
     """Re-seed a fresh in-memory exchange from the database before :meth:`OrderManager.recover`.
 
     A real venue keeps working orders and positions across our restart; the mock
