@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import fields
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
@@ -159,16 +160,17 @@ class ComponentBuilder:
 
     def _finished(self) -> Daemon:
         if self._daemon is None:
+            context = {f.name: getattr(self.context, f.name) for f in fields(RunContext)}
             self._daemon = Daemon(
-                self.context,
-                built(self._stores, "stores"),
-                built(self._logs, "logs"),
-                built(self._log_handler, "log handler"),
-                built(self._data, "data manager"),
-                built(self._data_health, "market data health"),
-                built(self._notifier, "notifier"),
-                built(self._stack, "trading stack"),
-                built(self._processor, "bar processor"),
+                **context,
+                stores=built(self._stores, "stores"),
+                logs=built(self._logs, "logs"),
+                log_handler=built(self._log_handler, "log handler"),
+                data=built(self._data, "data manager"),
+                data_health=built(self._data_health, "market data health"),
+                notifier=built(self._notifier, "notifier"),
+                stack=built(self._stack, "trading stack"),
+                processor=built(self._processor, "bar processor"),
                 cloud=self._cloud,
                 sync=self._sync,
                 server=self._server,

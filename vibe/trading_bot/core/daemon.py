@@ -80,12 +80,14 @@ class RunContext:
     strategy: Strategy | None = None
 
 
-@dataclass(frozen=True)
-class Daemon:
+@dataclass(frozen=True, kw_only=True)
+class Daemon(RunContext):
     """The finished daemon, built by :meth:`ComponentBuilder.build` (see module doc).
 
+    A :class:`RunContext` (settings, plan, clock, timer, calendar, monitor,
+    service) with every part built from it.
+
     Attributes:
-        context: what was known before start-up (settings, plan, clock...).
         stores: ``trades.db``, ``metrics.db``, ``state.db``.
         logs: ``logs.db``, fed by ``log_handler``.
         data: the market data manager; ``data_health`` its ``market_data`` reporter.
@@ -97,7 +99,6 @@ class Daemon:
         metrics, bridge: the Prometheus collectors and their feed (``None`` in backtests).
     """
 
-    context: RunContext
     stores: Stores
     logs: LogStore
     log_handler: SQLiteLogHandler
@@ -113,39 +114,9 @@ class Daemon:
     bridge: MetricsBridge | None = None
 
     @property
-    def settings(self) -> AppSettings:
-        """The validated configuration."""
-        return self.context.settings
-
-    @property
-    def plan(self) -> RunPlan:
-        """The run's mode and options."""
-        return self.context.plan
-
-    @property
-    def clock(self) -> Clock:
-        """Trading time."""
-        return self.context.clock
-
-    @property
-    def timer(self) -> Timer:
-        """Waiting time (real in every mode)."""
-        return self.context.timer
-
-    @property
-    def scheduler(self) -> MarketScheduler:
-        """The market calendar."""
-        return self.context.scheduler
-
-    @property
-    def monitor(self) -> HealthMonitor:
-        """Health of the components."""
-        return self.context.monitor
-
-    @property
-    def service(self) -> Service:
-        """Shutdown registry and stop flag."""
-        return self.context.service
+    def context(self) -> RunContext:
+        """What was known before start-up (this daemon is one)."""
+        return self
 
 
 def open_stores(data_dir: Path, clock: Clock) -> Stores:
