@@ -19,6 +19,10 @@ stamps, and every part that waits on the outside world (the Discord notifier,
 cloud-sync retries, the Yahoo rate limit and polling, Finnhub backoff) gets
 ``Daemon.timer``, the real monotonic timer, in every mode.
 
+With cloud sync on (not in backtests), the databases are also uploaded every
+``CLOUD_SYNC_INTERVAL_SECONDS`` (real seconds) by a background task, stopped at
+shutdown before the final sync.
+
 Every part that needs stopping registers its shutdown step with the
 :class:`~vibe.trading_bot.core.service.Service` as it is built, with the time
 it needs (its reserve); the service runs them in reverse, so the trading
@@ -29,6 +33,7 @@ second the other steps do not reserve, to deliver what is queued.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -64,6 +69,7 @@ from vibe.trading_bot.storage.log_handler import SQLiteLogHandler
 from vibe.trading_bot.storage.log_store import LogStore
 from vibe.trading_bot.storage.run_state import stored_progress
 from vibe.trading_bot.utils.logger import get_logger
+from vibe.trading_bot.utils.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from vibe.trading_bot.api.health import HealthServer
@@ -235,6 +241,11 @@ class ComponentBuilder:
             c.service.register_shutdown_handler(
                 self._final_sync, "final cloud sync", reserve_seconds=FINAL_SYNC_RESERVE_SECONDS
             )
+        if self._sync is not None and not self._backtest:  # cancelled before the final sync
+            periodic = asyncio.create_task(self._sync.run(self._noted), name="cloud-sync")
+            c.service.register_shutdown_handler(
+                partial(cancel_and_wait, periodic), "periodic cloud sync"
+            )
         mode = c.plan.folder_mode  # checked again after the cloud restore, then noted
         if mode is not None:
             claim_folder_mode(stores.state, c.plan.data_dir, mode, c.plan.allow_mode_change)
@@ -275,9 +286,12 @@ class ComponentBuilder:
 
     async def _final_sync(self) -> None:
         if self._sync is not None:
-            ok = await self._sync.shutdown()
-            state = self._stores.state if self._stores is not None else None
-            note_sync(ok, self.context.monitor, state, self._bridge, self.context.clock.now())
+            self._noted(await self._sync.shutdown())
+
+    def _noted(self, ok: bool) -> None:
+        """Record a cloud sync's outcome (health, ``state.db``, metrics)."""
+        state = self._stores.state if self._stores is not None else None
+        note_sync(ok, self.context.monitor, state, self._bridge, self.context.clock.now())
 
     async def _market_data(self) -> None:
         c = self.context

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from vibe.common.clock import Clock, LiveClock, MonotonicTimer, SimulatedClock
@@ -49,6 +50,7 @@ from vibe.trading_bot.core.service import Service, ShutdownResult
 from vibe.trading_bot.data.frames import timeframe_seconds
 from vibe.trading_bot.notifications.payloads import SystemAlert, SystemEvent
 from vibe.trading_bot.utils.logger import get_logger
+from vibe.trading_bot.utils.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from vibe.trading_bot.core.replay_driver import ReplayDriver
@@ -309,13 +311,7 @@ class Orchestrator:
             unhealthy_after_seconds=self.settings.health.readiness_max_bar_age_seconds,
         )
         task = asyncio.create_task(watchdog.run(), name="feed-watchdog")
-
-        async def stop() -> None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-        self.service.register_shutdown_handler(stop, "feed watchdog")
+        self.service.register_shutdown_handler(partial(cancel_and_wait, task), "feed watchdog")
 
     async def _alert_now(self, event: SystemEvent, message: str) -> None:
         self._system_alert(event, message)

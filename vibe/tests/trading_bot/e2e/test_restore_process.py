@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -206,3 +207,28 @@ def test_empty_volume_restores_and_never_overwrites_a_newer_cloud(
         assert {db: latest_key(cloud, db) for db in newer} == newer
         refusals = [e for e in log_events(b, "cloud sync failed") if "newer than" in str(e)]
         assert refusals, log_tail(b)
+
+
+@pytest.mark.slow
+def test_the_daemon_uploads_every_interval_while_it_trades(tmp_path: Path):
+    """``CLOUD_SYNC_INTERVAL_SECONDS`` (real seconds) uploads the databases while a
+    session runs, not only at its close and at shutdown; SIGTERM stops the
+    periodic sync before the final one."""
+    with running_cloud("s3") as cloud:
+        env = daemon_env(
+            tmp_path, ENABLE_CLOUD_SYNC="true", CLOUD_SYNC_INTERVAL_SECONDS="1", **cloud.env
+        )
+        # a session of 78 five-minute bars at 2400x lasts ~10 real seconds
+        proc = start_replay(tmp_path, env, "--speed", "2400", "--start", START, "--end", START)
+        try:
+            eventually_sync(lambda: len(log_events(tmp_path, "cloud sync done")) >= 3, 60)
+            reasons = [e["reason"] for e in log_events(tmp_path, "cloud sync done")]
+            assert reasons[:3] == ["interval"] * 3, reasons  # before the session closed
+            assert not log_events(tmp_path, "session closed")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=60)
+        assert code == 0, log_tail(tmp_path)
+        done = log_events(tmp_path, "cloud sync done")
+        assert done[-1]["reason"] == "shutdown", done
+        assert latest_key(cloud, "trades")  # the snapshots are in the bucket

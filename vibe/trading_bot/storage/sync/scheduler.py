@@ -19,6 +19,7 @@ tries again. Syncs never overlap (one lock).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -166,6 +167,7 @@ class SyncScheduler:
                 _log.warning("cloud sync failed", reason=reason, error=str(exc))
                 return False
             self._health.set_state(HealthState.HEALTHY, f"cloud sync ok ({reason})")
+            _log.info("cloud sync done", reason=reason)
             return True
 
     def _retrying(self) -> AsyncRetrying:
@@ -207,8 +209,13 @@ class SyncScheduler:
         """The final sync during shutdown. See :meth:`sync_now`."""
         return await self.sync_now("shutdown")
 
-    async def run(self) -> None:
-        """Sync every ``interval_seconds`` until cancelled (run it as a named task)."""
+    async def run(self, on_result: Callable[[bool], None] | None = None) -> None:
+        """Sync every ``interval_seconds`` until cancelled (run it as a named task).
+
+        ``on_result`` hears each periodic sync's outcome (True: every database uploaded).
+        """
         while True:
             await self._timer.sleep(self.interval_seconds)
-            await self.sync_now("interval")
+            ok = await self.sync_now("interval")
+            if on_result is not None:
+                on_result(ok)
