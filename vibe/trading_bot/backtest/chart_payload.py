@@ -1,26 +1,28 @@
-"""The data the HTML report's charts draw, as compact JSON (columnar, delta-coded integers).
+"""The data the HTML report's charts draw, as compact JSON (packed integer columns).
 
 A year of 1-minute bars is ~98,000 bars and as many equity points; a list of dicts
-would be ~20 MB of JSON. Here every series is a column of integers, each stored as
-the difference from the one before (the first as it is), so most numbers are one to
-four characters and the whole payload of such a year is a few MB. The page decodes
-them with ``undelta`` in ``web/static/charts/series_codec.js``. Nothing is thinned
-or dropped here: every bar and every equity point is in the payload; the browser
-chooses how coarse to *draw* by zoom level (``price_chart.js``).
+would be ~20 MB of JSON and slow to write. Here every series is a *packed column*
+(:func:`packed`): the differences between consecutive values (the first from 0), as
+little-endian 16-bit integers (the rare wider ones, such as overnight gaps, listed
+apart), 32-bit integers or 64-bit floats, base64-encoded. Writing one costs about a
+millisecond and the year's payload is about 3 MB; the page decodes it with ``unpack``
+in ``web/static/charts/series_codec.js``. Nothing is thinned or dropped here: every bar
+and every equity point is in the payload; the browser chooses how coarse to *draw* by
+zoom level (``price_chart.js``).
 
 Layout of :func:`chart_payload` (times are UTC epoch seconds):
 
 * ``capital``: initial capital, USD. ``bar_seconds``: bar length, seconds.
-  ``orb_minutes``: opening-range length, minutes.
-* ``equity``: ``t`` (delta-coded bar close times), ``v`` (delta-coded equity in
-  cents; ``null``: no value at that point, the next delta continues from the last
-  value), ``benchmark`` (the same for the buy-and-hold value; ``[]`` without one).
+  ``orb_minutes``: opening-range length, minutes (``null`` without price bars).
+* ``equity``: ``t`` (bar close times), ``v`` (equity in cents; NaN: no value at that
+  point, the next difference continues from the last value), ``benchmark`` (the same
+  for the buy-and-hold value; ``null`` without one); each a packed column.
 * ``sessions``: ``open`` and ``close`` of every traded session (plain lists).
-* ``symbols``: symbol -> ``scale`` (prices are integers of ``price * scale``), ``t``
-  (delta-coded bar starts), ``o`` (open minus the previous close, the first absolute),
-  ``h``, ``l``, ``c`` (high, low, close minus the open), ``v`` (volume in shares, plain),
-  ``range_high``, ``range_low`` (each session's opening range, ``price * scale``;
-  ``null`` without one). A symbol whose bars were unavailable is absent.
+* ``symbols``: symbol -> ``scale`` (prices are integers of ``price * scale``) and packed
+  columns ``t`` (bar starts), ``o``, ``h``, ``l``, ``c`` (``price * scale``), ``v``
+  (volume, shares), plus ``range_high``, ``range_low`` (each session's opening range,
+  ``price * scale``; ``null`` without one, plain lists). A symbol whose bars were
+  unavailable is absent.
 * ``trades``: one list per trade, in the report's order: ``[symbol, side, quantity,
   entry_time, entry_price, exit_time, exit_price, pnl_usd, exit_reason]``; the exit
   fields are ``null`` for a trade still open.
@@ -28,7 +30,10 @@ Layout of :func:`chart_payload` (times are UTC epoch seconds):
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
+from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -47,32 +52,57 @@ from vibe.trading_bot.backtest.report import BacktestResult
 #: the finest price step a report keeps, decimals (as the JSON report's prices)
 MAX_PRICE_DECIMALS = 6
 _PRICE_COLUMNS = ("open", "high", "low", "close")
+#: an int16 column may list up to one difference in this many as a wide exception
+WIDE_SHARE = 64
+_INT16, _INT32 = np.iinfo(np.int16), np.iinfo(np.int32)
 
 
-def delta_coded(values: np.ndarray) -> list[int]:
-    """``[v0, v1 - v0, v2 - v1, ...]`` of an int64 array (shape (n,)); ``[]`` when empty."""
-    if values.size == 0:
-        return []
-    out = np.empty_like(values)
-    out[0] = values[0]
-    np.subtract(values[1:], values[:-1], out=out[1:])
-    coded: list[int] = out.tolist()
-    return coded
+def packed(values: np.ndarray) -> dict[str, Any]:
+    """A packed column (see the module docstring) of ``values`` (shape (n,), int or float).
+
+    Returns:
+        ``{"dtype": "i2" | "i4" | "f8", "data": base64 text}``: the differences
+        ``values[i] - values[i - 1]`` (``values[-1]`` taken as 0) as int16 when at most
+        1 in :data:`WIDE_SHARE` of them falls outside int16 (those are 0 in ``data`` and
+        listed exactly in ``"wide": [[index, difference], ...]``: overnight gaps, the
+        first value), else int32 when they fit, else float64. NaN differences stay NaN.
+    """
+    deltas = np.diff(np.asarray(values, dtype=np.float64), prepend=0.0)
+    if not (np.all(np.isfinite(deltas)) and np.all(deltas == np.round(deltas))):
+        return _column(deltas)
+    small = (deltas >= _INT16.min) & (deltas <= _INT16.max)
+    wide = np.flatnonzero(~small)
+    if wide.size * WIDE_SHARE <= deltas.size:
+        column = _column(np.where(small, deltas, 0.0).astype(np.int16))
+        if wide.size:
+            exact = deltas[wide].tolist()
+            column["wide"] = [[i, round(d)] for i, d in zip(wide.tolist(), exact, strict=True)]
+        return column
+    if deltas.size == 0 or _INT32.min <= deltas.min() <= deltas.max() <= _INT32.max:
+        return _column(deltas.astype(np.int32))
+    return _column(deltas)
 
 
-def delta_coded_cents(usd: np.ndarray) -> list[int | None]:
-    """USD amounts (float64, shape (n,)) as delta-coded cents; NaN/inf -> ``None``.
+def _column(deltas: np.ndarray) -> dict[str, Any]:
+    little = deltas.astype(deltas.dtype.newbyteorder("<"), copy=False)
+    code = f"{little.dtype.kind}{little.dtype.itemsize}"
+    return {"dtype": code, "data": base64.b64encode(little.tobytes()).decode("ascii")}
 
-    The delta after a ``None`` is taken from the last finite value, so a reader that
-    skips ``None`` keeps an exact running sum.
+
+def cents_column(usd: np.ndarray) -> dict[str, Any]:
+    """USD amounts (float64, shape (n,)) as a packed column of cents.
+
+    A NaN or infinite amount becomes a NaN difference; the difference after it is taken
+    from the last finite amount, so a reader that skips NaN keeps an exact running sum.
     """
     finite = np.isfinite(usd)
     cents = np.where(finite, np.round(usd * 100.0), np.nan)
-    filled = pd.Series(cents).ffill().fillna(0.0).to_numpy(dtype=np.int64)
-    coded: list[int | None] = list(delta_coded(filled))
-    for i in np.flatnonzero(~finite).tolist():
-        coded[i] = None
-    return coded
+    filled = pd.Series(cents).ffill().fillna(0.0).to_numpy(dtype=np.float64)
+    deltas = np.diff(filled, prepend=0.0)
+    if finite.all():
+        return packed(filled)
+    deltas[~finite] = np.nan
+    return _column(deltas)
 
 
 def price_scale(prices: np.ndarray) -> int:
@@ -102,23 +132,19 @@ def symbol_bars(history: PriceHistory, symbol: str, frame: pd.DataFrame) -> dict
     if not (np.isfinite(prices).all() and np.isfinite(volume).all()):
         raise InvalidInputError(f"bars of {symbol}: a price or volume is not finite")
     scale = price_scale(prices)
-    o, h, low, c = np.round(prices * scale).astype(np.int64).T
-    previous_close = np.concatenate(([0], c[:-1]))
+    scaled = np.round(prices * scale)
     ranges = opening_ranges(history, frame)
     return {
         "scale": scale,
-        "t": delta_coded(bar_start_seconds(frame)),
-        "o": (o - previous_close).tolist(),
-        "h": (h - o).tolist(),
-        "l": (low - o).tolist(),
-        "c": (c - o).tolist(),
-        "v": np.round(volume).astype(np.int64).tolist(),
+        "t": packed(bar_start_seconds(frame)),
+        **{name: packed(scaled[:, i]) for i, name in enumerate(("o", "h", "l", "c"))},
+        "v": packed(np.round(volume)),
         "range_high": _scaled_or_none(ranges.high, scale),
         "range_low": _scaled_or_none(ranges.low, scale),
     }
 
 
-def _seconds(trade_time: Any) -> int | None:
+def _seconds(trade_time: datetime | None) -> int | None:
     return None if trade_time is None else int(trade_time.timestamp())
 
 
@@ -142,13 +168,14 @@ def trade_rows(trades: Sequence[Trade]) -> list[list[Any]]:
 
 def _equity(result: BacktestResult) -> dict[str, Any]:
     curve = result.equity_curve
-    times = np.fromiter((when.timestamp() for when, _ in curve), dtype=float, count=len(curve))
-    values = np.fromiter((value for _, value in curve), dtype=float, count=len(curve))
+    stamps = map(datetime.timestamp, map(itemgetter(0), curve))
+    times = np.round(np.fromiter(stamps, dtype=float, count=len(curve)))
+    values = np.fromiter(map(itemgetter(1), curve), dtype=float, count=len(curve))
     bench = result.benchmark
     return {
-        "t": delta_coded(np.round(times).astype(np.int64)),
-        "v": delta_coded_cents(values),
-        "benchmark": [] if bench is None else delta_coded_cents(np.asarray(bench.equity)),
+        "t": packed(times),
+        "v": cents_column(values),
+        "benchmark": None if bench is None else cents_column(np.asarray(bench.equity)),
     }
 
 

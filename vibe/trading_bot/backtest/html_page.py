@@ -26,6 +26,7 @@ from vibe.trading_bot.web import STATIC_DIR, chart_library_js
 CHART_SCRIPTS = (
     "charts/series_codec.js",
     "charts/time_format.js",
+    "charts/zoom_levels.js",
     "charts/equity_chart.js",
     "charts/price_chart.js",
     "charts/sortable_tables.js",

@@ -96,7 +96,7 @@ def _equity_section(result: BacktestResult) -> str:
         "<h2>Equity and drawdown</h2>"
         f'<p class="note key">Blue: strategy equity (USD); {bench}dotted: initial capital. '
         "Below: drawdown from the running peak (%). Drag to pan, wheel to zoom; the two "
-        "charts move together.</p>"
+        'charts move together. <span id="equity-info"></span></p>'
         '<div id="equity-chart" class="chart"></div><div id="drawdown-chart" class="chart"></div>'
     )
 

@@ -21,33 +21,13 @@
   const VC = root.VibeCharts;
   const BUCKETS = [[300, "5 min"], [900, "15 min"], [1800, "30 min"], [3600, "1 hour"]];
   const PIXELS_PER_CANDLE = 1;
-  const FINER_FILL = 0.8; // hysteresis: go finer only when it fills <= 80 % of the limit
   const DETAILED_LEVELS = 2; // marker labels on the two finest levels only
   const COLORS = {
     long: "#1f4e9c", short: "#b35806", win: "#1a9850", loss: "#d73027", flat: "#7f7f7f",
     rangeHigh: "#2e7d32", rangeLow: "#c62828", up: "#26a69a", down: "#ef5350",
   };
 
-  function lowerBound(values, x) {
-    let lo = 0;
-    let hi = values.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (values[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  /** Number of times t with from <= t <= to. */
-  function countIn(times, from, to) {
-    return lowerBound(times, to + 1) - lowerBound(times, from);
-  }
-
-  /** Index of the last time <= t (0 when t is before the first). */
-  function snapIndex(times, t) {
-    return Math.max(0, lowerBound(times, t + 1) - 1);
-  }
+  const { countIn, snapIndex, chooseLevel } = VC;
 
   function secondsLabel(seconds) {
     return seconds % 3600 === 0 ? `${seconds / 3600} hour` : `${seconds / 60} min`;
@@ -215,22 +195,9 @@
       return Math.max(50, Math.floor(this.el.clientWidth / PIXELS_PER_CANDLE));
     }
 
-    /** The finest level drawing at most maxCandles() over [from, to] (with hysteresis). */
+    /** The level to draw [from, to] with (VibeCharts.chooseLevel, one candle per pixel). */
     levelFor(from, to) {
-      const levels = this._data(this.symbol).levels;
-      const limit = this.maxCandles();
-      let pick = levels.length - 1;
-      for (const level of levels) {
-        if (countIn(level.time, from, to) <= limit) {
-          pick = level.index;
-          break;
-        }
-      }
-      const current = this.level === null ? -1 : this.level.index;
-      if (current > pick && countIn(levels[pick].time, from, to) > limit * FINER_FILL) {
-        pick = current;
-      }
-      return levels[pick];
+      return chooseLevel(this._data(this.symbol).levels, this.level, from, to, this.maxCandles());
     }
 
     /** Draw `symbol`'s whole history (at the level that fits it). */
@@ -338,5 +305,5 @@
     }
   }
 
-  root.VibeCharts = Object.assign(root.VibeCharts || {}, { PriceChart, aggregate, countIn });
+  root.VibeCharts = Object.assign(root.VibeCharts || {}, { PriceChart, aggregate });
 })(window);

@@ -1,29 +1,47 @@
 /*
- * Decode the compact series of a chart payload (vibe.trading_bot.backtest.chart_payload):
- * columns of integers, each the difference from the one before (the first as it is).
- * Exposed as VibeCharts.undelta, .undeltaNullable, .decodeBars.
+ * Decode the packed columns of a chart payload (vibe.trading_bot.backtest.chart_payload):
+ * {dtype: "i2" | "i4" | "f8", data: base64 of little-endian differences, wide: optional
+ * [[index, difference], ...] of the differences too wide for i2}. Exposed as
+ * VibeCharts.unpack, .unpackNullable, .decodeBars.
  */
 (function (root) {
   "use strict";
+  const TYPES = { i2: Int16Array, i4: Int32Array, f8: Float64Array };
 
-  /** [v0, d1, d2, ...] -> [v0, v0 + d1, ...] (integers, e.g. UTC epoch seconds). */
-  function undelta(coded) {
-    const out = new Array(coded.length);
+  function differences(column) {
+    const Type = TYPES[column.dtype];
+    if (!Type) throw new Error(`packed column dtype ${column.dtype}; expected i2, i4 or f8`);
+    const text = atob(column.data);
+    const bytes = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    const steps = new Type(bytes.buffer);
+    if (!column.wide) return steps;
+    const exact = Float64Array.from(steps);
+    for (const [index, step] of column.wide) exact[index] = step;
+    return exact;
+  }
+
+  /** The values (Float64Array) of a packed column, each divided by `divisor` (default 1). */
+  function unpack(column, divisor) {
+    const steps = differences(column);
+    const out = new Float64Array(steps.length);
+    const d = divisor || 1;
     let run = 0;
-    for (let i = 0; i < coded.length; i++) {
-      run += coded[i];
-      out[i] = run;
+    for (let i = 0; i < steps.length; i++) {
+      run += steps[i];
+      out[i] = run / d;
     }
     return out;
   }
 
-  /** Like undelta, divided by `divisor`; a null stays null and leaves the running sum. */
-  function undeltaNullable(coded, divisor) {
-    const out = new Array(coded.length);
+  /** Like unpack, as an Array where a NaN difference is null (and leaves the running sum). */
+  function unpackNullable(column, divisor) {
+    const steps = differences(column);
+    const out = new Array(steps.length);
     let run = 0;
-    for (let i = 0; i < coded.length; i++) {
-      const step = coded[i];
-      if (step === null) {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      if (Number.isNaN(step)) {
         out[i] = null;
         continue;
       }
@@ -38,34 +56,19 @@
    * rangeHigh, rangeLow (per session, USD per share or null)}.
    */
   function decodeBars(entry) {
-    const n = entry.t.length;
     const scale = entry.scale;
-    const open = new Float64Array(n);
-    const high = new Float64Array(n);
-    const low = new Float64Array(n);
-    const close = new Float64Array(n);
-    let previousClose = 0;
-    for (let i = 0; i < n; i++) {
-      const o = previousClose + entry.o[i];
-      const c = o + entry.c[i];
-      open[i] = o / scale;
-      high[i] = (o + entry.h[i]) / scale;
-      low[i] = (o + entry.l[i]) / scale;
-      close[i] = c / scale;
-      previousClose = c;
-    }
     const price = (v) => (v === null ? null : v / scale);
     return {
-      time: undelta(entry.t),
-      open,
-      high,
-      low,
-      close,
-      volume: entry.v,
+      time: unpack(entry.t),
+      open: unpack(entry.o, scale),
+      high: unpack(entry.h, scale),
+      low: unpack(entry.l, scale),
+      close: unpack(entry.c, scale),
+      volume: unpack(entry.v),
       rangeHigh: entry.range_high.map(price),
       rangeLow: entry.range_low.map(price),
     };
   }
 
-  root.VibeCharts = Object.assign(root.VibeCharts || {}, { undelta, undeltaNullable, decodeBars });
+  root.VibeCharts = Object.assign(root.VibeCharts || {}, { unpack, unpackNullable, decodeBars });
 })(window);

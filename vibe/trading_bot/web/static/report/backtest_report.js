@@ -14,10 +14,11 @@
   const equityEl = document.getElementById("equity-chart");
   if (equityEl) {
     const bench = payload.equity.benchmark;
-    report.equity = VC.equityCharts(equityEl, document.getElementById("drawdown-chart"), {
-      times: VC.undelta(payload.equity.t),
-      equity: VC.undeltaNullable(payload.equity.v, 100),
-      benchmark: bench.length ? VC.undeltaNullable(bench, 100) : null,
+    report.equity = new VC.EquityCharts(equityEl, document.getElementById("drawdown-chart"), {
+      infoEl: document.getElementById("equity-info"),
+      times: VC.unpack(payload.equity.t),
+      equity: VC.unpackNullable(payload.equity.v, 100),
+      benchmark: bench ? VC.unpackNullable(bench, 100) : null,
       capital: payload.capital,
     });
   }
