@@ -122,24 +122,30 @@
       const lines = Object.values(this.values).filter((v) => v !== null);
       this.levels = buildLevels(this.times, lines);
       this.level = null;
+      this.busy = true;
       const last = this.times[this.times.length - 1];
-      this._draw(root.VibeCharts.chooseLevel(this.levels, null, this.times[0], last, this.limit()));
+      const { levelForTimes } = root.VibeCharts;
+      this._draw(levelForTimes(this.levels, null, this.times[0], last, this.limit()));
       this.equityChart.timeScale().fitContent();
       this.drawdownChart.timeScale().fitContent();
+      this.busy = false;
       linkTimeScales(this.equityChart, this.drawdownChart);
-      this.equityChart.timeScale().subscribeVisibleTimeRangeChange((range) => this._onRange(range));
+      this.equityChart.timeScale().subscribeVisibleLogicalRangeChange((range) => this._onZoom(range));
     }
 
     limit() {
       return Math.max(200, POINTS_PER_PIXEL * this.el.clientWidth);
     }
 
-    _onRange(range) {
-      if (range === null) return;
-      const level = root.VibeCharts.chooseLevel(this.levels, this.level, range.from, range.to, this.limit());
-      if (level === this.level) return;
-      this._draw(level);
-      this.equityChart.timeScale().setVisibleRange(range);
+    _onZoom(range) {
+      // setData and setVisibleLogicalRange report range changes synchronously: ignore ours
+      if (range === null || this.busy) return;
+      const next = root.VibeCharts.rescale(this.levels, this.level, range, this.limit());
+      if (next === null) return;
+      this.busy = true;
+      this._draw(next.level);
+      this.equityChart.timeScale().setVisibleLogicalRange(next.range);
+      this.busy = false;
     }
 
     _draw(level) {

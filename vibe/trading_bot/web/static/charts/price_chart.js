@@ -27,7 +27,7 @@
     rangeHigh: "#2e7d32", rangeLow: "#c62828", up: "#26a69a", down: "#ef5350",
   };
 
-  const { countIn, snapIndex, chooseLevel } = VC;
+  const { lowerBound, snapIndex, levelForTimes, rescale } = VC;
 
   function secondsLabel(seconds) {
     return seconds % 3600 === 0 ? `${seconds / 3600} hour` : `${seconds / 60} min`;
@@ -150,6 +150,7 @@
       this.cache = new Map();
       this.symbol = null;
       this.level = null;
+      this.busy = false;
       this.tradesAt = new Map();
       this.chart = LC.createChart(el, Object.assign({
         autoSize: true,
@@ -171,7 +172,7 @@
       this.rangeHigh = this.chart.addSeries(LC.LineSeries, Object.assign({ color: COLORS.rangeHigh }, line));
       this.rangeLow = this.chart.addSeries(LC.LineSeries, Object.assign({ color: COLORS.rangeLow }, line));
       this.markers = LC.createSeriesMarkers(this.candles, []);
-      this.chart.timeScale().subscribeVisibleTimeRangeChange((range) => this._onRange(range));
+      this.chart.timeScale().subscribeVisibleLogicalRangeChange((range) => this._onZoom(range));
       this.chart.subscribeCrosshairMove((param) => this._onCrosshair(param));
     }
 
@@ -195,36 +196,52 @@
       return Math.max(50, Math.floor(this.el.clientWidth / PIXELS_PER_CANDLE));
     }
 
-    /** The level to draw [from, to] with (VibeCharts.chooseLevel, one candle per pixel). */
+    /** The level to draw [from, to] with (VibeCharts.levelForTimes, one candle per pixel). */
     levelFor(from, to) {
-      return chooseLevel(this._data(this.symbol).levels, this.level, from, to, this.maxCandles());
+      return levelForTimes(this._data(this.symbol).levels, this.level, from, to, this.maxCandles());
     }
 
-    /** Draw `symbol`'s whole history (at the level that fits it). */
-    setSymbol(symbol) {
+    /** Draw `symbol`: [from, to] (UTC epoch seconds) of it, or its whole history. */
+    setSymbol(symbol, from, to) {
       const { bars } = this._data(symbol);
       this.symbol = symbol;
       this.level = null;
-      const last = bars.time[bars.time.length - 1];
-      this._draw(this.levelFor(bars.time[0], last));
-      this.chart.timeScale().fitContent();
+      const whole = from === undefined;
+      const first = whole ? bars.time[0] : from;
+      const last = whole ? bars.time[bars.time.length - 1] : to;
+      this._draw(this.levelFor(first, last));
+      if (whole) this.chart.timeScale().fitContent();
+      else this._setRange(from, to);
       this.onSymbol(symbol);
     }
 
     /** Show [from, to] (UTC epoch seconds) of the current symbol. */
     show(from, to) {
       this._draw(this.levelFor(from, to));
-      this.chart.timeScale().setVisibleRange({ from, to });
+      this._setRange(from, to);
+    }
+
+    /**
+     * Show the drawn candles of [from, to] by their indices: right after setData the
+     * library may still map times with the previous data, indices are already right.
+     */
+    _setRange(from, to) {
+      const times = this.level.time;
+      const first = Math.min(lowerBound(times, from), times.length - 1);
+      const last = Math.max(first, snapIndex(times, to));
+      this.busy = true;
+      this.chart.timeScale().setVisibleLogicalRange({ from: first - 0.5, to: last + 0.5 });
+      this.busy = false;
     }
 
     /** Jump to trade `index` of the payload: its symbol, its session(s), its markers. */
     showTrade(index) {
       const trade = this.trades[index];
-      if (trade.symbol !== this.symbol) this.setSymbol(trade.symbol);
       const session = snapIndex(this.opens, trade.entryTime);
       const lastBar = this.closes[session] - this.payload.bar_seconds;
       const end = Math.max(lastBar, trade.exitTime || trade.entryTime);
-      this.show(this.opens[session], end);
+      if (trade.symbol !== this.symbol) this.setSymbol(trade.symbol, this.opens[session], end);
+      else this.show(this.opens[session], end);
       return trade;
     }
 
@@ -232,17 +249,20 @@
       return this.chart.timeScale().getVisibleRange();
     }
 
-    _onRange(range) {
-      if (range === null || this.symbol === null) return;
-      const level = this.levelFor(range.from, range.to);
-      if (level !== this.level) {
-        this._draw(level);
-        this.chart.timeScale().setVisibleRange(range);
-      }
+    _onZoom(range) {
+      // setData and setVisibleLogicalRange report range changes synchronously: ignore ours
+      if (range === null || this.symbol === null || this.busy) return;
+      const next = rescale(this._data(this.symbol).levels, this.level, range, this.maxCandles());
+      if (next === null) return;
+      this._draw(next.level);
+      this.busy = true;
+      this.chart.timeScale().setVisibleLogicalRange(next.range);
+      this.busy = false;
     }
 
     _draw(level) {
       if (level === this.level) return;
+      this.busy = true;
       this.level = level;
       const { bars } = this._data(this.symbol);
       this.candles.setData(candleData(level));
@@ -251,6 +271,7 @@
       this.rangeLow.setData(rangeData(level, bars.rangeLow, COLORS.rangeLow));
       this._drawMarkers(level);
       this._info(level);
+      this.busy = false;
     }
 
     _drawMarkers(level) {

@@ -1,7 +1,8 @@
 /*
  * Zoom levels: the same series at several resolutions, and the choice of which to draw
- * for a visible time range (VibeCharts.chooseLevel). A level is an object with a
- * `time` array (ascending UTC epoch seconds) and an `index` (0: finest).
+ * for a time range (VibeCharts.levelForTimes) or after a zoom (VibeCharts.rescale). A
+ * level is an object with a `time` array (ascending UTC epoch seconds) and an `index`
+ * (0: finest).
  *
  * VibeCharts.envelopeIndices(times, seriesList, size): for buckets of `size` seconds,
  * the indices of each bucket's first and last point and of the lowest and highest value
@@ -35,17 +36,40 @@
   }
 
   /**
-   * The level to draw [from, to] with at most `limit` points: `current` while it fits
-   * and is finer than needed, else the finest level filling <= FINER_FILL of the limit
-   * (so a small zoom or pan does not switch back and forth); the coarsest if none does.
+   * The level to draw with at most `limit` points, where countOf(level) is how many of its
+   * points the view holds: `current` while it fits and is finer than needed, else the
+   * finest level filling <= FINER_FILL of the limit (so a small zoom or pan does not
+   * switch back and forth); the coarsest if none does.
    */
-  function chooseLevel(levels, current, from, to, limit) {
-    const comfortable = levels.find((l) => countIn(l.time, from, to) <= limit * FINER_FILL);
+  function chooseLevel(levels, current, countOf, limit) {
+    const comfortable = levels.find((l) => countOf(l) <= limit * FINER_FILL);
     const pick = comfortable || levels[levels.length - 1];
-    if (current && current.index < pick.index && countIn(current.time, from, to) <= limit) {
-      return current;
-    }
+    if (current && current.index < pick.index && countOf(current) <= limit) return current;
     return pick;
+  }
+
+  /** chooseLevel for the time range [from, to] (UTC epoch seconds). */
+  function levelForTimes(levels, current, from, to, limit) {
+    return chooseLevel(levels, current, (l) => countIn(l.time, from, to), limit);
+  }
+
+  /**
+   * After a zoom: the chart shows the logical range `range` (indices of `current`'s points,
+   * blank space beyond the data included). Returns null when `current` still fits, else
+   * {level, range}: the level to draw and the logical range that shows the same span
+   * around the same centre time (other levels' point counts estimated by their density).
+   */
+  function rescale(levels, current, range, limit) {
+    const n = current.time.length;
+    const width = range.to - range.from;
+    const level = chooseLevel(levels, current, (l) => (width * l.time.length) / n, limit);
+    if (level === current) return null;
+    const ratio = level.time.length / n;
+    const middle = (range.from + range.to) / 2;
+    const nearest = Math.min(n - 1, Math.max(0, Math.round(middle)));
+    const centre = snapIndex(level.time, current.time[nearest]) + (middle - nearest) * ratio;
+    const half = (width * ratio) / 2;
+    return { level, range: { from: centre - half, to: centre + half } };
   }
 
   function envelopeIndices(times, seriesList, size) {
@@ -76,6 +100,6 @@
   }
 
   root.VibeCharts = Object.assign(root.VibeCharts || {}, {
-    lowerBound, countIn, snapIndex, chooseLevel, envelopeIndices,
+    lowerBound, countIn, snapIndex, chooseLevel, levelForTimes, rescale, envelopeIndices,
   });
 })(window);
