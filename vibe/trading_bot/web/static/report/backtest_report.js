@@ -51,5 +51,6 @@
       priceEl.scrollIntoView({ block: "center" });
     });
   });
+  report.readyMs = performance.now(); // since navigation start: parse, decode and first draw
   report.ready = true;
 })(window);
