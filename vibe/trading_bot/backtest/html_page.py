@@ -25,7 +25,7 @@ from vibe.trading_bot.web import STATIC_DIR, chart_library_js
 #: the scripts every chart page loads after the library, relative to ``web/static``
 CHART_SCRIPTS = (
     "charts/series_codec.js",
-    "charts/time_format.js",
+    "charts/chart_options.js",
     "charts/zoom_levels.js",
     "charts/equity_chart.js",
     "charts/price_chart.js",

@@ -44,6 +44,12 @@ for (const canvas of document.querySelectorAll(selector + ' canvas')) {
 }
 return count;
 })(arguments[0], arguments[1])"""
+# Where a marker (by id) is drawn in the price chart, in pixels from its top left.
+MARKER_XY = """
+const p = vibeReport.price;
+const m = p.markers.markers().find((marker) => marker.id === arguments[0]);
+return [p.chart.timeScale().timeToCoordinate(m.time), p.candles.priceToCoordinate(m.price)];
+"""
 STRATEGY, BENCHMARK, DRAWDOWN = (31, 78, 156), (224, 138, 0), (215, 48, 39)
 UP, DOWN = (38, 166, 154), (239, 83, 80)
 
@@ -144,8 +150,21 @@ def check_trade_row_click(driver: Any, data: dict[str, Any], shots: Path) -> int
     assert by_id[f"exit-{index}"]["price"] == pytest.approx(trade["exit_price"])
     assert by_id[f"exit-{index}"]["text"].startswith(trade["exit_reason"])
     assert "selected" in row.get_attribute("class")
+    check_hover_shows_the_trade(driver, index, trade)
     save_screenshot(driver, shots / "report-trade.png")
     return entry
+
+
+def check_hover_shows_the_trade(driver: Any, index: int, trade: dict[str, Any]) -> None:
+    """The mouse on the entry marker shows the trade's side, quantity and price."""
+    chart = driver.find_element(By.ID, "price-chart")
+    x, y = driver.execute_script(MARKER_XY, f"entry-{index}")
+    box = chart.rect
+    ActionChains(driver).move_to_element_with_offset(
+        chart, round(x - box["width"] / 2), round(y - box["height"] / 2)
+    ).perform()
+    tip = until(driver, "return document.getElementById('price-tooltip').textContent")
+    assert tip.startswith(f"#{index + 1} {trade['side']} entry {trade['quantity']} @ ")
 
 
 def check_zoom_out_draws_coarser_candles(driver: Any, entry: int) -> None:

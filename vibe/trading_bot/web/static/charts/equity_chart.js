@@ -43,15 +43,7 @@
   }
 
   function baseOptions() {
-    const options = Object.assign(
-      {
-        autoSize: true,
-        layout: { background: { color: "#ffffff" }, textColor: "#222222" },
-        grid: { vertLines: { color: "#f0f0f0" }, horzLines: { color: "#f0f0f0" } },
-        rightPriceScale: { minimumWidth: 90 },
-      },
-      root.VibeCharts.chartTimeOptions()
-    );
+    const options = root.VibeCharts.chartOptions();
     options.timeScale.minBarSpacing = MIN_POINT_SPACING;
     return options;
   }

@@ -4,7 +4,8 @@
  *
  * new VibeCharts.PriceChart(el, {payload, infoEl, tooltipEl, onSymbol})
  *   payload: the chart payload (vibe.trading_bot.backtest.chart_payload): sessions,
- *   symbols (decoded with VibeCharts.decodeBars), trades, bar_seconds.
+ *   symbols (packed, decoded with VibeCharts.decodeBars; or already in decodeBars' form,
+ *   e.g. bars a page fetched), trades, bar_seconds.
  *
  * Zoom levels: the bars as they are, then 5 min, 15 min, 30 min, 1 hour and one candle
  * per session (buckets counted from each session's open; open of the first bar, highest
@@ -152,12 +153,7 @@
       this.level = null;
       this.busy = false;
       this.tradesAt = new Map();
-      this.chart = LC.createChart(el, Object.assign({
-        autoSize: true,
-        layout: { background: { color: "#ffffff" }, textColor: "#222222" },
-        grid: { vertLines: { color: "#f0f0f0" }, horzLines: { color: "#f0f0f0" } },
-        rightPriceScale: { minimumWidth: 90 },
-      }, VC.chartTimeOptions()));
+      this.chart = LC.createChart(el, VC.chartOptions());
       this.candles = this.chart.addSeries(LC.CandlestickSeries, {
         upColor: COLORS.up, downColor: COLORS.down, borderVisible: false,
         wickUpColor: COLORS.up, wickDownColor: COLORS.down,
@@ -184,7 +180,7 @@
       if (!this.cache.has(symbol)) {
         const entry = this.payload.symbols[symbol];
         if (!entry) throw new Error(`no bars for symbol ${symbol}; expected one of ${this.symbols()}`);
-        const bars = VC.decodeBars(entry);
+        const bars = entry.scale === undefined ? entry : VC.decodeBars(entry);
         const levels = buildLevels(bars, this.opens, this.payload.bar_seconds);
         const trades = this.trades.filter((t) => t.symbol === symbol);
         this.cache.set(symbol, { bars, levels, trades });

@@ -1,7 +1,8 @@
 /*
- * Times on the charts in New York time (the exchange's), whatever the reader's zone:
- * VibeCharts.etText(seconds) -> "2025-06-05 10:35 EDT", VibeCharts.chartTimeOptions()
- * -> the localization and timeScale options of a lightweight-charts chart.
+ * The options every chart of ours starts from: VibeCharts.chartOptions() -> the
+ * lightweight-charts options (sized by its container, light theme, times in New York,
+ * the exchange's zone, whatever the reader's); VibeCharts.etText(seconds) ->
+ * "2025-06-05 10:35 EDT".
  */
 (function (root) {
   "use strict";
@@ -42,13 +43,17 @@
     return `${p.hour}:${p.minute}`;
   }
 
-  /** The chart options that show every time in New York time. */
-  function chartTimeOptions() {
+  /** Fresh options for createChart: autoSize (the container sets the size), New York times. */
+  function chartOptions() {
     return {
+      autoSize: true,
+      layout: { background: { color: "#ffffff" }, textColor: "#222222" },
+      grid: { vertLines: { color: "#f0f0f0" }, horzLines: { color: "#f0f0f0" } },
+      rightPriceScale: { minimumWidth: 90 },
       localization: { timeFormatter: etText },
       timeScale: { timeVisible: true, secondsVisible: false, tickMarkFormatter: tickMark },
     };
   }
 
-  root.VibeCharts = Object.assign(root.VibeCharts || {}, { etText, chartTimeOptions });
+  root.VibeCharts = Object.assign(root.VibeCharts || {}, { etText, chartOptions });
 })(window);
