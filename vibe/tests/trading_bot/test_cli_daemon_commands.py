@@ -109,7 +109,7 @@ def test_backtest_writes_json_and_html_reports(cli: CliRunner, tmp_path: Path) -
     assert all(t["slippage_cost"] == 0 for t in report["trades"])  # slippage_model=none applied
     assert report["metrics"]["num_trades"] == len(report["trades"])
     html = out.with_suffix(".html").read_text()
-    assert "<svg" in html
+    assert 'id="price-chart"' in html and "LightweightCharts" in html
     assert "Total return" in result.output
     assert not (tmp_path / "data" / "trades.db").exists()  # never the live databases
 

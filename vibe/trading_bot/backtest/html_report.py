@@ -1,15 +1,21 @@
-"""Self-contained HTML report of a backtest: inline CSS and SVG, tables, no JS.
+"""Self-contained interactive HTML report of a backtest, on TradingView Lightweight Charts.
 
-Sections: the run's configuration, the equity and drawdown chart
-(:func:`vibe.trading_bot.backtest.svg_chart.render_chart_svg`: hand-built SVG, equity in
-USD above drawdown in % against the bar index, trade entries as triangles, exits as
-circles, green for wins, red for losses, grey for flat or open trades), the headline
-metrics, the analysis tables of :mod:`.summary_tables` (strategy against equal-weight
-buy and hold, the max drawdown's peak, trough and recovery, trade statistics, and the
-trades by symbol, month and weekday), trades by exit reason, rejections by rule and
-every trade. Times are shown in America/New_York with the zone (``EDT``/``EST``); the
-JSON report keeps UTC with its offset. No plotting library:
-the whole report of a 1-minute year (98,520 bars) renders in tens of milliseconds.
+One file that opens from ``file://`` offline: the vendored chart library and our chart
+scripts (``web/static/charts/``, ``web/static/report/backtest_report.js``) are inlined
+by :func:`~vibe.trading_bot.backtest.html_page.html_page`, and the data is embedded as
+compact JSON (:mod:`.chart_payload`: every bar and equity point, columnar, delta-coded).
+
+Sections: the run's configuration; equity against the buy-and-hold benchmark with the
+drawdown below (time scales linked, zoom and pan with the mouse); a candlestick chart
+per symbol (symbol picker) with each session's opening range as two dashed lines and
+every trade as an entry arrow and an exit circle at its fill prices (hover for side,
+quantity, price, reason and P&L), drawn with coarser candles when zoomed out (every bar
+is merged into them, none is dropped; the line above the chart names the candle size);
+the headline metrics; the analysis tables of :mod:`.summary_tables` (the by-symbol,
+by-month and by-weekday ones sortable); trades by exit reason; rejections by rule; and
+every trade in a sortable table whose rows move the price chart to the trade on click.
+Times are shown in America/New_York with the zone (``EDT``/``EST``); the JSON report
+keeps UTC with its offset.
 
 The tables come from the JSON payload (:func:`~vibe.trading_bot.backtest.report.result_to_dict`);
 a caller that already built it for the JSON report passes it in to skip a second build.
@@ -18,10 +24,12 @@ a caller that already built it for the JSON report passes it in to skip a second
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from vibe.trading_bot.backtest.chart_payload import chart_payload
+from vibe.trading_bot.backtest.html_page import html_page
+from vibe.trading_bot.backtest.html_tables import counts_table, table, text_table, trades_table
 from vibe.trading_bot.backtest.report import (
     METRIC_LABELS,
     BacktestResult,
@@ -31,11 +39,13 @@ from vibe.trading_bot.backtest.report import (
     result_to_dict,
     write_text_atomic,
 )
-from vibe.trading_bot.backtest.summary_tables import TextTable, analysis_tables
-from vibe.trading_bot.backtest.svg_chart import render_chart_svg
-from vibe.trading_bot.utils.timefmt import ZONE_NAME, et_text
+from vibe.trading_bot.backtest.summary_tables import analysis_tables
+from vibe.trading_bot.utils.timefmt import ZONE_NAME
 
-__all__ = ["render_chart_svg", "render_html", "write_html"]
+__all__ = ["render_html", "write_html"]
+
+#: the page's script (after the chart scripts), relative to ``web/static``
+REPORT_SCRIPT = "report/backtest_report.js"
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222}
@@ -43,23 +53,17 @@ h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}
 table{border-collapse:collapse;font-size:.9em}
 td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}
 th{background:#f3f3f3}td.l,th.l{text-align:left}
-.win{color:#1a9850}.loss{color:#d73027}.chart svg{max-width:100%;height:auto}
-.note{color:#666;font-size:.85em}
+th.sortable{cursor:pointer}th[aria-sort=ascending]::after{content:" \\25B2"}
+th[aria-sort=descending]::after{content:" \\25BC"}
+tr[data-trade]{cursor:pointer}tr[data-trade]:hover{background:#f5f9ff}
+tr.selected{background:#e3eeff}
+.win{color:#1a9850}.loss{color:#d73027}.note{color:#666;font-size:.85em}
+.chart{position:relative;width:100%;max-width:1400px}
+#equity-chart{height:340px}#drawdown-chart{height:150px}#price-chart{height:480px}
+#price-tooltip{display:none;position:absolute;z-index:3;background:#fff;border:1px solid #bbb;
+padding:4px 6px;font-size:.8em;white-space:pre;pointer-events:none;max-width:320px}
+.key span{display:inline-block;margin-right:14px}
 """
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
-    """HTML table; the first ``left`` columns are left-aligned. Cells must be escaped."""
-
-    def cls(i: int) -> str:
-        return ' class="l"' if i < left else ""
-
-    head = "".join(f"<th{cls(i)}>{h}</th>" for i, h in enumerate(headers))
-    body = "".join(
-        "<tr>" + "".join(f"<td{cls(i)}>{c}</td>" for i, c in enumerate(row)) + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _config_section(config: dict[str, Any]) -> str:
@@ -73,7 +77,7 @@ def _config_section(config: dict[str, Any]) -> str:
         ("Commission model", config["commission_model"]),
         ("Parameters", params),
     ]
-    return _table(["Setting", "Value"], [(html.escape(a), html.escape(str(b))) for a, b in rows])
+    return table(["Setting", "Value"], [(html.escape(a), html.escape(str(b))) for a, b in rows])
 
 
 def _metrics_section(metrics: dict[str, Any]) -> str:
@@ -81,94 +85,75 @@ def _metrics_section(metrics: dict[str, Any]) -> str:
         (html.escape(METRIC_LABELS.get(key, (key, ""))[0]), html.escape(format_metric(key, value)))
         for key, value in metrics.items()
     ]
-    return _table(["Metric", "Value"], rows)
+    return table(["Metric", "Value"], rows)
 
 
-def _text_table(spec: TextTable) -> str:
-    """An analysis table: ``<h2>`` title, the table, its note (every cell escaped)."""
-    rows = [[html.escape(cell) for cell in row] for row in spec.rows]
-    headers = [html.escape(header) for header in spec.headers]
-    note = f'<p class="note">{html.escape(spec.note)}</p>' if spec.note else ""
-    return f"<h2>{html.escape(spec.title)}</h2>\n{_table(headers, rows, spec.left)}{note}"
+def _equity_section(result: BacktestResult) -> str:
+    if not result.equity_curve:
+        return '<h2>Equity and drawdown</h2><p class="note">No equity points.</p>'
+    bench = "orange: buy and hold of the same symbols; " if result.benchmark is not None else ""
+    return (
+        "<h2>Equity and drawdown</h2>"
+        f'<p class="note key">Blue: strategy equity (USD); {bench}dotted: initial capital. '
+        "Below: drawdown from the running peak (%). Drag to pan, wheel to zoom; the two "
+        'charts move together. <span id="equity-info"></span></p>'
+        '<div id="equity-chart" class="chart"></div><div id="drawdown-chart" class="chart"></div>'
+    )
 
 
-def _trade_row(trade: dict[str, Any]) -> list[str]:
-    pnl = trade["pnl"]
-    css = "win" if pnl is not None and pnl > 0 else "loss" if pnl is not None and pnl < 0 else ""
-    cells = [
-        trade["symbol"],
-        trade["side"],
-        str(trade["quantity"]),
-        et_text(trade["entry_time"]),
-        format_number(trade["entry_price"], "", 4),
-        et_text(trade["exit_time"]),
-        format_number(trade["exit_price"], "", 4),
-        format_number(pnl, "USD"),
-        format_number(trade["pnl_pct"], "%"),
-        format_number(trade["fees"], "USD"),
-        format_number(trade["slippage_cost"], "USD"),
-        trade["exit_reason"] or "open",
-        format_number(trade["initial_stop"], "", 4),
-        format_number(trade["r_multiple"], ""),
-    ]
-    escaped = [html.escape(cell) for cell in cells]
-    escaped[7] = f'<span class="{css}">{escaped[7]}</span>'
-    return escaped
-
-
-def _trades_section(trades: list[dict[str, Any]]) -> str:
-    if not trades:
-        return '<p class="note">No trades.</p>'
-    headers = ["Symbol", "Side", "Qty", "Entry time", "Entry", "Exit time", "Exit"]
-    headers += ["P&amp;L", "P&amp;L %", "Fees", "Slippage", "Exit reason", "Initial stop", "R"]
-    return _table(headers, [_trade_row(t) for t in trades], left=2)
-
-
-def _counts_section(counts: dict[str, int], what: str, empty: str) -> str:
-    if not counts:
-        return f'<p class="note">{html.escape(empty)}</p>'
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    rows = [(html.escape(name), str(count)) for name, count in ordered]
-    return _table([what, "Count"], rows)
+def _price_section(payload: dict[str, Any]) -> str:
+    symbols = list(payload["symbols"])
+    if not symbols:
+        return '<h2>Price and trades</h2><p class="note">No price bars in this report.</p>'
+    options = "".join(f"<option>{html.escape(s)}</option>" for s in symbols)
+    return (
+        "<h2>Price and trades</h2>"
+        f'<p><label for="symbol">Symbol</label> <select id="symbol">{options}</select> '
+        '<span id="price-info" class="note"></span></p>'
+        f'<p class="note key">Dashed lines: each session\'s opening range (first '
+        f"{payload['orb_minutes']} minutes; green high, red low). Arrows: entries at the fill "
+        "price (up long, down short); circles: exits (green win, red loss, grey flat). Hover "
+        "a marker's candle for the trade; click a row of the trades table to jump to it. "
+        f"Times in {ZONE_NAME}.</p>"
+        '<div id="price-chart" class="chart"><div id="price-tooltip"></div></div>'
+    )
 
 
 def render_html(result: BacktestResult, payload: dict[str, Any] | None = None) -> str:
-    """The whole report as one HTML document (inline CSS and SVG, no scripts or links).
+    """The whole report as one self-contained HTML document (scripts and data inline).
 
     Args:
-        result: the backtest's result (the chart and the exit-reason counts read it).
+        result: the backtest's result (the charts and the exit-reason counts read it).
         payload: ``result_to_dict(result)`` if the caller already has it (the JSON
             report's dict); the tables are built from it. ``None``: built here.
 
     Raises:
-        InvalidInputError: a naive timestamp in the result.
+        InvalidInputError: a naive timestamp in the result, or a bar with a missing or
+            non-finite price.
     """
     data = result_to_dict(result) if payload is None else payload
     config = data["config"]
+    charts = chart_payload(result)
     title = f"Backtest {', '.join(config['symbols'])} {config['start']} to {config['end']}"
-    chart = render_chart_svg(result) or '<p class="note">No equity points.</p>'
     sections = [
         f"<h1>{html.escape(title)}</h1>",
         _config_section(config),
-        f'<h2>Equity and drawdown</h2><div class="chart">{chart}</div>',
+        _equity_section(result),
+        _price_section(charts),
         "<h2>Metrics</h2>",
         _metrics_section(data["metrics"]),
-        *(_text_table(spec) for spec in analysis_tables(data)),
+        *(text_table(spec, data) for spec in analysis_tables(data)),
         "<h2>Trades by exit reason</h2>",
-        _counts_section(exit_reason_counts(result.trades), "Exit reason", "No trades."),
+        counts_table(exit_reason_counts(result.trades), "Exit reason", "No trades."),
         "<h2>Rejections by rule</h2>",
-        _counts_section(data["rejections"], "Rule", "No entries were rejected."),
+        counts_table(data["rejections"], "Rule", "No entries were rejected."),
         f"<h2>Trades ({len(data['trades'])})</h2>",
         f'<p class="note">Times in {ZONE_NAME}; P&amp;L net of fees; R: net P&amp;L / '
-        "(|entry - initial stop| x quantity).</p>",
-        _trades_section(data["trades"]),
+        "(|entry - initial stop| x quantity). Click a header to sort, a row to see the "
+        "trade on the price chart.</p>",
+        trades_table(data["trades"]),
     ]
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n<body>\n"
-        + "\n".join(sections)
-        + "\n</body></html>\n"
-    )
+    return html_page(title, "\n".join(sections), css=_CSS, data=charts, main_script=REPORT_SCRIPT)
 
 
 def write_html(result: BacktestResult, path: Path, payload: dict[str, Any] | None = None) -> Path:

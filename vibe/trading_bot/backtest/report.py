@@ -2,7 +2,7 @@
 
 A :class:`BacktestResult` is what a backtest run hands to the writers:
 :func:`write_json` here, :func:`vibe.trading_bot.backtest.html_report.write_html`
-(chart report, hand-built SVG) and
+(interactive chart report on TradingView Lightweight Charts) and
 :func:`vibe.trading_bot.backtest.console.print_summary` (rich table).
 
 JSON layout (``result_to_dict``), the contract of the ``backtest`` command:
@@ -52,6 +52,7 @@ from vibe.common.models import Trade, require_aware
 from vibe.trading_bot.backtest.benchmark import Benchmark
 from vibe.trading_bot.backtest.json_values import finite_or_none, iso_utc
 from vibe.trading_bot.backtest.metrics import PerformanceMetrics
+from vibe.trading_bot.backtest.price_history import PriceHistory
 from vibe.trading_bot.backtest.sections import analysis_sections
 from vibe.trading_bot.backtest.trade_stats import r_multiple
 from vibe.trading_bot.utils.atomic_file import write_bytes_atomically
@@ -127,6 +128,9 @@ class BacktestResult:
             (:mod:`.benchmark`); ``None`` when the bars were not available.
         initial_stops: the stop-loss price (USD per share) placed with each trade's
             entry, in the order of ``trades`` (``None``: unknown); empty when unknown.
+        prices: the traded sessions' bars of each symbol and the strategy's opening
+            range length, for the HTML report's price charts (:mod:`.price_history`);
+            ``None`` when not available (the report then has no price chart).
     """
 
     config: BacktestConfig
@@ -137,6 +141,7 @@ class BacktestResult:
     stop_reason: str | None = None
     benchmark: Benchmark | None = None
     initial_stops: tuple[float | None, ...] = ()
+    prices: PriceHistory | None = None
 
 
 def _param_value(value: ParamValue) -> ParamValue | None:

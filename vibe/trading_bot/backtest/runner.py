@@ -9,7 +9,8 @@ at WARNING. Indicators are warmed up on the sessions before ``--start``.
 
 After the run, the result also gets each trade's initial stop (from the stored
 bracket orders, :mod:`.initial_stops`) and the buy-and-hold benchmark over the
-traded sessions' bars (:mod:`.benchmark`, bars from :mod:`.session_bars`).
+traded sessions' bars (:mod:`.benchmark`, bars from :mod:`.session_bars`); those bars
+and the sessions are kept for the report's price charts (:mod:`.price_history`).
 
 ``--param name=value`` overrides any strategy, risk, slippage or commission
 setting (``settings`` name in lower case) and ``initial_capital``; other names
@@ -34,6 +35,7 @@ from vibe.common.models import Trade
 from vibe.trading_bot.backtest.benchmark import Benchmark, buy_and_hold
 from vibe.trading_bot.backtest.initial_stops import initial_stops
 from vibe.trading_bot.backtest.metrics import metrics_from_arrays
+from vibe.trading_bot.backtest.price_history import PriceHistory, price_history
 from vibe.trading_bot.backtest.report import BacktestConfig, BacktestResult, ParamValue
 from vibe.trading_bot.backtest.session_bars import session_bars
 from vibe.trading_bot.config.settings import AppSettings
@@ -140,9 +142,13 @@ async def run_backtest(
         last = curve[-1][0].astimezone(NEW_YORK).date() if curve else request.start
         request = dataclasses.replace(request, end=max(request.start, last))
     result = _result(settings, request, trades, curve, processor)
-    benchmark = await _benchmark(outcome.daemon, request, curve, settings.trading.initial_capital)
+    benchmark, prices = await _benchmark(outcome.daemon, request, curve, settings)
     return dataclasses.replace(
-        result, stop_reason=outcome.stop_reason, benchmark=benchmark, initial_stops=tuple(stops)
+        result,
+        stop_reason=outcome.stop_reason,
+        benchmark=benchmark,
+        initial_stops=tuple(stops),
+        prices=prices,
     )
 
 
@@ -150,11 +156,11 @@ async def _benchmark(
     daemon: Daemon,
     request: BacktestRequest,
     curve: list[tuple[datetime, float]],
-    capital: float,
-) -> Benchmark | None:
-    """Equal-weight buy and hold of the run's symbols over the bars it traded."""
+    settings: AppSettings,
+) -> tuple[Benchmark | None, PriceHistory | None]:
+    """Equal-weight buy and hold of the run's symbols over the bars it traded, and those bars."""
     if not curve:
-        return None
+        return None, None
     frames = await session_bars(
         daemon.data,
         daemon.scheduler,
@@ -164,9 +170,12 @@ async def _benchmark(
         request.end,
     )
     times = [when for when, _ in curve]
-    return buy_and_hold(
-        frames, request.symbols, times, capital, timeframe_seconds(request.timeframe)
-    )
+    bar_seconds = timeframe_seconds(request.timeframe)
+    capital = settings.trading.initial_capital
+    benchmark = buy_and_hold(frames, request.symbols, times, capital, bar_seconds)
+    sessions = daemon.scheduler.session_list(request.start, request.end)
+    prices = price_history(frames, sessions, settings.strategy.orb_minutes, bar_seconds)
+    return benchmark, prices
 
 
 def typed_params(settings: AppSettings, params: Mapping[str, str]) -> dict[str, ParamValue]:

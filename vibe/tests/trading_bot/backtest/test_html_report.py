@@ -1,262 +1,185 @@
-"""HTML report and its hand-built SVG chart, checked by parsing the SVG (real market data)."""
+"""HTML report: self-contained page, its embedded chart data decoded back exactly (real data).
+
+The page in a real browser: ``test_html_report_browser.py``.
+"""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import math
 import pickle
 import re
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
-from datetime import UTC, date
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from vibe.tests.trading_bot.backtest.test_report import CAPITAL, build_real_result
+from vibe.tests.trading_bot.backtest.test_report import CAPITAL, DAYS, build_real_result
 from vibe.trading_bot.backtest import html_report
+from vibe.trading_bot.backtest.chart_payload import chart_payload, packed, price_scale
+from vibe.trading_bot.backtest.html_page import html_page, json_script
 from vibe.trading_bot.backtest.html_report import render_html, write_html
 from vibe.trading_bot.backtest.metrics import compute_metrics
+from vibe.trading_bot.backtest.price_history import opening_ranges, price_history
 from vibe.trading_bot.backtest.report import BacktestResult, result_to_dict
-from vibe.trading_bot.backtest.svg_chart import (
-    ENVELOPE_COLUMNS,
-    envelope_indices,
-    nice_ticks,
-    render_chart_svg,
-)
-from vibe.trading_bot.utils.timefmt import et_text
 
-NS = "{http://www.w3.org/2000/svg}"
-GREEN, RED = "#1a9850", "#d73027"
-NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 SPY_1M = ("bars_1m", "alpaca_spy_2024-03_2025-04", "SPY_1m.csv")
+PAYLOAD = re.compile(r'<script type="application/json" id="payload">(.*?)</script>', re.S)
+NUMPY = {"i2": "<i2", "i4": "<i4", "f8": "<f8"}
+
+
+def unpack(column, divisor=1):
+    """Python twin of series_codec.js ``unpack`` (NaN steps are skipped in the sum)."""
+    steps = np.frombuffer(base64.b64decode(column["data"]), dtype=NUMPY[column["dtype"]])
+    steps = steps.astype(float)
+    for index, step in column.get("wide", []):
+        steps[index] = step
+    values = np.cumsum(np.where(np.isnan(steps), 0.0, steps)) / divisor
+    return np.where(np.isnan(steps), np.nan, values)
+
+
+def sessions_of(shared_data, days):
+    calendar = pd.read_csv(shared_data / "calendar" / "XNYS_sessions_2024_2026.csv")
+    rows = calendar[calendar["date"].isin(days)]
+    return [
+        (datetime.fromisoformat(d).date(), datetime.fromisoformat(o), datetime.fromisoformat(c))
+        for d, o, c in zip(rows["date"], rows["open"], rows["close"], strict=True)
+    ]
+
+
+def bars_5m(shared_data, symbol):
+    path = shared_data / "bars_5m" / "yfinance_2025-06_2025-08" / f"{symbol}_5m.csv"
+    frame = pd.read_csv(path)
+    frame = frame[frame["timestamp"].str[:10].isin(DAYS)]
+    frame.index = pd.DatetimeIndex(pd.to_datetime(frame["timestamp"], utc=True))
+    return frame.drop(columns="timestamp")
 
 
 @pytest.fixture(scope="module")
 def real_result(shared_data):
-    return build_real_result(shared_data)
+    """Two real 5m sessions of SPY and AAPL, their trades, and the bars they traded."""
+    result = build_real_result(shared_data)
+    frames = {symbol: bars_5m(shared_data, symbol) for symbol in ("SPY", "AAPL")}
+    prices = price_history(frames, sessions_of(shared_data, DAYS), 15, 300)
+    return dataclasses.replace(result, prices=prices)
 
 
-@pytest.fixture(scope="module")
-def spy_year(shared_data, real_result):
-    """Buy-and-hold equity on every real SPY 1-minute close (~99,000 bars), no trades."""
-    frame = pd.read_csv(shared_data.joinpath(*SPY_1M))
-    closes = frame["close"].to_numpy(dtype=float)
-    ends = pd.to_datetime(frame["timestamp"], utc=True) + pd.Timedelta(minutes=1)
-    equity = CAPITAL * closes / closes[0]
-    curve = list(zip(ends.dt.to_pydatetime().tolist(), equity.tolist(), strict=True))
-    config = dataclasses.replace(
-        real_result.config,
-        symbols=["SPY"],
-        timeframe="1m",
-        start=curve[0][0].date(),
-        end=curve[-1][0].date(),
-    )
-    result = dataclasses.replace(real_result, config=config, trades=[], equity_curve=curve)
-    return result, equity
+def embedded(text):
+    match = PAYLOAD.search(text)
+    assert match is not None
+    return json.loads(match.group(1))
 
 
-def svg_of(text):
-    start = text.index("<svg")
-    end = text.index("</svg>") + len("</svg>")
-    return ET.fromstring(text[start:end])  # noqa: S314 - our own output
-
-
-def by_id(svg, gid):
-    found = [element for element in svg.iter() if element.get("id") == gid]
-    assert len(found) == 1, gid
-    return found[0]
-
-
-def polyline_points(element):
-    return np.array(NUMBER.findall(element.get("points")), dtype=float).reshape(-1, 2)
-
-
-def path_points(element):
-    return np.array(NUMBER.findall(element.get("d")), dtype=float).reshape(-1, 2)
-
-
-def parse_label(text):
-    return float(text.replace("$", "").replace(",", "").replace("%", "").strip())
-
-
-def tick_scale(svg, gid):
-    """value -> y pixel, fitted from the tick labels; checks a round 1-2-5 step."""
-    labels = [(parse_label(t.text), float(t.get("y"))) for t in by_id(svg, gid)]
-    assert len(labels) >= 3
-    values = np.array([v for v, _ in labels])
-    ys = np.array([y for _, y in labels])
-    steps = np.diff(values)
-    assert np.allclose(steps, steps[0])
-    mantissa = steps[0] / 10 ** math.floor(math.log10(steps[0]))
-    assert round(mantissa, 6) in {1.0, 2.0, 5.0}
-    slope = (ys[-1] - ys[0]) / (values[-1] - values[0])
-    assert slope < 0  # larger values higher up
-    assert np.allclose(ys, ys[0] + slope * (values - values[0]), atol=0.06)
-    return lambda value: ys[0] + slope * (np.asarray(value) - values[0])
-
-
-def plot_x_range(svg):
-    frame = next(r for r in svg.iter(f"{NS}rect") if r.get("fill") == "none")
-    left = float(frame.get("x"))
-    return left, left + float(frame.get("width"))
-
-
-def markers_by_title(svg):
-    """title text -> (group id, element) for every trade marker."""
-    out = {}
-    for gid in ("entries-long", "entries-short", "exits"):
-        for element in by_id(svg, gid):
-            out[element.find(f"{NS}title").text] = (gid, element)
-    return out
-
-
-def test_html_report_has_chart_markers_and_tables(real_result, tmp_path):
-    path = write_html(real_result, tmp_path / "bt.html")
-    text = path.read_text(encoding="utf-8")
+def test_the_report_is_one_self_contained_page(real_result, tmp_path):
+    text = write_html(real_result, tmp_path / "bt.html").read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
-    for symbol in {t.symbol for t in real_result.trades}:
-        assert f'<td class="l">{symbol}</td>' in text
-    svg = svg_of(text)
-    assert svg.get("viewBox") == "0 0 1200 660"
-    assert len(by_id(svg, "entries-long")) == 2
-    assert len(by_id(svg, "entries-short")) == 2
-    assert len(by_id(svg, "exits")) == 4
-    legend = {t.text for t in by_id(svg, "legend").iter(f"{NS}text")}
-    assert {"equity", "long entry", "short entry", "exit", "winning trade"} <= legend
-    assert "Drawdown (%)" in text and "Equity (USD)" in text
-    assert [t.text for t in by_id(svg, "x-ticks")] == ["2025-06-04", "2025-06-05"]
+    assert "Lightweight Charts" in text and "VibeCharts" in text  # library and ours inline
+    assert " src=" not in text and "<link" not in text and "http://" not in text.split("<script")[0]
+    for element in ('id="equity-chart"', 'id="drawdown-chart"', 'id="price-chart"'):
+        assert element in text
+    assert "<option>SPY</option><option>AAPL</option>" in text
+    assert text.count("<tr data-trade=") == len(real_result.trades) == 4
+    assert text.count('<table class="sortable">') == 3  # by symbol, month, weekday
+    assert '<table id="trades" class="sortable">' in text
     assert "Sharpe ratio" in text and "Trades (4)" in text
     assert "&lt;" not in text.replace("[bold]markup[/bold]", "")  # nothing needed escaping
-    assert "<script" not in text and "<link" not in text and " src=" not in text
-    assert "href" not in text
 
 
-def test_markers_have_side_shape_outcome_colour_and_position(real_result):
-    svg = svg_of(render_chart_svg(real_result))
-    to_y = tick_scale(svg, "equity-y-ticks")
-    left, right = plot_x_range(svg)
-    curve = real_result.equity_curve
-    times = [when for when, _ in curve]
-    equity = np.array([value for _, value in curve])
-
-    def to_x(i):
-        return left + i * (right - left) / (len(curve) - 1)
-
-    markers = markers_by_title(svg)
-    pnls = [t.pnl for t in real_result.trades]
-    assert min(pnls) < 0 < max(pnls)  # a known winner and a known loser
-    for trade in real_result.trades:
-        colour = GREEN if trade.pnl > 0 else RED
-        i, j = times.index(trade.entry_time), times.index(trade.exit_time)
-        entry = f"{trade.symbol} {trade.side.value} entry {et_text(trade.entry_time)} @ "
-        [(gid, polygon)] = [v for k, v in markers.items() if k.startswith(entry)]
-        assert gid == ("entries-long" if trade.side.value == "long" else "entries-short")
-        assert polygon.get("fill") == colour
-        vertices = np.array(NUMBER.findall(polygon.get("points")), dtype=float).reshape(3, 2)
-        apex = vertices[0]
-        base_y = vertices[1:, 1]
-        assert (apex[1] < base_y).all() if trade.side.value == "long" else (apex[1] > base_y).all()
-        assert vertices.mean(axis=0) == pytest.approx((to_x(i), to_y(equity[i])), abs=0.1)
-        exit_ = f"{trade.symbol} {trade.side.value} exit {et_text(trade.exit_time)} @ "
-        [(gid, circle)] = [v for k, v in markers.items() if k.startswith(exit_)]
-        assert gid == "exits" and circle.tag == f"{NS}circle"
-        assert circle.get("fill") == colour
-        center = (float(circle.get("cx")), float(circle.get("cy")))
-        assert center == pytest.approx((to_x(j), to_y(equity[j])), abs=0.06)
-        pnl = f"-${-trade.pnl:,.2f}" if trade.pnl < 0 else f"${trade.pnl:,.2f}"
-        tooltip = next(k for k in markers if k.startswith(exit_))
-        assert tooltip.endswith(f"({trade.exit_reason.value}); P&L {pnl}")
-    segments = "".join(p.get("d") for p in by_id(svg, "connectors"))
-    assert segments.count("M") == len(real_result.trades)
-
-
-def test_short_curve_is_drawn_point_for_point(real_result):
-    svg = svg_of(render_chart_svg(real_result))
-    to_y = tick_scale(svg, "equity-y-ticks")
-    labels = [t.text for t in by_id(svg, "equity-y-ticks")]
-    assert all(re.fullmatch(r"\$\d{1,3}(,\d{3})*(\.\d+)?", label) for label in labels), labels
+def test_every_bar_and_equity_point_is_embedded_exactly(real_result, shared_data):
+    data = embedded(render_html(real_result))
+    for symbol in ("SPY", "AAPL"):
+        entry = data["symbols"][symbol]
+        frame = bars_5m(shared_data, symbol)
+        starts = pd.DatetimeIndex(frame.index).as_unit("s").asi8
+        assert unpack(entry["t"]).tolist() == starts.tolist()
+        for key, column in zip("ohlc", ("open", "high", "low", "close"), strict=True):
+            assert unpack(entry[key], entry["scale"]) == pytest.approx(frame[column], abs=1e-9)
+        assert unpack(entry["v"]).tolist() == frame["volume"].tolist()
     equity = np.array([value for _, value in real_result.equity_curve])
-    points = polyline_points(by_id(svg, "equity-line"))
-    assert len(points) == len(equity)
-    assert points[:, 1] == pytest.approx(to_y(equity), abs=0.06)
-    dd_labels = [t.text for t in by_id(svg, "drawdown-y-ticks")]
-    assert all(label.endswith(" %") for label in dd_labels) and parse_label(dd_labels[-1]) == 0
+    assert unpack(data["equity"]["v"], 100) == pytest.approx(np.round(equity, 2), abs=1e-9)
+    closes = [when.timestamp() for when, _ in real_result.equity_curve]
+    assert unpack(data["equity"]["t"]).tolist() == closes
+    assert data["equity"]["benchmark"] is None  # this result has no benchmark
+    assert data["sessions"]["open"] == [1749043800, 1749130200]  # 09:30 EDT
+    trade = real_result.trades[0]
+    assert data["trades"][0][:5] == [
+        "SPY",
+        "long",
+        50,
+        trade.entry_time.timestamp(),
+        round(trade.entry_price, 6),
+    ]
 
 
-def test_long_curve_is_thinned_but_exact_at_extremes(spy_year):
-    result, equity = spy_year
-    svg = svg_of(render_chart_svg(result))
-    to_y = tick_scale(svg, "equity-y-ticks")
-    left, right = plot_x_range(svg)
-    points = polyline_points(by_id(svg, "equity-line"))
-    assert ENVELOPE_COLUMNS < len(points) <= 4 * ENVELOPE_COLUMNS < len(equity) / 10
-    assert points[:, 1].min() == pytest.approx(to_y(equity.max()), abs=0.06)
-    assert points[:, 1].max() == pytest.approx(to_y(equity.min()), abs=0.06)
-    assert points[0] == pytest.approx((left, to_y(equity[0])), abs=0.06)
-    assert points[-1] == pytest.approx((right, to_y(equity[-1])), abs=0.06)
-    assert (np.diff(points[:, 0]) >= 0).all()
-    # every kept point is a real bar: some bar within the x rounding has that equity
-    per_px = (len(equity) - 1) / (right - left)
-    for x, y in points:
-        lo = max(0, math.floor((x - 0.051 - left) * per_px))
-        hi = math.ceil((x + 0.051 - left) * per_px) + 1
-        assert np.abs(to_y(equity[lo:hi]) - y).min() <= 0.06
+def test_opening_range_is_the_high_and_low_of_the_first_minutes(real_result, shared_data):
+    frame = bars_5m(shared_data, "SPY")
+    ranges = opening_ranges(real_result.prices, frame)
+    for i, day in enumerate(DAYS):
+        first = frame[frame.index.strftime("%Y-%m-%d") == day].iloc[:3]  # 09:30-09:44
+        assert (ranges.high[i], ranges.low[i]) == (first["high"].max(), first["low"].min())
+    scale = embedded(render_html(real_result))["symbols"]["SPY"]["scale"]
+    payload = embedded(render_html(real_result))["symbols"]["SPY"]
+    assert payload["range_high"] == [round(v * scale) for v in ranges.high]
+    wider = dataclasses.replace(real_result.prices, orb_minutes=30)
+    assert opening_ranges(wider, frame).high[0] == frame.iloc[:6]["high"].max()
 
 
-def test_long_curve_drawdown_area_and_session_ticks(spy_year):
-    result, equity = spy_year
-    svg = svg_of(render_chart_svg(result))
-    to_y = tick_scale(svg, "drawdown-y-ticks")
-    zero = float(to_y(0.0))
-    area = path_points(by_id(svg, "drawdown-area"))
-    assert by_id(svg, "drawdown-area").get("d").endswith("Z")
-    assert (area[:, 1] >= zero - 0.06).all()  # SVG y grows downwards: all values <= 0 %
-    assert area[0, 1] == pytest.approx(zero, abs=0.06) and area[-1, 1] == pytest.approx(zero)
-    peaks = np.maximum.accumulate(np.maximum(equity, CAPITAL))
-    deepest = ((equity / peaks - 1.0) * 100.0).min()
-    assert deepest < -5  # the real 2025 sell-off
-    assert area[:, 1].max() == pytest.approx(to_y(deepest), abs=0.06)
-
-    left, right = plot_x_range(svg)
-    ticks = list(by_id(svg, "x-ticks"))
-    assert 6 <= len(ticks) <= 12
-    days = [when.astimezone(UTC).date() for when, _ in result.equity_curve]
-    for tick in ticks:
-        i = round((float(tick.get("x")) - left) * (len(days) - 1) / (right - left))
-        assert date.fromisoformat(tick.text) == days[i]
-        assert i == 0 or days[i - 1] != days[i]  # the first bar of its session
+def test_a_session_without_bars_in_its_first_minutes_has_no_range(real_result, shared_data):
+    frame = bars_5m(shared_data, "SPY")
+    late = frame[frame.index.strftime("%H:%M") >= "14:00"]  # UTC: from 10:00 EDT
+    ranges = opening_ranges(real_result.prices, late)
+    assert np.isnan(ranges.high).all() and np.isnan(ranges.low).all()
+    entry = chart_payload(dataclasses.replace(real_result, prices=dataclasses.replace(
+        real_result.prices, bars={"SPY": late, "AAPL": None})))  # fmt: skip
+    assert entry["symbols"]["SPY"]["range_high"] == [None, None]
+    assert "AAPL" not in entry["symbols"]  # bars unavailable: no chart, no invented bars
 
 
-def test_envelope_keeps_first_low_high_last_of_each_column(shared_data):
-    frame = pd.read_csv(shared_data.joinpath(*SPY_1M), nrows=20_000)
-    values = frame["close"].to_numpy(dtype=float)
-    columns = np.arange(values.size) * 300 // values.size
-    kept = envelope_indices(columns, values)
-    expected = set()
-    for column in np.unique(columns):
-        idx = np.flatnonzero(columns == column)
-        chunk = values[idx]
-        expected |= {idx[0], idx[-1], idx[np.argmin(chunk)], idx[np.argmax(chunk)]}
-    assert kept.tolist() == sorted(int(i) for i in expected)
-    assert envelope_indices(np.zeros(0, dtype=int), np.zeros(0)).size == 0
+def test_packed_columns_pick_the_narrowest_exact_width(shared_data):
+    spy = pd.read_csv(shared_data.joinpath(*SPY_1M), nrows=20_000)
+    stamps = pd.DatetimeIndex(pd.to_datetime(spy["timestamp"], utc=True)).as_unit("s").asi8
+    column = packed(stamps)
+    assert column["dtype"] == "i2" and len(column["wide"]) >= 50  # overnight gaps
+    assert unpack(column).tolist() == stamps.tolist()
+    scale = price_scale(spy["close"].to_numpy())
+    assert scale in (100, 1000, 10_000)
+    closes = np.round(spy["close"].to_numpy() * scale)
+    assert unpack(packed(closes), scale) == pytest.approx(spy["close"], abs=1e-9)
+    volume = packed(spy["volume"].to_numpy())
+    assert volume["dtype"] == "i4" and unpack(volume).tolist() == spy["volume"].tolist()
+    halves = packed(spy["close"].to_numpy())  # not whole numbers: exact float64
+    assert halves["dtype"] == "f8" and unpack(halves) == pytest.approx(spy["close"], abs=1e-9)
+    assert packed(np.zeros(0))["data"] == ""
 
 
-@pytest.mark.parametrize(
-    ("lo", "hi", "expected"),
-    [
-        (99_412.0, 100_220.0, [99_400.0 + 200 * k for k in range(6)]),
-        (-5.63, 0.0, [-6.0, -4.0, -2.0, 0.0]),
-        (100_000.0, 100_000.0, [99_000.0 + 500 * k for k in range(5)]),
-        (-0.37, 0.0, [-0.4, -0.2, 0.0]),
-    ],
-)
-def test_nice_ticks_use_round_steps(lo, hi, expected):
-    ticks, _ = nice_ticks(lo, hi, target=6 if hi > 1 or lo == hi else 4)
-    assert ticks == pytest.approx(expected)
-    assert ticks[0] <= lo and ticks[-1] >= hi
+def test_a_missing_equity_value_is_a_gap_not_a_number(real_result):
+    curve = list(real_result.equity_curve)
+    curve[40] = (curve[40][0], math.nan)
+    data = chart_payload(dataclasses.replace(real_result, equity_curve=curve))
+    values = unpack(data["equity"]["v"], 100)
+    assert np.isnan(values[40]) and np.isfinite(np.delete(values, 40)).all()
+    expected = np.round([value for _, value in curve], 2)
+    assert np.delete(values, 40) == pytest.approx(np.delete(expected, 40), abs=1e-9)
+    assert not re.search(r"\bNaN\b", json_script("payload", data))
+
+
+def test_json_in_the_page_cannot_close_its_script_element():
+    text = json_script("payload", {"rule": "</script><script>alert(1)</script>"})
+    assert text.count("</script>") == 1 and text.endswith("</script>")
+    inner = text[text.index(">") + 1 : -len("</script>")]
+    assert json.loads(inner) == {"rule": "</script><script>alert(1)</script>"}
+    page = html_page("t", "<p>x</p>", data={"a": 1}, scripts=("charts/series_codec.js",))
+    assert page.count("<script") == 3  # payload, library, one script
+
+
+def test_html_page_refuses_a_script_outside_the_static_folder():
+    with pytest.raises(Exception, match=r"expected a \.js file under"):
+        html_page("t", "", scripts=("../__init__.py",))
 
 
 def test_payload_is_used_instead_of_rebuilding(real_result, tmp_path, monkeypatch):
@@ -278,11 +201,9 @@ def test_html_escapes_user_text(real_result, tmp_path):
         real_result, config=config, rejections={"<script>alert(1)</script>": 1}
     )
     text = write_html(result, tmp_path / "bt.html").read_text(encoding="utf-8")
-    assert "<script>" not in text and "<x>" not in text
+    assert "<script>alert" not in text and "<x>" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
-    svg = svg_of(text)  # parses: the chart's title was escaped too
-    titles = [t.text for t in svg.iter(f"{NS}text")]
-    assert any(t.startswith("A&B, <x> 5m 2025-06-04 to 2025-06-05") for t in titles if t)
+    assert "<title>Backtest A&amp;B, &lt;x&gt; 2025-06-04 to 2025-06-05</title>" in text
 
 
 def test_html_with_zero_trades_and_one_point(real_result, tmp_path):
@@ -291,24 +212,15 @@ def test_html_with_zero_trades_and_one_point(real_result, tmp_path):
     metrics = compute_metrics(equity, [], CAPITAL, 5)
     result = BacktestResult(real_result.config, metrics, [], one, {})
     text = write_html(result, tmp_path / "bt.html").read_text(encoding="utf-8")
-    svg = svg_of(text)
-    assert len(by_id(svg, "exits")) == 0
-    assert len(polyline_points(by_id(svg, "equity-line"))) == 1
+    assert embedded(text)["trades"] == [] and 'id="equity-chart"' in text
     assert "No trades." in text and "No entries were rejected." in text
-
-
-def test_chart_skips_a_missing_equity_value(real_result):
-    curve = list(real_result.equity_curve)
-    curve[40] = (curve[40][0], math.nan)
-    svg = svg_of(render_chart_svg(dataclasses.replace(real_result, equity_curve=curve)))
-    assert len(polyline_points(by_id(svg, "equity-line"))) == len(curve) - 1
-    assert not re.search(r"\bnan\b", ET.tostring(svg, encoding="unicode"), re.IGNORECASE)
+    assert "No price bars in this report." in text  # no PriceHistory: no price chart
 
 
 def test_html_without_equity_points(real_result, tmp_path):
     result = dataclasses.replace(real_result, trades=[], equity_curve=[])
     text = write_html(result, tmp_path / "bt.html").read_text(encoding="utf-8")
-    assert "<svg" not in text and "No equity points." in text
+    assert 'id="equity-chart"' not in text and "No equity points." in text
 
 
 def test_rendering_the_report_does_not_import_matplotlib(real_result, tmp_path):
@@ -319,7 +231,7 @@ def test_rendering_the_report_does_not_import_matplotlib(real_result, tmp_path):
         "import vibe.trading_bot.backtest.report, vibe.trading_bot.backtest.console\n"
         "from vibe.trading_bot.backtest.html_report import render_html\n"
         f"result = pickle.loads(open({str(pickled)!r}, 'rb').read())\n"
-        "assert '<svg' in render_html(result)\n"
+        "assert 'LightweightCharts' in render_html(result)\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
