@@ -3,7 +3,8 @@
 A *bar group* is every symbol's bar for one timestamp. After each group the
 loop records the equity point (backtests), moves the resume cursor (so a
 restart never trades a bar twice), tells the health monitor and the metrics a
-bar arrived, and hands queued alerts to the notifier.
+bar arrived, puts the group on the dashboard's bar tape, and hands queued
+alerts to the notifier.
 
 After the close: the end-of-day flatten of anything still open
 (:meth:`BarProcessor.end_session`), the daily summary alert (trades, P&L,
@@ -73,6 +74,8 @@ class SessionLoop:
         """Open the session ``day``: strategy contexts and the executor's daily counters."""
         self.current = day
         self.processor.start_session(day.open, day.close)
+        if self.parts.tape is not None:
+            self.parts.tape.begin_session(day.open)
         self._start_counters(day)
 
     def _start_counters(self, day: TradingDay) -> None:
@@ -87,9 +90,12 @@ class SessionLoop:
             return
         self.stores.state.set_cursor(self._source, bar_end)
         self.parts.monitor.record_bar(bar_end)
+        last = self.processor.last_bars
         if self.parts.bridge is not None:
-            last = self.processor.last_bars
             self.parts.bridge.on_bars(s for s, bar in last.items() if bar.end == bar_end)
+        if self.parts.tape is not None:
+            group = (bar for bar in last.values() if bar.end == bar_end)
+            self.parts.tape.record_group(group, bar_end, self.executor.portfolio.equity)
         if self.executor.reporter.pending_alerts:
             await self.executor.flush_alerts()
 
