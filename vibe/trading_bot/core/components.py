@@ -24,6 +24,7 @@ second the other steps do not reserve, to deliver what is queued.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,7 @@ from vibe.common.strategies.base import Strategy
 from vibe.trading_bot.config.logging_config import configure_logging
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.bar_processor import BarProcessor
+from vibe.trading_bot.core.bar_tape import BarTape
 from vibe.trading_bot.core.health_monitor import HealthMonitor
 from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
 from vibe.trading_bot.core.metrics_bridge import MetricsBridge, watch_components
@@ -136,6 +138,10 @@ class Components:
     strategy: Strategy | None = None  # None: the configured ORB strategy
     bridge: MetricsBridge | None = None  # Prometheus feed (not in backtests)
     timer: Timer = field(default_factory=MonotonicTimer)  # waiting time, real in every mode
+    tape: BarTape | None = None  # traded bars and equity marks for the dashboard API
+    #: Held while a bar group is traded off the event loop (live: in a worker thread);
+    #: the dashboard's control and position reads take it too (see api/control.py).
+    trading_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def prometheus(parts: Components) -> TradingMetrics:
@@ -383,12 +389,14 @@ class ComponentBuilder:
         p = self.parts
         if not p.plan.serve_health:
             return
+        from vibe.trading_bot.api.context import dashboard_api
         from vibe.trading_bot.api.health import build_health_server
 
         await p.monitor.start()
         metrics = prometheus(p)
         metrics.track(p.monitor.uptime_seconds, p.monitor.loop_lag_seconds)
         watch_components(metrics, p.monitor, p.data, p.log_handler)
-        p.server = build_health_server(p.settings.health, p.monitor, metrics)
+        p.tape = BarTape(p.settings.strategy.orb_minutes)
+        p.server = build_health_server(p.settings.health, p.monitor, metrics, dashboard_api(p))
         await p.server.start()
         _log.info("health server listening", url=p.server.url)
