@@ -100,6 +100,8 @@ def test_without_a_token_the_page_follows_the_replay_and_explains_the_disabled_b
         note = driver.find_element(By.ID, "control-note").text
         assert "API_TOKEN" in note and "disabled" in note.lower()
         assert driver.find_element(By.ID, "pause").get_attribute("title") == note
+        refused = httpx.post(base_url(replay) + "/api/v1/control/pause-entries", timeout=10)
+        assert refused.status_code == 403 and "set API_TOKEN" in refused.json()["detail"]
         assert driver.find_elements(By.CSS_SELECTOR, "#badges .badge.healthy")
         assert console_errors(driver) == []
         save_screenshot(driver, artefacts(tmp_path) / "dashboard-no-token.png")
