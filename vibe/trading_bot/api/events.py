@@ -30,14 +30,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent, format_sse_event
+from pydantic import BaseModel
 
 from vibe.trading_bot.api.context import DashboardApi, StoreReader
 from vibe.trading_bot.api.queries import (
@@ -57,6 +59,7 @@ from vibe.trading_bot.api.serialize import (
 )
 
 BATCH = 500
+KEEPALIVE_SECONDS = 15.0
 _ID = re.compile(r"^(?P<run>[0-9a-f]{1,32})\.(?P<fill>\d+)(?P<t>t?)\.(?P<bar>\d+)\.(?P<log>\d+)$")
 router = APIRouter(tags=["events"])
 
@@ -190,22 +193,37 @@ def _bar_events(api: DashboardApi, at: EventCursor) -> tuple[list[ServerSentEven
     return events, at
 
 
+def encode(event: ServerSentEvent) -> bytes:
+    """One event in the SSE wire format (data as compact JSON)."""
+    data = event.data
+    text = data.model_dump_json() if isinstance(data, BaseModel) else json.dumps(data)
+    return format_sse_event(data_str=text, event=event.event, id=event.id, retry=event.retry)
+
+
 async def event_stream(
     api: DashboardApi, hub: EventHub, start: EventCursor, resumed: bool
-) -> AsyncIterator[ServerSentEvent]:
-    """Every event after ``start``, as they come, until the client goes away."""
+) -> AsyncIterator[bytes]:
+    """Every event after ``start``, as they come, until the client goes away.
+
+    Each batch goes out as one chunk (one write per batch, not per event), so
+    the stream keeps up with a ``--speed max`` replay; a comment line every
+    ``KEEPALIVE_SECONDS`` of silence keeps proxies from closing it.
+    """
     at = start
     hello = {"run_id": api.tape.run_id, "resumed": resumed}
-    yield ServerSentEvent(event="hello", id=at.text, data=hello, retry=1000)
+    yield encode(ServerSentEvent(event="hello", id=at.text, data=hello, retry=1000))
     async with hub.client():
         while True:
             seen = hub.heads
             events, at = await api.reader.run(partial(_store_events, at=at))
             bars, at = _bar_events(api, at)
-            for event in (*events, *bars):
-                yield event
+            if events or bars:
+                yield b"".join(encode(event) for event in (*events, *bars))
             if len(events) < BATCH and len(bars) < BATCH:
-                await hub.wait_for_change(seen)
+                try:
+                    await asyncio.wait_for(hub.wait_for_change(seen), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
 
 
 async def resume_point(
@@ -227,16 +245,20 @@ async def resume_point(
         raise HTTPException(422, str(exc)) from None
 
 
-@router.get("/events", response_class=EventSourceResponse, summary="Server-sent events")
+@router.get(
+    "/events",
+    response_class=Response,  # a stream of its own (see event_stream), not a JSON body
+    summary="Server-sent events",
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
 async def events(
     request: Request,
     api: Api,
     start: Annotated[tuple[EventCursor, bool], Depends(resume_point)],
-) -> AsyncIterator[ServerSentEvent]:
+) -> EventSourceResponse:
     """Fills, closed trades, health changes and bar closes as server-sent events.
 
     See the module doc of :mod:`vibe.trading_bot.api.events` for the ids and resuming.
     """
     hub: EventHub = request.app.state.event_hub
-    async for event in event_stream(api, hub, *start):
-        yield event
+    return EventSourceResponse(event_stream(api, hub, *start))

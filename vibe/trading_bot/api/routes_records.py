@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from vibe.common.models import OrderStatus
 from vibe.trading_bot.api.context import DashboardApi
-from vibe.trading_bot.api.queries import recent_trades
+from vibe.trading_bot.api.queries import recent_trades_json
 from vibe.trading_bot.api.routes_account import Api, Since
 from vibe.trading_bot.api.schemas import BarsOut, OrderOut, TradeOut
-from vibe.trading_bot.api.serialize import bar_out, order_out, range_out, trade_out
+from vibe.trading_bot.api.serialize import bar_out, order_out, range_out
 
 MAX_LIMIT = 5000
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"rows, 1..{MAX_LIMIT}")]
@@ -49,14 +49,14 @@ async def orders(
 @router.get("/trades", response_model=list[TradeOut], summary="Trades (round trips)")
 async def trades(
     api: Api, symbol: SymbolFilter = None, since: Since = None, limit: Limit = 500
-) -> list[TradeOut]:
+) -> Response:
     """Trades entered at or after ``since`` (the first ``limit``), else the newest ``limit``.
 
     Oldest entry first either way; open trades have no exit yet.
     """
     ticker = known_symbol(api, symbol)
-    found = await api.reader.run(lambda r: recent_trades(r.trades, ticker, since, limit))
-    return [trade_out(trade) for trade in found]
+    text = await api.reader.run(lambda r: recent_trades_json(r.trades, ticker, since, limit))
+    return Response(text, media_type="application/json")  # built by SQLite as TradeOut
 
 
 @router.get("/bars/{symbol}", response_model=BarsOut, summary="Traded bars of a symbol")

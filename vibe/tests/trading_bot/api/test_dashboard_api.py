@@ -17,7 +17,6 @@ import pytest
 
 from vibe.tests.support import eventually_sync
 from vibe.tests.trading_bot.e2e.test_replay_process import daemon_env, log_tail, query, start_replay
-from vibe.trading_bot.api.events import EventCursor
 
 TOKEN = "api-test-token-9c2e41"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -171,12 +170,3 @@ def test_control_pauses_resumes_and_refuses_bad_flattens(daemon: Daemon):
     logged = "SELECT count(*) FROM service_logs WHERE message = 'operator command'"
     eventually_sync(lambda: int(str(query(daemon.data / "logs.db", logged)[0][0])) >= 3)
     assert TOKEN not in (daemon.folder / "daemon.log").read_text()
-
-
-def test_event_ids_round_trip_and_restart_bars_for_another_process():
-    cursor = EventCursor("a1b2c3d4", 17, True, 340, 88)
-    assert cursor.text == "a1b2c3d4.17t.340.88"
-    assert EventCursor.parse(cursor.text, "a1b2c3d4") == cursor
-    assert EventCursor.parse("a1b2c3d4.17.340.88", "ffff0000").bar == 0
-    with pytest.raises(ValueError, match="Last-Event-ID='17'"):
-        EventCursor.parse("17", "a1b2c3d4")
