@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -92,9 +91,8 @@ def test_without_a_token_the_page_follows_the_replay_and_explains_the_disabled_b
         WebDriverWait(driver, 20).until(chart_drawn)
         eventually_sync(lambda: bool(query(trades_db, "SELECT id FROM trades")), within=90)
         stored = str(query(trades_db, "SELECT min(id) FROM trades")[0][0])
-        shown_by = time.monotonic() + FIRST_FILL_SECONDS
+        # issue 18: shown within 5 s of its row appearing in trades.db
         WebDriverWait(driver, FIRST_FILL_SECONDS).until(lambda d: stored in trade_rows(d))
-        assert time.monotonic() <= shown_by
         for button in ("pause", "resume", "flatten-all"):
             assert not driver.find_element(By.ID, button).is_enabled()
         note = driver.find_element(By.ID, "control-note").text
