@@ -1,6 +1,6 @@
 """``/api/v1`` of a real ``run --replay --speed 600`` daemon with ``API_TOKEN`` set.
 
-One daemon for the module (``examples/data``, from 2025-06-05); every test asks
+One daemon for the module (``examples/data``, from 2025-06-06); every test asks
 it over HTTP on 127.0.0.1.
 """
 
@@ -40,7 +40,7 @@ class Daemon:
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     folder = tmp_path_factory.mktemp("api")
     env = daemon_env(folder, API_TOKEN=TOKEN)
-    proc = start_replay(folder, env, "--speed", "600", "--start", "2025-06-05")
+    proc = start_replay(folder, env, "--speed", "600", "--start", "2025-06-06")
     running = Daemon(folder, env, proc)
 
     def serving() -> bool:
@@ -143,7 +143,10 @@ def test_a_reconnect_with_last_event_id_gets_every_fill_again(daemon: Daemon):
     def fills(events: list[Event]) -> list[str]:
         return [data["fill_id"] for kind, _, data in events if kind == "fill"]
 
-    first = read_events(daemon, lambda events: len(fills(events)) >= 1)
+    def fill_and_bar(events: list[Event]) -> bool:
+        return bool(fills(events)) and any(kind == "bar" for kind, _, _ in events)
+
+    first = read_events(daemon, fill_and_bar)
     kind, start, hello = first[0]
     assert kind == "hello" and hello["resumed"] is False
     again = read_events(daemon, lambda events: len(fills(events)) >= 1, **{"Last-Event-ID": start})

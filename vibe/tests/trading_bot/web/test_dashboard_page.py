@@ -59,9 +59,12 @@ def wait_until_serving(url: str, proc: subprocess.Popen[bytes], tmp_path: Path) 
 
 @contextmanager
 def replay_daemon(tmp_path: Path, **extra: str) -> Iterator[dict[str, str]]:
-    """A replay daemon from 2025-06-05 at 600x; yields its environment."""
+    """A replay daemon from 2025-06-06 at 600x; yields its environment.
+
+    That session trades AMZN (entry 13:50 UTC), GOOGL (14:00) and SPY (15:20).
+    """
     env = daemon_env(tmp_path, **extra)
-    proc = start_replay(tmp_path, env, "--speed", "600", "--start", "2025-06-05")
+    proc = start_replay(tmp_path, env, "--speed", "600", "--start", "2025-06-06")
     try:
         wait_until_serving(base_url(env), proc, tmp_path)
         yield env
@@ -140,12 +143,12 @@ def test_with_a_token_pause_stops_entries_and_flatten_closes_the_position(
         driver.find_element(By.ID, "pause").click()
         WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "entries").text == "paused")
         paused_at = replay_clock(replay)
-        # the strategy wants entries again (the next morning): they are refused, none stored
+        # the strategy wants entries again (SPY at 15:20 UTC): refused, none stored
         refused = (
-            "SELECT count(*) FROM metrics WHERE metric_name = 'entry_rejected' "
-            "AND dimensions LIKE '%\"entries_paused\"%'"
+            "SELECT count(*) FROM service_logs WHERE message = 'signal refused' "
+            "AND extra_data LIKE '%\"entries_paused\"%'"
         )
-        eventually_sync(lambda: count(data / "metrics.db", refused) > 0, within=120)
+        eventually_sync(lambda: count(data / "logs.db", refused) > 0, within=60)
         after = f"SELECT count(*) FROM trades WHERE entry_time > '{stored_time(paused_at)}'"  # noqa: S608
         assert count(data / "trades.db", after) == 0
         assert driver.find_element(By.ID, "resume").is_enabled()
