@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -115,6 +116,8 @@ class DashboardApi:
         trading_lock: held by the trading loop while it trades a bar group off the loop.
         reader: the databases, read-only.
         poll_seconds: real seconds between looks at the stores for new events.
+        symbols: the symbols this run trades (default ``SYMBOLS``).
+        fees_before: commissions (USD) paid before a session open, by open (a cache).
     """
 
     settings: AppSettings
@@ -128,6 +131,7 @@ class DashboardApi:
     reader: StoreReader
     poll_seconds: float = 0.05
     symbols: frozenset[str] = field(default_factory=frozenset)
+    fees_before: dict[datetime, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.symbols:

@@ -72,10 +72,10 @@ def recent_trades_json(
     return str(store.db.query(sql, [*params, limit])[0][0])
 
 
-def fees_since(store: TradeStore, start: datetime) -> float:
-    """Commissions (USD) of the fills at or after ``start``."""
+def fees_before(store: TradeStore, start: datetime) -> float:
+    """Commissions (USD) of the fills before ``start``."""
     rows = store.db.query(
-        "SELECT COALESCE(SUM(commission), 0) FROM fills WHERE timestamp >= ?", (to_iso(start),)
+        "SELECT COALESCE(SUM(commission), 0) FROM fills WHERE timestamp < ?", (to_iso(start),)
     )
     return float(rows[0][0])
 

@@ -15,7 +15,7 @@ from pydantic import AwareDatetime
 
 from vibe.trading_bot.api.auth import dashboard
 from vibe.trading_bot.api.context import DashboardApi
-from vibe.trading_bot.api.queries import daily_figures, fees_since
+from vibe.trading_bot.api.queries import daily_figures, fees_before
 from vibe.trading_bot.api.schemas import (
     DailyOut,
     EquityPointOut,
@@ -24,6 +24,7 @@ from vibe.trading_bot.api.schemas import (
     StatusOut,
 )
 from vibe.trading_bot.api.serialize import component_out, position_out
+from vibe.trading_bot.core.health_reporter import aggregate
 
 Api = Annotated[DashboardApi, Depends(dashboard)]
 Since = Annotated[
@@ -55,25 +56,34 @@ def _day_start(api: DashboardApi, now: datetime) -> datetime:
     return session[0] if session is not None else now
 
 
+async def _fees_today(api: DashboardApi, fees_paid: float, start: datetime) -> float:
+    """Commissions (USD) since ``start``: all paid minus those before (asked once per session)."""
+    before = api.fees_before.get(start)
+    if before is None:
+        before = await api.reader.run(lambda r: fees_before(r.trades, start))
+        api.fees_before = {start: before}
+    return fees_paid - before
+
+
 @router.get("/status", response_model=StatusOut, summary="The daemon at a glance")
 async def status(api: Api) -> StatusOut:
     """Mode, session, health per component, equity and the day's P&L (USD)."""
-    state = api.monitor.state()
-    now = state.now
+    now = api.clock.now()
+    components = api.monitor.components()
     async with api.trading_lock:
         executor = api.executor
         portfolio = executor.portfolio
-        equity, cash = portfolio.equity, portfolio.cash
+        equity, cash, fees_paid = portfolio.equity, portfolio.cash, portfolio.fees
         start_equity = executor.session.start_of_day_equity or portfolio.initial_cash
         paused, positions = executor.entries_paused, len(portfolio.quantities())
-    fees = await api.reader.run(lambda r: fees_since(r.trades, _day_start(api, now)))
+    fees = await _fees_today(api, fees_paid, _day_start(api, now))
     net = equity - start_equity
     return StatusOut(
-        mode=state.mode,
-        status=state.status.value,
+        mode=f"paper-{api.mode}",
+        status=aggregate(components).value,
         now=now,
         session=session_out(api, now),
-        components=[component_out(c) for c in state.components],
+        components=[component_out(c) for c in components],
         equity_usd=round(equity, 2),
         cash_usd=round(cash, 2),
         start_of_day_equity_usd=round(start_equity, 2),
