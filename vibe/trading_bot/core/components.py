@@ -139,9 +139,7 @@ class Components:
     bridge: MetricsBridge | None = None  # Prometheus feed (not in backtests)
     timer: Timer = field(default_factory=MonotonicTimer)  # waiting time, real in every mode
     tape: BarTape | None = None  # traded bars and equity marks for the dashboard API
-    #: Held while a bar group is traded off the event loop (live: in a worker thread);
-    #: the dashboard's control and position reads take it too (see api/control.py).
-    trading_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    trading_lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # see api/control.py
 
 
 def prometheus(parts: Components) -> TradingMetrics:
@@ -398,5 +396,4 @@ class ComponentBuilder:
         watch_components(metrics, p.monitor, p.data, p.log_handler)
         p.tape = BarTape(p.settings.strategy.orb_minutes)
         p.server = build_health_server(p.settings.health, p.monitor, metrics, dashboard_api(p))
-        await p.server.start()
-        _log.info("health server listening", url=p.server.url)
+        await p.server.start()  # logs "health server listening" with its host and port
