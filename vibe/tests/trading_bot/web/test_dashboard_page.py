@@ -1,12 +1,12 @@
 """The dashboard page in headless Chromium, on a real ``run --replay --speed 600`` daemon.
 
-Sample data: ``examples/data`` (7 symbols, 5-minute bars). Screenshots go to
-``$RESULTS_DIR/dashboard`` when set, else to the test's tmp folder.
+Sample data: ``examples/data`` (7 symbols, 5-minute bars). Screenshots are test
+artefacts in the test's tmp folder (``dashboard-no-token.png``,
+``dashboard-charts.png``, ``dashboard-with-token.png``; keep them with ``--basetemp``).
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,11 +25,6 @@ from vibe.tests.trading_bot.e2e.test_replay_process import daemon_env, log_tail,
 
 TOKEN = "dashboard-test-token-7f3a"
 FIRST_FILL_SECONDS = 5.0  # issue 18: the page shows the first fill within 5 s of trades.db
-
-
-def artefacts(tmp_path: Path) -> Path:
-    results = os.environ.get("RESULTS_DIR")
-    return Path(results) / "dashboard" if results else tmp_path
 
 
 def base_url(env: dict[str, str]) -> str:
@@ -105,7 +100,9 @@ def test_without_a_token_the_page_follows_the_replay_and_explains_the_disabled_b
         assert refused.status_code == 403 and "set API_TOKEN" in refused.json()["detail"]
         assert driver.find_elements(By.CSS_SELECTOR, "#badges .badge.healthy")
         assert console_errors(driver) == []
-        save_screenshot(driver, artefacts(tmp_path) / "dashboard-no-token.png")
+        save_screenshot(driver, tmp_path / "dashboard-no-token.png")
+        driver.execute_script("document.getElementById('charts').scrollIntoView()")
+        save_screenshot(driver, tmp_path / "dashboard-charts.png")
 
 
 def replay_clock(env: dict[str, str]) -> str:
@@ -153,6 +150,6 @@ def test_with_a_token_pause_stops_entries_and_flatten_closes_the_position(
         assert count(data / "trades.db", after) == 0
         assert driver.find_element(By.ID, "resume").is_enabled()
         assert console_errors(driver) == []
-        save_screenshot(driver, artefacts(tmp_path) / "dashboard-with-token.png")
+        save_screenshot(driver, tmp_path / "dashboard-with-token.png")
     commands = "SELECT count(*) FROM service_logs WHERE message = 'operator command'"
     assert count(data / "logs.db", commands) == 2  # flatten and pause, in the service log

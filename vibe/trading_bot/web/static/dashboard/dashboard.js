@@ -175,7 +175,12 @@ function renderTrades() {
 const chartOptions = {
   height: 240,
   layout: { background: { color: "#ffffff" }, textColor: "#1d2330" },
-  timeScale: { timeVisible: true, secondsVisible: false },
+  timeScale: {
+    timeVisible: true,
+    secondsVisible: false,
+    tickMarkFormatter: (t) => new Date(t * 1000).toLocaleTimeString("en-US", {
+      timeZone: NY, hour12: false, hour: "2-digit", minute: "2-digit" }),
+  },
   localization: {
     timeFormatter: (t) => new Date(t * 1000).toLocaleString("en-US", { timeZone: NY, hour12: false }),
   },
