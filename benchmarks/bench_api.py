@@ -209,24 +209,46 @@ def _first_traded_day(folder: Path) -> str | None:
 # ------------------------------------------------------------------------- latency
 
 
+async def request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes) -> int:
+    """One keep-alive HTTP/1.1 GET; returns the status code (the body is read and dropped).
+
+    A minimal client (a few microseconds per request) so that the load generator,
+    which shares the 2 cores with the daemon, takes as little CPU as it can.
+    """
+    writer.write(head)
+    status_line = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return int(status_line.split()[1])
+
+
 async def hammer(url: str, path: str, pace_seconds: float | None) -> tuple[list[float], int]:
     """``CLIENTS`` clients on ``path`` for ``ROUND_SECONDS``; latencies (ms) and failures."""
     samples: list[float] = []
     failures = 0
     end = time.monotonic() + ROUND_SECONDS
+    host, port = url.removeprefix("http://").split(":")
+    head = (
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+    ).encode()
 
     async def client(index: int) -> None:
         nonlocal failures
-        async with httpx.AsyncClient(base_url=url, headers=AUTH, timeout=30) as http:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        if pace_seconds:
+            await asyncio.sleep(pace_seconds * index / CLIENTS)
+        while time.monotonic() < end:
+            sent = time.perf_counter()
+            status = await request(reader, writer, head)
+            samples.append((time.perf_counter() - sent) * 1e3)
+            failures += status != 200
             if pace_seconds:
-                await asyncio.sleep(pace_seconds * index / CLIENTS)
-            while time.monotonic() < end:
-                sent = time.perf_counter()
-                reply = await http.get(path)
-                samples.append((time.perf_counter() - sent) * 1e3)
-                failures += reply.status_code != 200
-                if pace_seconds:
-                    await asyncio.sleep(max(0.0, pace_seconds - (time.perf_counter() - sent)))
+                await asyncio.sleep(max(0.0, pace_seconds - (time.perf_counter() - sent)))
+        writer.close()
 
     await asyncio.gather(*(client(i) for i in range(CLIENTS)))
     return samples, failures

@@ -18,6 +18,7 @@ import pytest
 from vibe.tests.support import eventually_sync
 from vibe.tests.trading_bot.e2e.test_replay_process import daemon_env, log_tail, query, start_replay
 
+pytestmark = pytest.mark.slow  # one daemon replaying at 600x for the module
 TOKEN = "api-test-token-9c2e41"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 Event = tuple[str, str, dict[str, Any]]
