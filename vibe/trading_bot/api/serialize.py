@@ -74,25 +74,8 @@ def fill_out(fill: Fill) -> FillOut:
 
 
 def order_out(order: Order) -> OrderOut:
-    """One stored order."""
-    return OrderOut(
-        id=order.id,
-        client_order_id=order.client_order_id,
-        parent_id=order.parent_id,
-        symbol=order.symbol,
-        side=order.side.value,
-        order_type=order.order_type.value,
-        time_in_force=order.time_in_force.value,
-        quantity=order.quantity,
-        limit_price=order.limit_price,
-        stop_price=order.stop_price,
-        status=order.status.value,
-        filled_quantity=order.filled_quantity,
-        average_fill_price=order.average_fill_price,
-        reject_reason=order.reject_reason,
-        created_at=order.created_at,
-        updated_at=order.updated_at,
-    )
+    """One stored order (its fields have the model's names; enums become their values)."""
+    return OrderOut.model_validate(order, from_attributes=True)
 
 
 def bar_out(bar: Bar) -> BarOut:
