@@ -15,14 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from vibe.common.models import Fill, Trade
+from vibe.trading_bot.core.health_reporter import STATE_CHANGED
 from vibe.trading_bot.storage.log_store import LogStore
 from vibe.trading_bot.storage.metrics_store import MetricsStore
 from vibe.trading_bot.storage.sqlite import from_iso, to_iso
 from vibe.trading_bot.storage.trade_schema import row_to_fill, row_to_trade
 from vibe.trading_bot.storage.trade_store import TradeStore
 
-#: the log line every health state change writes (core/health_reporter.py)
-HEALTH_CHANGE_MESSAGE = "component state changed"
+HEALTH_CHANGE_MESSAGE = STATE_CHANGED  # the log line of every health state change
 _CLOSED_BETWEEN = (
     "SELECT * FROM trades WHERE status = 'closed' AND exit_time >= ? AND exit_time <= ?"
 )

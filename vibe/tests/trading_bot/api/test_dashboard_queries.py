@@ -15,10 +15,17 @@ from pydantic import TypeAdapter
 from vibe.common.clock import SimulatedClock
 from vibe.common.models import Bar, ExitReason, Fill, OrderSide, PositionSide, Trade
 from vibe.trading_bot.api.events import EventCursor
-from vibe.trading_bot.api.queries import fills_after, recent_trades_json
+from vibe.trading_bot.api.queries import (
+    fills_after,
+    health_changes_after,
+    last_health_id,
+    recent_trades_json,
+)
 from vibe.trading_bot.api.schemas import TradeOut
 from vibe.trading_bot.api.serialize import trade_out
 from vibe.trading_bot.core.bar_tape import BarTape
+from vibe.trading_bot.core.health_reporter import STATE_CHANGED
+from vibe.trading_bot.storage.log_store import LogStore
 from vibe.trading_bot.storage.trade_store import TradeStore
 
 OPEN = datetime(2025, 6, 5, 13, 30, tzinfo=UTC)
@@ -97,3 +104,21 @@ def test_event_ids_round_trip_and_restart_bars_for_another_process():
     assert EventCursor.parse("a1b2c3d4.17.340.88", "ffff0000").bar == 0
     with pytest.raises(ValueError, match="Last-Event-ID='17'"):
         EventCursor.parse("17", "a1b2c3d4")
+
+
+def test_health_changes_are_read_from_the_service_log(tmp_path: Path):
+    logs = LogStore.in_data_dir(tmp_path, SimulatedClock(OPEN))
+    logs.insert_log("INFO", "vibe.trading_bot.core.health_reporter", "heartbeat")
+    change = {"component": "market_data", "previous": "healthy", "state": "degraded"}
+    line = logs.insert_log(
+        "WARNING", "vibe.trading_bot.core.health_reporter", STATE_CHANGED, {**change, "reason": "x"}
+    )
+    assert last_health_id(logs, 0) == line and last_health_id(logs, line) == line
+    (found,) = health_changes_after(logs, 0, 10)
+    assert (found.id, found.component, found.state, found.at) == (
+        line,
+        "market_data",
+        "degraded",
+        OPEN,
+    )
+    assert health_changes_after(logs, line, 10) == []
