@@ -1,1 +1,1 @@
-"""HTTP surface of the daemon: health probes and Prometheus metrics."""
+"""HTTP surface of the daemon: health probes, Prometheus metrics, the dashboard and its API."""

@@ -13,6 +13,10 @@ Endpoints (all ``GET``; JSON unless noted):
 ``/metrics``       Prometheus text exposition (``text/plain; version=0.0.4``).
 =================  ====================================================================
 
+With a :class:`~vibe.trading_bot.api.context.DashboardApi` the same app also
+serves the dashboard page (``/``), its REST API (``/api/v1``, see
+:mod:`vibe.trading_bot.api.rest`) and the OpenAPI docs (``/docs``).
+
 While the loop is blocked no endpoint answers (the server runs in that loop):
 the kubelet's probe times out, which it counts as a failure; right after the
 loop unblocks, ``/health/live`` answers 503 until the lag ticker catches up
@@ -28,9 +32,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -43,6 +47,9 @@ from vibe.trading_bot.config.settings import HealthSettings
 from vibe.trading_bot.core.health_monitor import HealthMonitor
 from vibe.trading_bot.utils.logger import get_logger
 
+if TYPE_CHECKING:
+    from vibe.trading_bot.api.context import DashboardApi
+
 _log = get_logger(__name__)
 _OK, _UNAVAILABLE = 200, 503
 _BACKLOG = 128
@@ -52,17 +59,31 @@ def _reply(ok: bool, body: Any) -> JSONResponse:
     return JSONResponse(jsonable_encoder(body), status_code=_OK if ok else _UNAVAILABLE)
 
 
-def create_health_app(monitor: HealthMonitor, metrics: TradingMetrics | None = None) -> FastAPI:
+def create_health_app(
+    monitor: HealthMonitor,
+    metrics: TradingMetrics | None = None,
+    dashboard: DashboardApi | None = None,
+) -> FastAPI:
     """The FastAPI app serving the probes for ``monitor`` and ``/metrics`` for ``metrics``.
 
     Args:
         monitor: answers the probes.
         metrics: rendered at ``/metrics``; a fresh :class:`TradingMetrics` when ``None``.
             Its uptime and loop-lag gauges are bound to ``monitor``.
+        dashboard: when given, the dashboard page at ``/``, its REST API under
+            ``/api/v1`` and the OpenAPI docs at ``/docs`` are served too
+            (:mod:`vibe.trading_bot.api.rest`); probes and ``/metrics`` stay open.
     """
     metrics = metrics if metrics is not None else TradingMetrics()
     metrics.track(monitor.uptime_seconds, monitor.loop_lag_seconds)
-    app = FastAPI(title="vibe trading bot health", docs_url=None, redoc_url=None, openapi_url=None)
+    if dashboard is None:
+        app = FastAPI(
+            title="vibe trading bot health", docs_url=None, redoc_url=None, openapi_url=None
+        )
+    else:
+        from vibe.trading_bot.api.rest import create_dashboard_app
+
+        app = create_dashboard_app(dashboard)
     app.state.monitor, app.state.metrics = monitor, metrics
 
     # async handlers: they run on the loop itself, so they see its lag.
@@ -137,6 +158,7 @@ class HealthServer:
         host: interface to listen on (``"0.0.0.0"`` for every IPv4 interface).
         port: TCP port; 0 picks a free one (read it back from :attr:`port`).
         shutdown_timeout_seconds: how long :meth:`stop` waits for open requests, s.
+        on_stop: called once the server has stopped (e.g. to close the API's readers).
     """
 
     def __init__(
@@ -146,8 +168,10 @@ class HealthServer:
         host: str,
         port: int,
         shutdown_timeout_seconds: float = 5.0,
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
         self._app = app
+        self._on_stop = on_stop
         self._host = host
         self._port = port
         self._timeout = shutdown_timeout_seconds
@@ -207,6 +231,13 @@ class HealthServer:
         self._task = self._server = None
         if task is None or server is None:
             return
+        try:
+            await self._stop_serving(task, server)
+        finally:
+            if self._on_stop is not None:
+                self._on_stop()
+
+    async def _stop_serving(self, task: asyncio.Task[None], server: _InLoopServer) -> None:
         server.should_exit = True
         try:
             await asyncio.wait_for(asyncio.shield(task), timeout=self._timeout + 1.0)
@@ -253,11 +284,19 @@ class HealthServer:
 
 
 def build_health_server(
-    settings: HealthSettings, monitor: HealthMonitor, metrics: TradingMetrics | None = None
+    settings: HealthSettings,
+    monitor: HealthMonitor,
+    metrics: TradingMetrics | None = None,
+    dashboard: DashboardApi | None = None,
 ) -> HealthServer:
-    """A :class:`HealthServer` for ``monitor`` on ``HEALTH_CHECK_HOST:HEALTH_CHECK_PORT``."""
-    app = create_health_app(monitor, metrics)
-    return HealthServer(app, host=settings.health_check_host, port=settings.health_check_port)
+    """A :class:`HealthServer` for ``monitor`` (and ``dashboard``) on ``HEALTH_CHECK_HOST:PORT``."""
+    app = create_health_app(monitor, metrics, dashboard)
+    return HealthServer(
+        app,
+        host=settings.health_check_host,
+        port=settings.health_check_port,
+        on_stop=None if dashboard is None else dashboard.reader.close,
+    )
 
 
 def _log_task_end(task: asyncio.Task[None]) -> None:

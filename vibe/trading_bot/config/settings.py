@@ -375,6 +375,14 @@ class HealthSettings(BaseSettings):
     feed_quiet_grace_seconds: NonNegativeFloat = Field(
         60.0, description="in session, no bar for one bar plus this: market_data degraded"
     )
+    api_token: SecretStr | None = Field(
+        None,
+        description=(
+            "bearer token for /api/v1 (unset: read endpoints open, control endpoints 403)"
+        ),
+    )
+
+    _blank = field_validator("api_token", mode="before")(_blank_to_none)
 
 
 class ServiceSettings(BaseSettings):

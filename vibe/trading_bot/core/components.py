@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from vibe.trading_bot.config.logging_config import configure_logging
 from vibe.trading_bot.core.bar_processor import BarProcessor
+from vibe.trading_bot.core.bar_tape import BarTape
 from vibe.trading_bot.core.daemon import (
     Daemon,
     RunContext,
@@ -135,6 +136,8 @@ class ComponentBuilder:
         self._server: HealthServer | None = None
         self._metrics: TradingMetrics | None = None
         self._bridge: MetricsBridge | None = None
+        self._tape: BarTape | None = None  # the dashboard's, when the server is served
+        self._trading_lock = asyncio.Lock()  # see api/control.py
         self._daemon: Daemon | None = None
 
     async def build(self) -> Daemon:
@@ -182,6 +185,8 @@ class ComponentBuilder:
                 server=self._server,
                 metrics=self._metrics,
                 bridge=self._bridge,
+                tape=self._tape,
+                trading_lock=self._trading_lock,
             )
         return self._daemon
 
@@ -359,12 +364,15 @@ class ComponentBuilder:
         c = self.context
         if not c.plan.serve_health:
             return
+        from vibe.trading_bot.api.context import dashboard_api
         from vibe.trading_bot.api.health import build_health_server
 
         await c.monitor.start()
         metrics = self._prometheus()
         metrics.track(c.monitor.uptime_seconds, c.monitor.loop_lag_seconds)
         watch_components(metrics, c.monitor, self._data, self._log_handler)
-        self._server = build_health_server(c.settings.health, c.monitor, metrics)
-        await self._server.start()
-        _log.info("health server listening", url=self._server.url)
+        self._tape = BarTape(c.settings.strategy.orb_minutes)
+        stack = built(self._stack, "trading stack")
+        dashboard = dashboard_api(c, stack.executor, self._tape, self._trading_lock)
+        self._server = build_health_server(c.settings.health, c.monitor, metrics, dashboard)
+        await self._server.start()  # logs "health server listening" with its host and port

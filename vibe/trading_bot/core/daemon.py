@@ -11,6 +11,7 @@ missing. The drivers, the session loop and the commands read their parts from it
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from vibe.common.clock import Clock, MonotonicTimer, Timer
 from vibe.common.strategies.base import Strategy
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.bar_processor import BarProcessor
+from vibe.trading_bot.core.bar_tape import BarTape
 from vibe.trading_bot.core.health_monitor import HealthMonitor
 from vibe.trading_bot.core.metrics_bridge import MetricsBridge
 from vibe.trading_bot.core.run_plan import RunPlan
@@ -97,6 +99,9 @@ class Daemon(RunContext):
         cloud, sync: cloud sync (``None`` when off).
         server: the health and API server (``None`` when not served).
         metrics, bridge: the Prometheus collectors and their feed (``None`` in backtests).
+        tape: traded bars and equity marks for the dashboard (``None`` when not served).
+        trading_lock: held while a bar group is traded off the event loop; the
+            dashboard's commands take it (see :mod:`vibe.trading_bot.api.control`).
     """
 
     stores: Stores
@@ -112,6 +117,8 @@ class Daemon(RunContext):
     server: HealthServer | None = None
     metrics: TradingMetrics | None = None
     bridge: MetricsBridge | None = None
+    tape: BarTape | None = None
+    trading_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def context(self) -> RunContext:

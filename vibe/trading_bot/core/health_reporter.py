@@ -119,6 +119,8 @@ class ComponentStatus:
     errors: ErrorSummary
 
 
+#: The log event of every state change (``logs.db``; the dashboard's ``health`` events).
+STATE_CHANGED = "component state changed"
 #: Errors remembered per component; older ones are dropped even inside the window.
 MAX_ERRORS_KEPT = 10_000
 #: Longest reason or error message kept, characters.
@@ -206,7 +208,7 @@ class ComponentHealth:
         if state != previous:
             level = "warning" if state in _BAD_STATES else "info"
             getattr(_log, level)(
-                "component state changed",
+                STATE_CHANGED,
                 component=self.name,
                 previous=previous.value,
                 state=state.value,

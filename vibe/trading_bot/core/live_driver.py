@@ -285,7 +285,8 @@ class LiveDriver:
         """Trade one bar group and book-keep it once; True when it ends at the close."""
         for bar in group:
             self._seen[bar.symbol] = bar.timestamp
-        await asyncio.to_thread(self._process_group, group)
+        async with self.daemon.trading_lock:  # the dashboard's commands wait for the group
+            await asyncio.to_thread(self._process_group, group)
         end = max(bar.end for bar in group)
         self._last_end = max(self._last_end or end, end)
         await self.sessions.group_done(end)

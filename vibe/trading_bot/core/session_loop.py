@@ -3,7 +3,8 @@
 A *bar group* is every symbol's bar for one timestamp. After each group the
 loop records the equity point (backtests), moves the resume cursor (so a
 restart never trades a bar twice), tells the health monitor and the metrics a
-bar arrived, and hands queued alerts to the notifier.
+bar arrived, puts the group on the dashboard's bar tape, and hands queued
+alerts to the notifier.
 
 After the close: the end-of-day flatten of anything still open
 (:meth:`BarProcessor.end_session`), the daily summary alert (trades, P&L,
@@ -28,6 +29,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from vibe.trading_bot.core.bar_processor import BarProcessor
+from vibe.trading_bot.core.bar_tape import BarTape
 from vibe.trading_bot.core.daemon import Daemon, RunContext, Stores, note_sync
 from vibe.trading_bot.core.daily_summary import daily_figures
 from vibe.trading_bot.core.historical_feed import TradingDay
@@ -59,6 +61,7 @@ class SessionLoop:
         logs: ``logs.db``, cleaned up after each close (``None``: no cleanup).
         sync: the cloud sync, run after each close (``None``: off).
         bridge: the Prometheus feed (``None``: no ``/metrics``).
+        tape: the dashboard's record of traded bars and equity (``None``: no dashboard).
     """
 
     def __init__(
@@ -71,6 +74,7 @@ class SessionLoop:
         logs: LogStore | None = None,
         sync: SyncScheduler | None = None,
         bridge: MetricsBridge | None = None,
+        tape: BarTape | None = None,
     ) -> None:
         self.processor = processor
         self.executor = executor
@@ -81,7 +85,7 @@ class SessionLoop:
         self._clock = context.clock
         self._resume = plan.resume
         self._backtest = plan.mode is RunMode.BACKTEST
-        self._logs, self._sync, self._bridge = logs, sync, bridge
+        self._logs, self._sync, self._bridge, self._tape = logs, sync, bridge, tape
         self._source = plan.source
         self._persist_cursor = not self._backtest
         self.current: TradingDay | None = None
@@ -97,6 +101,7 @@ class SessionLoop:
             logs=daemon.logs,
             sync=daemon.sync,
             bridge=daemon.bridge,
+            tape=daemon.tape,
         )
 
     @property
@@ -118,6 +123,8 @@ class SessionLoop:
         """Open the session ``day``: strategy contexts and the executor's daily counters."""
         self.current = day
         self.processor.start_session(day.open, day.close)
+        if self._tape is not None:
+            self._tape.begin_session(day.open)
         self._start_counters(day)
 
     def _start_counters(self, day: TradingDay) -> None:
@@ -132,10 +139,13 @@ class SessionLoop:
             return
         self.stores.state.set_cursor(self._source, bar_end)
         self._monitor.record_bar(bar_end)
+        last = self.processor.last_bars
         if self._bridge is not None:
-            last = self.processor.last_bars
             symbols = [s for s, bar in last.items() if bar.end == bar_end]
             self._bridge.on_bars(symbols, self.executor.portfolio)
+        if self._tape is not None:
+            group = (bar for bar in last.values() if bar.end == bar_end)
+            self._tape.record_group(group, bar_end, self.executor.portfolio.equity)
         if self.executor.reporter.pending_alerts:
             await self.executor.flush_alerts()
 

@@ -22,6 +22,8 @@ Flow and rules:
   :meth:`TradeExecutor.flush_alerts` (async), so the synchronous core never waits
   for a notifier.
 * **Circuit breaker**: see :mod:`.circuit_breaker`.
+* **Entries paused** (:attr:`TradeExecutor.entries_paused`, the operator's switch):
+  entries are refused with reason ``entries_paused``; closes always pass.
 
 The core is synchronous (the backtest drives it directly); live code calls
 :meth:`handle_signal` / :meth:`on_bar` through ``asyncio.to_thread`` because they
@@ -75,6 +77,8 @@ from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
 _FINISHED = (OrderEventKind.CANCELLED, OrderEventKind.EXPIRED)
+#: Refusal reason of an entry while :attr:`TradeExecutor.entries_paused` is set.
+ENTRIES_PAUSED = "entries_paused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +138,9 @@ class TradeExecutor:
         self.portfolio = book.portfolio
         self.breaker = CircuitBreaker(config.max_consecutive_errors, health)
         self.session = SessionCounters(self._store)
+        #: New entries refused (outcome ``blocked``, reason ``entries_paused``) while True;
+        #: closes always pass. Set by the operator (dashboard API, ``api/control.py``).
+        self.entries_paused = False
         self._trips: dict[str, RoundTrip] = book.trips
         self._recorder = TradeRecorder(
             orders, self.portfolio, self._trips, reporter, config.take_profit_r, self._error
@@ -183,7 +190,11 @@ class TradeExecutor:
             self.start_session(day)
         is_close = signal.action is SignalAction.CLOSE
         try:
-            if not is_close and self.breaker.is_open:
+            if not is_close and self.entries_paused:
+                result = self._refused(
+                    signal, Outcome.BLOCKED, ENTRIES_PAUSED, "new entries paused by the operator"
+                )
+            elif not is_close and self.breaker.is_open:
                 result = self._refused(
                     signal,
                     Outcome.BLOCKED,

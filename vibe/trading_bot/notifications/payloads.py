@@ -68,6 +68,7 @@ class SystemEvent(StrEnum):
     COMPONENT_RECOVERED = "component_recovered"
     CIRCUIT_BREAKER = "circuit_breaker"
     SYNC_FAILURE = "sync_failure"
+    OPERATOR_COMMAND = "operator_command"  # pause/resume entries, flatten (dashboard API)
 
 
 #: System events that are errors (gated by ``NOTIFY_ON_ERROR``); the others always go.

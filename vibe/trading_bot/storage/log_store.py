@@ -102,6 +102,7 @@ class LogStore(SQLiteStore):
         retention_days: lines older than this many days are removed by
             :meth:`cleanup_old_logs` (``LOG_RETENTION_DAYS``, default 3).
         busy_timeout_ms: how long a writer waits for the file lock, in milliseconds.
+        read_only: open an existing file for reading only (the dashboard API).
 
     Raises:
         InvalidInputError: ``retention_days`` is not a whole number > 0.
@@ -117,9 +118,11 @@ class LogStore(SQLiteStore):
         clock: Clock,
         retention_days: int = DEFAULT_RETENTION_DAYS,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        *,
+        read_only: bool = False,
     ) -> None:
         self.retention_days = require_quantity("retention_days", retention_days)
-        super().__init__(path, clock, busy_timeout_ms)
+        super().__init__(path, clock, busy_timeout_ms, read_only=read_only)
 
     def insert_log(
         self,
