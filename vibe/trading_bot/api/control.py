@@ -34,7 +34,7 @@ from vibe.trading_bot.api.context import DashboardApi
 from vibe.trading_bot.api.routes_account import Api
 from vibe.trading_bot.api.routes_records import known_symbol
 from vibe.trading_bot.api.schemas import ControlOut, FlattenIn
-from vibe.trading_bot.execution.trade_executor import Outcome
+from vibe.trading_bot.execution.outcome import Outcome
 from vibe.trading_bot.notifications.payloads import SystemAlert, SystemEvent
 from vibe.trading_bot.utils.logger import get_logger
 
