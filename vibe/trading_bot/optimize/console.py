@@ -1,0 +1,100 @@
+"""The console side of ``optimize``: a progress bar over trials and the top-trials table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from vibe.trading_bot.optimize.study import TrialRecord
+
+TOP_ROWS = 10
+
+
+class TrialProgress:
+    """``with TrialProgress(console, total) as p: ... p.advance(record)`` (on stderr).
+
+    Args:
+        console: where the bar is drawn.
+
+    The total grows as each search says how many trials it will run (:meth:`planned`).
+    """
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]trials"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("best {task.fields[best]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self._task = self._progress.add_task("trials", total=0, best="–")
+        self._total = 0
+        self._best: float | None = None
+
+    def __enter__(self) -> TrialProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    def planned(self, trials: int) -> None:
+        """``trials`` more trials will run."""
+        self._total += trials
+        self._progress.update(self._task, total=self._total)
+
+    def advance(self, record: TrialRecord) -> None:
+        """One more trial told."""
+        if record.value is not None and (self._best is None or record.value > self._best):
+            self._best = record.value
+        best = "–" if self._best is None else f"{self._best:.4f}"
+        self._progress.update(self._task, advance=1, best=best)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.4f}"
+    return str(value)
+
+
+def top_trials_table(report: Mapping[str, Any], rows: int = TOP_ROWS) -> Table:
+    """The ``rows`` best complete trials: params, objective, return, drawdown, trades."""
+    names: Sequence[str] = list(report["space"])
+    objective = report["objective"]["name"]
+    table = Table(title=f"top trials by {objective}")
+    for header in ("trial", *names, objective, "return %", "max DD %", "trades"):
+        table.add_column(header, justify="right")
+    done = [t for t in report["trials"] if t["state"] == "complete"]
+    done.sort(key=lambda t: (-t["value"], t["number"]))
+    for trial in done[:rows]:
+        metrics = trial["metrics"]
+        table.add_row(
+            str(trial["number"]),
+            *(_text(trial["params"].get(n)) for n in names),
+            _text(trial["value"]),
+            _text(metrics.get("total_return_pct")),
+            _text(metrics.get("max_drawdown_pct")),
+            _text(metrics.get("num_trades")),
+        )
+    return table
