@@ -9,7 +9,8 @@ therefore resumes: finished trials are kept, trials an interruption left running
 are re-run (re-enqueued with their parameters), and only the missing ones run.
 
 Determinism: trials are asked :data:`BATCH_SIZE` at a time, run on the executor in
-any order, and told in trial-number order once the batch is done, so the sampler
+any order, and told in trial-number order (each as soon as the trials before it are
+told); the next batch is asked once the batch is done, so the sampler
 sees the same history whatever the executor and the worker count. A seeded TPE or
 random sampler is seeded with ``seed + trials already in the study``, so a resumed
 study does not propose its first trials again.
@@ -178,14 +179,31 @@ def run_search(
             texts = {name: param_text(value) for name, value in params.items()}
             specs.append(TrialSpec(trial.number, window[0], window[1], texts))
         outcomes: dict[int, TrialOutcome] = {}
+        untold = list(asked)
         try:
             for outcome in executor.run(context, specs):
                 outcomes[outcome.number] = outcome
-        finally:  # told in trial order, also when interrupted
-            for trial in asked:
+                untold = _tell_in_order(study, untold, outcomes, search, progress, by_name)
+        finally:  # when interrupted: the finished ones, still in trial order
+            for trial in untold:
                 if trial.number in outcomes:
                     record = _tell(study, trial, outcomes[trial.number], search)
                     progress.advance(_snapped(record, by_name))
+
+
+def _tell_in_order(
+    study: optuna.Study,
+    untold: list[optuna.Trial],
+    outcomes: Mapping[int, TrialOutcome],
+    search: SearchSettings,
+    progress: SearchProgress,
+    by_name: Mapping[str, Dimension],
+) -> list[optuna.Trial]:
+    """Tell the finished trials that no unfinished one precedes; return the rest."""
+    while untold and untold[0].number in outcomes:
+        trial = untold.pop(0)
+        progress.advance(_snapped(_tell(study, trial, outcomes[trial.number], search), by_name))
+    return untold
 
 
 def _tell(
