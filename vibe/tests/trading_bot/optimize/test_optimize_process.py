@@ -28,8 +28,10 @@ from vibe.tests.trading_bot.optimize.optimize_support import (
 )
 
 GRID = [
-    "--space", "orb_minutes=5,15,30,60",
-    "--space", "take_profit_r=1.0:2.5:0.5",
+    "--space",
+    "orb_minutes=5,15,30,60",
+    "--space",
+    "take_profit_r=1.0:2.5:0.5",
 ]  # fmt: skip  (16 points)
 
 
@@ -112,7 +114,7 @@ def test_grid_search_resumes_writes_reports_and_best_equals_a_backtest(tmp_path,
     report = read_report(report_path)
     assert report["interrupted"] is False
     finished = {t["number"]: t for t in report["trials"]}
-    for number, params, state, value, metrics in trial_results(cut):  # kept, not re-run
+    for number, params, _state, _value, metrics in trial_results(cut):  # kept, not re-run
         assert (finished[number]["params"], finished[number]["metrics"]) == (params, metrics)
     points = [(t["params"]["orb_minutes"], t["params"]["take_profit_r"]) for t in finished.values()]
     assert len(points) == len(set(points)) == 16  # every grid point exactly once

@@ -48,9 +48,11 @@ _PRELOADED: dict[Path, dict[tuple[str, str], pd.DataFrame]] = {}
 
 
 def preload_frames(directory: Path, frames: dict[tuple[str, str], pd.DataFrame]) -> None:
-    """Serve ``frames`` (bar frames as :meth:`ReplayProvider.load` returns them, keyed by
-    ``(symbol, timeframe)``) to every later :class:`ReplayProvider` on ``directory`` in
-    this process instead of reading its files. The frames must not be modified.
+    """Serve ``frames`` to later :class:`ReplayProvider` instances on ``directory``.
+
+    ``frames`` are bar frames as :meth:`ReplayProvider.load` returns them, keyed by
+    ``(symbol, timeframe)``; every provider created afterwards in this process on
+    ``directory`` serves them instead of reading its files. They must not be modified.
     """
     _PRELOADED[Path(directory).resolve()] = dict(frames)
 
