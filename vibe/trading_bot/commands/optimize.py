@@ -107,9 +107,8 @@ def _check_flags(args: OptimizeArgs) -> None:
 
     if args.timeframe is not None:
         check_timeframe(args.timeframe)
-    if args.data is None:
-        fail("--data DIR is required: a folder of <SYMBOL>_<timeframe>.csv bar files")
-    check_data_dir(args.data, "--data")
+    if args.data is not None:
+        check_data_dir(args.data, "--data")
     choices = {"--objective": (args.objective, OBJECTIVES), "--sampler": (args.sampler, SAMPLERS)}
     choices["--executor"] = (args.executor, ("local", "dask"))
     for flag, (value, allowed) in choices.items():
@@ -196,6 +195,8 @@ def _request(args: OptimizeArgs, env_file: Path) -> tuple[AppSettings, OptimizeR
 
 def optimize_command(args: OptimizeArgs) -> None:
     """Run ``optimize`` (see the module doc): check, search, write JSON + HTML, print."""
+    from vibe.common.errors import DataUnavailableError
+    from vibe.trading_bot.commands.backtest import not_fetched_message
     from vibe.trading_bot.commands.common import env_file_or_exit, fail, user_errors
     from vibe.trading_bot.commands.optimize_run import run_and_report
     from vibe.trading_bot.commands.preflight import check_report_path
@@ -205,7 +206,10 @@ def optimize_command(args: OptimizeArgs) -> None:
         settings, request = _request(args, env_file_or_exit(args.env_file))
         check_report_path(args.output, settings.storage.results_dir)
         workers = args.workers or os.cpu_count() or 1
-        interrupted = run_and_report(settings, request, args, workers)
+        try:
+            interrupted = run_and_report(settings, request, args, workers)
+        except DataUnavailableError as exc:
+            fail(not_fetched_message(exc, request.start, request.end))
     if interrupted:
         fail("interrupted: the reports hold the trials finished so far; run the same "
              "command again to resume", EXIT_INTERRUPTED)  # fmt: skip

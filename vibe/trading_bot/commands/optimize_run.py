@@ -20,6 +20,20 @@ if TYPE_CHECKING:
     from vibe.trading_bot.config.settings import AppSettings
 
 
+def _fetched(settings: AppSettings, request: OptimizeRequest, scheduler: MarketScheduler) -> Path:
+    """No ``--data``: the bars a backtest would fetch, written once (:mod:`..optimize.fetch`)."""
+    import asyncio
+    import logging
+
+    from vibe.trading_bot.optimize.fetch import fetch_bars
+
+    # yfinance warns about each failed step of a request; the failure is one error line
+    logging.getLogger("yfinance").setLevel(logging.ERROR)
+    lookback = [settings.strategy.volume_lookback_bars]
+    lookback += [int(v) for d in request.dims if d.name == "volume_lookback_bars" for v in d.values]
+    return asyncio.run(fetch_bars(settings, scheduler, (request.start, request.end), max(lookback)))
+
+
 def run_and_report(
     settings: AppSettings, request: OptimizeRequest, args: OptimizeArgs, workers: int
 ) -> bool:
@@ -30,6 +44,7 @@ def run_and_report(
 
     Raises:
         NoDataError, DataError: the bars cannot be read.
+        DataUnavailableError: no ``--data`` and Yahoo could not be reached.
         InvalidInputError: no (or too few, for the folds) sessions with bars.
         OperationalError: the Dask cluster cannot be reached.
         StorageError: a report cannot be written.
@@ -42,7 +57,7 @@ def run_and_report(
 
     first_year = request.start.year - 1
     scheduler = MarketScheduler.for_settings(settings, first_year, max(first_year + 1, 2027))
-    data = Path(str(args.data))
+    data = args.data or _fetched(settings, request, scheduler)
     context = request.context
     bars = load_bar_set(data, context.symbols, context.timeframe, scheduler)
     executor = make_executor(args.executor, bars, workers, args.address)

@@ -22,12 +22,16 @@ PAGE_SCRIPT = """
     chart.timeScale().fitContent();
   }
   const box = document.getElementById('equity');
+  let equity = 0;
   if (data.equity.length === 0) {
     box.outerHTML = '<p>No out-of-sample equity (run with --walk-forward K).</p>';
-    return;
+  } else {
+    const chart = LC.createChart(box, {autoSize: true, timeScale: {timeVisible: true}});
+    const line = chart.addSeries(LC.LineSeries, {color: '#2962ff', title: 'equity'});
+    line.setData(data.equity);
+    chart.timeScale().fitContent();
+    equity = line.data().length;
   }
-  const chart = LC.createChart(box, {autoSize: true, timeScale: {timeVisible: true}});
-  chart.addSeries(LC.LineSeries, {color: '#2962ff', title: 'equity'}).setData(data.equity);
-  chart.timeScale().fitContent();
+  window.optimizeDrawn = {parameterCharts: data.charts.length, equityPoints: equity};
 })();
 """

@@ -101,3 +101,23 @@ def test_dask_and_local_walk_forward_agree_and_folds_never_overlap(
     curve = summary["equity_curve"]
     assert curve and curve[0][0] >= folds[0]["out_of_sample"]["start"]
     assert summary["metrics"]["final_equity"] == curve[-1][1]
+    _page_draws(tmp_path / "dask" / "wf.html", len(curve))
+
+
+def _page_draws(page, equity_points):
+    """The HTML page draws its charts offline in Chromium, without console errors."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from vibe.tests.browser import chromium, console_errors, save_screenshot
+
+    with chromium() as driver:
+        driver.get(page.as_uri())
+        drawn = WebDriverWait(driver, 20).until(
+            lambda d: d.execute_script("return window.optimizeDrawn")
+        )
+        assert drawn["parameterCharts"] == 2  # orb_minutes and take_profit_r are numeric
+        assert 0 < drawn["equityPoints"] <= equity_points  # one point per bar time
+        assert driver.find_elements("css selector", "#equity canvas")
+        assert "table" in driver.find_element("css selector", "table.heat").tag_name
+        assert console_errors(driver) == []
+        save_screenshot(driver, page.with_suffix(".png"))
