@@ -46,6 +46,12 @@ def by_value(
     return out
 
 
+def top_trials(trials: Sequence[Mapping[str, Any]], count: int) -> list[Mapping[str, Any]]:
+    """The ``count`` complete trials with the highest objective (ties: lowest number first)."""
+    done = [t for t in trials if t["state"] == "complete" and t["value"] is not None]
+    return sorted(done, key=lambda t: (-t["value"], t["number"]))[:count]
+
+
 def heatmap(
     trials: Sequence[Mapping[str, Any]],
     rows: tuple[str, Sequence[Any]],

@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from vibe.trading_bot.optimize.aggregate import top_trials
 from vibe.trading_bot.optimize.study import TrialRecord
 
 TOP_ROWS = 10
@@ -85,9 +86,7 @@ def top_trials_table(report: Mapping[str, Any], rows: int = TOP_ROWS) -> Table:
     table = Table(title=f"top trials by {objective}")
     for header in ("trial", *names, objective, "return %", "max DD %", "trades"):
         table.add_column(header, justify="right")
-    done = [t for t in report["trials"] if t["state"] == "complete"]
-    done.sort(key=lambda t: (-t["value"], t["number"]))
-    for trial in done[:rows]:
+    for trial in top_trials(report["trials"], rows):
         metrics = trial["metrics"]
         table.add_row(
             str(trial["number"]),

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from vibe.trading_bot.optimize.aggregate import ValueSummary, by_value, heatmap
+from vibe.trading_bot.optimize.aggregate import ValueSummary, by_value, heatmap, top_trials
 from vibe.trading_bot.optimize.html_script import PAGE_SCRIPT, STYLE
 
 TOP_TRIALS = 20
@@ -159,8 +159,6 @@ def _equity_points(walk_forward: Mapping[str, Any] | None) -> list[dict[str, flo
 
 
 def _top_trials(report: Mapping[str, Any]) -> str:
-    done = [t for t in report["trials"] if t["state"] == "complete"]
-    done.sort(key=lambda t: (-t["value"], t["number"]))
     names = list(report["space"])
     rows = [
         (
@@ -170,7 +168,7 @@ def _top_trials(report: Mapping[str, Any]) -> str:
             t["metrics"].get("total_return_pct"),
             t["metrics"].get("num_trades"),
         )
-        for t in done[:TOP_TRIALS]
+        for t in top_trials(report["trials"], TOP_TRIALS)
     ]
     return _table(["trial", *names, report["objective"]["name"], "return %", "trades"], rows)
 

@@ -95,3 +95,19 @@ def test_out_of_sample_equity_adds_each_folds_pnl():
         ["2024-01-02T16:00:00+00:00", 100_100.0],
         ["2024-01-03T15:00:00+00:00", 100_000.0],
     ]
+
+
+def test_heatmap_and_top_trials_use_feasible_trials_only():
+    from vibe.trading_bot.optimize.aggregate import by_value, heatmap, top_trials
+
+    trials = [
+        {"number": 0, "params": {"a": 1, "b": True}, "state": "complete", "value": 0.5},
+        {"number": 1, "params": {"a": 1, "b": True}, "state": "complete", "value": 0.9},
+        {"number": 2, "params": {"a": 2, "b": False}, "state": "infeasible", "value": None},
+        {"number": 3, "params": {"a": 2, "b": True}, "state": "complete", "value": 0.9},
+    ]
+    assert heatmap(trials, ("a", [1, 2]), ("b", [True, False])) == [[0.9, None], [0.9, None]]
+    assert [t["number"] for t in top_trials(trials, 2)] == [1, 3]  # ties: lowest number
+    first, second = by_value(trials, "a", [1, 2])
+    assert (first.trials, first.feasible, first.best, first.mean) == (2, 2, 0.9, 0.7)
+    assert (second.trials, second.feasible, second.best) == (2, 1, 0.9)
