@@ -62,7 +62,8 @@ def optimize(  # noqa: PLR0913 - one parameter per command-line option
     symbols: options.SymbolsOption = None,
     timeframe: Annotated[str | None, typer.Option(help="1m or 5m (default: TIMEFRAME)")] = None,
     data: Annotated[
-        Path | None, typer.Option("--data", help="folder of <SYMBOL>_<tf>.csv bar files")
+        Path | None,
+        typer.Option("--data", help="folder of <SYMBOL>_<tf>.csv (default: cache, else Yahoo)"),
     ] = None,
     param: Annotated[
         list[str] | None, typer.Option("--param", help="name=value fixed for every trial")
