@@ -16,7 +16,9 @@ the grid ``orb_minutes`` 5,15,30,60 x ``take_profit_r`` 1.0..2.0 step 0.5 x
 
 Reported: wall time (spawn to exit for 1 and 2; the ``optimize`` call for 3, after the
 data is loaded), trials/s, the peak RSS (VmHWM) of each worker process (sampled from
-``/proc`` every 0.1 s), the ratios ours/backtesting.py (target <= 0.5) and
+``/proc`` every 0.1 s; local: the pool workers, then the fork server and the
+resource tracker; dask: the worker processes under each ``dask worker`` nanny;
+backtesting.py: its pool processes), the ratios ours/backtesting.py (target <= 0.5) and
 dask/local (target <= 1.3). Nothing is enforced.
 
 The backtesting.py ORB follows ``vibe.common.strategies.orb`` and
@@ -75,10 +77,10 @@ POINTS = 48
 
 
 class RssSampler:
-    """Peak RSS (VmHWM, MB) of every descendant of ``root`` (or of ``pids``), sampled."""
+    """Peak RSS (VmHWM, MB) of ``roots`` and all their descendants, sampled every 0.1 s."""
 
-    def __init__(self, root: int | None = None, pids: list[int] | None = None) -> None:
-        self.root, self.pids = root, pids or []
+    def __init__(self, *roots: int) -> None:
+        self.roots = list(roots)
         self.peaks: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -92,9 +94,7 @@ class RssSampler:
         self._thread.join()
 
     def _targets(self) -> list[int]:
-        if self.root is None:
-            return self.pids
-        found, frontier = [], [self.root]
+        found, frontier = [], list(self.roots)
         while frontier:
             pid = frontier.pop()
             found.append(pid)
@@ -133,7 +133,7 @@ def run_ours(extra: list[str]) -> dict[str, Any]:
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             args, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT
         )
-        with RssSampler(root=proc.pid) as rss:
+        with RssSampler(proc.pid) as rss:
             code = proc.wait()
     wall = time.perf_counter() - began
     if code != 0:
@@ -171,9 +171,11 @@ def run_dask() -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="bench-dask-"))
     address, procs = start_cluster(home)
     try:
-        with RssSampler(pids=[p.pid for p in procs[1:]]) as workers:
+        nannies = [p.pid for p in procs[1:]]  # `dask worker` runs its worker as a child
+        with RssSampler(*nannies) as workers:
             result = run_ours(["--executor", "dask", "--address", address])
-        result["worker_rss"] = sorted(workers.peaks.values(), reverse=True)
+        peaks = {pid: mb for pid, mb in workers.peaks.items() if pid not in nannies}
+        result["worker_rss"] = sorted(peaks.values(), reverse=True)
     finally:
         for proc in procs:
             proc.terminate()
@@ -268,7 +270,7 @@ def run_backtesting_py() -> dict[str, Any]:
     FEATURES.update(session_features(frame))
     bt = Backtest(frame, Orb, cash=100_000, commission=0.0,
                   finalize_trades=True)  # fmt: skip
-    with RssSampler(root=os.getpid()) as rss:
+    with RssSampler(os.getpid()) as rss:
         began = time.perf_counter()
         stats, heatmap = bt.optimize(**GRID, maximize="Sharpe Ratio", return_heatmap=True)
         wall = time.perf_counter() - began

@@ -186,6 +186,10 @@ def render_html(report: Mapping[str, Any], chart_js: str) -> str:
         + f" → {report['objective']['name']} {best['value']:,.4f}"
     )
     note = " — interrupted" if report["interrupted"] else ""
+    if report["walk_forward"] and report["walk_forward"]["folds"]:
+        last = report["walk_forward"]["folds"][-1]
+        window = f"{last['in_sample']['start']}..{last['in_sample']['end']}"
+        note += f"; trials and best: fold {last['fold']}'s in-sample search ({window})"
     title = f"optimize {', '.join(config['symbols'])} {config['start']}..{config['end']}"
     return f"""<!DOCTYPE html>
 <html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>
