@@ -13,6 +13,7 @@ from vibe.trading_bot.optimize.bars import load_bar_set
 from vibe.trading_bot.optimize.console import TrialProgress, top_trials_table
 from vibe.trading_bot.optimize.driver import OptimizeRequest, default_output, run_optimization
 from vibe.trading_bot.optimize.executors import make_executor
+from vibe.trading_bot.optimize.interrupt import CtrlC
 from vibe.trading_bot.optimize.results import RunInfo, report_dict
 
 if TYPE_CHECKING:
@@ -65,8 +66,8 @@ def run_and_report(
     err.print(f"optimize on {executor.description}; study storage {request.storage}",
               highlight=False, markup=False)  # fmt: skip
     try:
-        with TrialProgress(err) as progress:
-            outcome = run_optimization(request, bars, executor, progress)
+        with CtrlC() as ctrl_c, TrialProgress(err) as progress:
+            outcome = run_optimization(request, bars, executor, progress, ctrl_c)
     finally:
         executor.close()
     info = RunInfo(

@@ -20,6 +20,7 @@ import optuna
 
 from vibe.trading_bot.optimize.bars import BarSet
 from vibe.trading_bot.optimize.executors import TrialExecutor
+from vibe.trading_bot.optimize.interrupt import CtrlC
 from vibe.trading_bot.optimize.objective import score
 from vibe.trading_bot.optimize.space import Dimension, param_text
 from vibe.trading_bot.optimize.study import (
@@ -97,9 +98,15 @@ class OptimizeOutcome:
 
 
 def run_optimization(
-    request: OptimizeRequest, bars: BarSet, executor: TrialExecutor, progress: SearchProgress
+    request: OptimizeRequest,
+    bars: BarSet,
+    executor: TrialExecutor,
+    progress: SearchProgress,
+    ctrl_c: CtrlC | None = None,
 ) -> OptimizeOutcome:
     """Run the search, or every walk-forward fold, on ``executor``.
+
+    ``ctrl_c`` (Ctrl-C as a flag, :mod:`.interrupt`) is checked between trials.
 
     Raises:
         InvalidInputError: no session with bars in the range, or fewer than K+1.
@@ -118,14 +125,20 @@ def run_optimization(
         outcome = OptimizeOutcome(study.study_name)
         with _interruptible(outcome):
             run_search(
-                study, request.dims, request.search, executor, request.context, window, progress
+                study,
+                request.dims,
+                request.search,
+                executor,
+                request.context,
+                window,
+                progress,
+                ctrl_c,
             )
         outcome.trials = records(study, request.dims)
         outcome.best = best_record(outcome.trials)
         return outcome
-    return _walk_forward(
-        request, bars, executor, progress, plan_folds(sessions, request.walk_forward)
-    )
+    folds = plan_folds(sessions, request.walk_forward)
+    return _walk_forward(request, bars, executor, progress, folds, ctrl_c)
 
 
 def _study(request: OptimizeRequest, bars: BarSet, window: tuple[date, date]) -> optuna.Study:
@@ -147,6 +160,7 @@ def _walk_forward(
     executor: TrialExecutor,
     progress: SearchProgress,
     folds: list[Fold],
+    ctrl_c: CtrlC | None,
 ) -> OptimizeOutcome:
     outcome = OptimizeOutcome("")
     with _interruptible(outcome):
@@ -161,6 +175,7 @@ def _walk_forward(
                 request.context,
                 fold.in_sample,
                 progress,
+                ctrl_c,
             )
             outcome.folds.append(_evaluate(request, executor, fold, study))
     if outcome.folds:

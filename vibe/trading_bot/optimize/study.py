@@ -35,6 +35,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from vibe.trading_bot.optimize.executors import TrialExecutor
+from vibe.trading_bot.optimize.interrupt import CtrlC
 from vibe.trading_bot.optimize.objective import score
 from vibe.trading_bot.optimize.samplers import make_sampler
 from vibe.trading_bot.optimize.space import Dimension, ParamValue, grid_size, param_text
@@ -150,6 +151,7 @@ def run_search(
     context: TrialContext,
     window: tuple[Any, Any],
     progress: SearchProgress,
+    ctrl_c: CtrlC | None = None,
 ) -> None:
     """Run the missing trials of ``study`` on ``executor`` (see the module doc).
 
@@ -161,9 +163,10 @@ def run_search(
         context: symbols, timeframe and settings of every trial.
         window: the trials' first and last session (ET dates).
         progress: told how many trials will run, then each trial once it is told.
+        ctrl_c: checked between trials (see :mod:`.interrupt`).
 
     Raises:
-        KeyboardInterrupt: Ctrl-C; the trials finished so far are told first.
+        KeyboardInterrupt: Ctrl-C (``ctrl_c``); the trials finished so far are told first.
     """
     requeue_interrupted(study)
     progress.planned(
@@ -171,7 +174,9 @@ def run_search(
     )
     distributions = {d.name: d.distribution() for d in dims}
     by_name = {d.name: d for d in dims}
+    check = ctrl_c.check if ctrl_c is not None else (lambda: None)
     while (missing := search.target(dims) - sum(map(_done, study.get_trials(deepcopy=False)))) > 0:
+        check()
         asked = [study.ask(distributions) for _ in range(min(BATCH_SIZE, missing))]
         specs = []
         for trial in asked:
@@ -184,6 +189,7 @@ def run_search(
             for outcome in executor.run(context, specs):
                 outcomes[outcome.number] = outcome
                 untold = _tell_in_order(study, untold, outcomes, search, progress, by_name)
+                check()
         finally:  # when interrupted: the finished ones, still in trial order
             for trial in untold:
                 if trial.number in outcomes:
