@@ -98,11 +98,11 @@ class RssSampler:
         while frontier:
             pid = frontier.pop()
             found.append(pid)
-            try:
-                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-            except OSError:
-                continue
-            frontier += [int(c) for c in children]
+            for task in Path(f"/proc/{pid}/task").glob("*"):  # a child may be any thread's
+                try:
+                    frontier += [int(c) for c in (task / "children").read_text().split()]
+                except OSError:
+                    continue
         return found
 
     def _run(self) -> None:
