@@ -41,7 +41,6 @@ def spy(shared_data: Path) -> Path:
         (["--space", "orb_minute=5,15"], "--space orb_minute: unknown; expected one of"),
         (["--space", "take_profit_r=3:1:1"], "expected LOW:HIGH:STEP"),
         (["--space", "orb_minutes=0,5"], "--space orb_minutes=0,5: value '0' refused"),
-        (["--space", "orb_minutes=5", "--sampler", "anneal"], "--sampler='anneal'"),
         (["--space", "orb_minutes=5", "--executor", "dask"], "needs tcp://HOST:PORT"),
     ],
 )
