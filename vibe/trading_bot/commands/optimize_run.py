@@ -10,10 +10,10 @@ from rich.console import Console
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.data.frames import timeframe_seconds
 from vibe.trading_bot.optimize.bars import load_bar_set
-from vibe.trading_bot.optimize.console import TrialProgress, top_trials_table
+from vibe.trading_bot.optimize.console import top_trials_table, trial_progress
 from vibe.trading_bot.optimize.driver import OptimizeRequest, default_output, run_optimization
 from vibe.trading_bot.optimize.executors import make_executor
-from vibe.trading_bot.optimize.interrupt import CtrlC
+from vibe.trading_bot.optimize.interrupt import ctrl_c_flag
 from vibe.trading_bot.optimize.results import RunInfo, report_dict
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def run_and_report(
     err.print(f"optimize on {executor.description}; study storage {request.storage}",
               highlight=False, markup=False)  # fmt: skip
     try:
-        with CtrlC() as ctrl_c, TrialProgress(err) as progress:
+        with ctrl_c_flag() as ctrl_c, trial_progress(err) as progress:
             outcome = run_optimization(request, bars, executor, progress, ctrl_c)
     finally:
         executor.close()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from types import TracebackType
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -24,39 +24,16 @@ TOP_ROWS = 10
 
 
 class TrialProgress:
-    """``with TrialProgress(console, total) as p: ... p.advance(record)`` (on stderr).
-
-    Args:
-        console: where the bar is drawn.
+    """A progress bar over trials (on the console given to :func:`trial_progress`).
 
     The total grows as each search says how many trials it will run (:meth:`planned`).
     """
 
-    def __init__(self, console: Console) -> None:
-        self._progress = Progress(
-            TextColumn("[bold]trials"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("best {task.fields[best]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-        )
-        self._task = self._progress.add_task("trials", total=0, best="–")
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task = progress.add_task("trials", total=0, best="–")
         self._total = 0
         self._best: float | None = None
-
-    def __enter__(self) -> TrialProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._progress.stop()
 
     def planned(self, trials: int) -> None:
         """``trials`` more trials will run."""
@@ -69,6 +46,21 @@ class TrialProgress:
             self._best = record.value
         best = "–" if self._best is None else f"{self._best:.4f}"
         self._progress.update(self._task, advance=1, best=best)
+
+
+@contextlib.contextmanager
+def trial_progress(console: Console) -> Iterator[TrialProgress]:
+    """A :class:`TrialProgress` drawn on ``console`` (stderr) for the block."""
+    columns = (
+        TextColumn("[bold]trials"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("best {task.fields[best]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        yield TrialProgress(progress)
 
 
 def _text(value: Any) -> str:

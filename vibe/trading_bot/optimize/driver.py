@@ -124,16 +124,7 @@ def run_optimization(
         study = _study(request, bars, window)
         outcome = OptimizeOutcome(study.study_name)
         with _interruptible(outcome):
-            run_search(
-                study,
-                request.dims,
-                request.search,
-                executor,
-                request.context,
-                window,
-                progress,
-                ctrl_c,
-            )
+            _search(request, study, executor, window, progress, ctrl_c)
         outcome.trials = records(study, request.dims)
         outcome.best = best_record(outcome.trials)
         return outcome
@@ -144,6 +135,18 @@ def run_optimization(
 def _study(request: OptimizeRequest, bars: BarSet, window: tuple[date, date]) -> optuna.Study:
     name = study_name(request.definition(bars, window))
     return open_study(request.storage, name, request.search, request.dims)
+
+
+def _search(
+    request: OptimizeRequest,
+    study: optuna.Study,
+    executor: TrialExecutor,
+    window: tuple[date, date],
+    progress: SearchProgress,
+    ctrl_c: CtrlC | None,
+) -> None:
+    context = request.context
+    run_search(study, request.dims, request.search, executor, context, window, progress, ctrl_c)
 
 
 @contextlib.contextmanager
@@ -167,16 +170,7 @@ def _walk_forward(
         for fold in folds:
             study = _study(request, bars, fold.in_sample)
             outcome.study = study.study_name
-            run_search(
-                study,
-                request.dims,
-                request.search,
-                executor,
-                request.context,
-                fold.in_sample,
-                progress,
-                ctrl_c,
-            )
+            _search(request, study, executor, fold.in_sample, progress, ctrl_c)
             outcome.folds.append(_evaluate(request, executor, fold, study))
     if outcome.folds:
         last = outcome.folds[-1]
