@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
+BENCH_STAMP := $(VENV)/.stamp-bench
 NPM_STAMP := node_modules/.stamp
 
 .PHONY: run status backtest test test-exhaustive lint typecheck pytest bench clean help vendor-js
@@ -78,7 +79,12 @@ test: lint typecheck pytest
 test-exhaustive: $(DEV_STAMP)
 	$(PY) -m pytest -m exhaustive
 
-bench: $(DEV_STAMP)
+# backtesting.py (the `bench` extra) is only the reference of benchmarks/bench_optimize.py
+$(BENCH_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@touch $@ $(DEV_STAMP) $(RUN_STAMP)
+
+bench: $(BENCH_STAMP)
 	@set -e; for script in benchmarks/bench_*.py; do \
 		echo "== $$script"; $(PY) $$script; done
 

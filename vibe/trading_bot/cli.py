@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from vibe.trading_bot.commands import optimize as optimize_cmd
 from vibe.trading_bot.commands import options
 
 if TYPE_CHECKING:
@@ -222,6 +223,9 @@ def backtest(  # noqa: PLR0913 - one parameter per command-line option
     from vibe.trading_bot.commands.backtest import backtest_command
 
     backtest_command(start, end, symbols, timeframe, data, param or [], output, notify, env_file)
+
+
+app.command("optimize")(optimize_cmd.optimize)
 
 
 @app.command("show-status")

@@ -102,9 +102,16 @@ class BacktestRequest:
 
 
 async def run_backtest(
-    settings: AppSettings, request: BacktestRequest, progress: ProgressHook | None = None
+    settings: AppSettings,
+    request: BacktestRequest,
+    progress: ProgressHook | None = None,
+    *,
+    handle_signals: bool = True,
 ) -> BacktestResult:
     """Run the backtest and collect its result (trades, equity curve, metrics, rejections).
+
+    ``handle_signals=False`` leaves SIGINT/SIGTERM alone (a worker thread or a
+    pool worker of ``optimize``, where the parent process handles Ctrl-C).
 
     Raises:
         InvalidInputError: bad dates or no session in range.
@@ -129,7 +136,7 @@ async def run_backtest(
             resume=False,
             progress=progress,
         )
-        outcome = await Orchestrator(settings, plan).run()
+        outcome = await Orchestrator(settings, plan, handle_signals=handle_signals).run()
         store = TradeStore.in_data_dir(Path(workdir), outcome.daemon.clock)
         try:
             trades = store.get_trades()

@@ -41,6 +41,21 @@ from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
 
+#: Bar frames already in memory, by resolved folder then ``(symbol, timeframe)``
+#: (:func:`preload_frames`): a process that runs many backtests on one folder
+#: (an ``optimize`` worker) reads each file once.
+_PRELOADED: dict[Path, dict[tuple[str, str], pd.DataFrame]] = {}
+
+
+def preload_frames(directory: Path, frames: dict[tuple[str, str], pd.DataFrame]) -> None:
+    """Serve ``frames`` to later :class:`ReplayProvider` instances on ``directory``.
+
+    ``frames`` are bar frames as :meth:`ReplayProvider.load` returns them, keyed by
+    ``(symbol, timeframe)``; every provider created afterwards in this process on
+    ``directory`` serves them instead of reading its files. They must not be modified.
+    """
+    _PRELOADED[Path(directory).resolve()] = dict(frames)
+
 
 class ReplayProvider:
     """Serves history and a bar stream from a folder of bar files.
@@ -74,7 +89,7 @@ class ReplayProvider:
         self._scheduler = scheduler
         self._timeframe = timeframe
         self._start, self._end = start, end
-        self._frames: dict[tuple[str, str], pd.DataFrame] = {}
+        self._frames = dict(_PRELOADED.get(self.directory.resolve(), {}))
 
     async def connect(self) -> None:
         """Nothing to open; files are read on first use."""

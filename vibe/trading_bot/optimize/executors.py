@@ -1,0 +1,160 @@
+"""Where trials run: a local process pool, or an existing Dask distributed cluster.
+
+Both run :func:`~vibe.trading_bot.optimize.trial.run_trial` and yield outcomes as
+they complete; the study tells Optuna in trial order, so results never depend on
+the executor or the worker count (see :mod:`.study`).
+
+* :class:`LocalExecutor`: ``concurrent.futures.ProcessPoolExecutor`` with ``workers``
+  processes started by a fork server (fork after the imports, safe with threads);
+  each worker receives the bar set once (its initializer) and ignores Ctrl-C.
+* :class:`DaskExecutor`: a ``distributed.Client`` on ``tcp://HOST:PORT``; the bar set
+  is scattered to every worker once (``broadcast=True``) and each task gets a
+  reference to it, never a copy. Workers need this package (and its dependencies)
+  installed, at the client's version; one thread per worker process
+  (``dask worker --nthreads 1``) runs one backtest at a time.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from typing import Any, Protocol
+
+from vibe.common.errors import OperationalError
+from vibe.trading_bot.optimize.bars import BarSet
+from vibe.trading_bot.optimize.trial import (
+    TrialContext,
+    TrialOutcome,
+    TrialSpec,
+    init_local_worker,
+    run_trial,
+)
+
+DASK_CONNECT_TIMEOUT_SECONDS = 10.0
+#: imported once by the fork server, so each pool worker starts with them loaded
+WORKER_PRELOAD = (
+    "vibe.trading_bot.optimize.trial",
+    "vibe.trading_bot.backtest.runner",
+    "vibe.trading_bot.core.orchestrator",
+    "vibe.trading_bot.core.replay_driver",
+    "vibe.trading_bot.config.loader",
+)
+
+
+class TrialExecutor(Protocol):
+    """Runs trials somewhere and yields their outcomes as they complete."""
+
+    description: str
+
+    def run(self, context: TrialContext, specs: Sequence[TrialSpec]) -> Iterator[TrialOutcome]:
+        """Run ``specs``; yield each outcome when it is done (any order)."""
+        ...
+
+    def close(self) -> None:
+        """Cancel what has not started and release the workers."""
+        ...
+
+
+class LocalExecutor:
+    """A process pool on this machine.
+
+    Args:
+        bars: the bar set, sent once to each worker.
+        workers: number of worker processes (>= 1).
+    """
+
+    def __init__(self, bars: BarSet, workers: int) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(WORKER_PRELOAD))
+        self.description = f"local pool, {workers} worker(s)"
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=init_local_worker,
+            initargs=(bars,),
+        )
+        self._pending: list[Future[TrialOutcome]] = []
+
+    def run(self, context: TrialContext, specs: Sequence[TrialSpec]) -> Iterator[TrialOutcome]:
+        """Submit every spec, then yield outcomes as they complete.
+
+        Raises:
+            Exception: what a trial raised (a bug, not a bad parameter value).
+        """
+        self._pending = [self._pool.submit(run_trial, context, spec) for spec in specs]
+        for future in as_completed(self._pending):
+            yield future.result()
+        self._pending = []
+
+    def close(self) -> None:
+        """Cancel queued trials, wait for the running ones, stop the workers."""
+        for future in self._pending:
+            future.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """An existing Dask distributed cluster (``dask scheduler`` + ``dask worker``).
+
+    Args:
+        bars: the bar set, scattered to every worker once.
+        address: the scheduler, ``tcp://HOST:PORT``.
+
+    Raises:
+        OperationalError: the scheduler does not answer within
+            ``DASK_CONNECT_TIMEOUT_SECONDS`` or has no worker.
+    """
+
+    def __init__(self, bars: BarSet, address: str) -> None:
+        from distributed import Client
+
+        try:
+            self._client = Client(
+                address, timeout=DASK_CONNECT_TIMEOUT_SECONDS, set_as_default=False
+            )
+        except OSError as exc:
+            raise OperationalError(
+                f"--address={address}: no Dask scheduler answered ({exc}); start one with "
+                "`dask scheduler` and workers with `dask worker tcp://HOST:PORT`"
+            ) from exc
+        workers = len(self._client.scheduler_info(n_workers=-1).get("workers", {}))
+        if workers == 0:
+            self._client.close()
+            raise OperationalError(f"--address={address}: the Dask cluster has no worker")
+        self.description = f"dask {address}, {workers} worker(s)"
+        self._bars = self._client.scatter(bars, broadcast=True, hash=False)
+        self._pending: list[Any] = []
+
+    def run(self, context: TrialContext, specs: Sequence[TrialSpec]) -> Iterator[TrialOutcome]:
+        """Submit every spec, then yield outcomes as they complete.
+
+        Raises:
+            Exception: what a trial raised on its worker.
+        """
+        from distributed import as_completed as dask_completed
+
+        self._pending = [
+            self._client.submit(run_trial, context, spec, self._bars, pure=False) for spec in specs
+        ]
+        for future in dask_completed(self._pending, loop=self._client.loop):
+            outcome: TrialOutcome = future.result()
+            yield outcome
+        self._pending = []
+
+    def close(self) -> None:
+        """Cancel unfinished trials and disconnect (the cluster keeps running)."""
+        if self._pending:
+            self._client.cancel(self._pending)
+        self._client.close()
+
+
+def make_executor(kind: str, bars: BarSet, workers: int, address: str | None) -> TrialExecutor:
+    """``local`` -> :class:`LocalExecutor`; ``dask`` -> :class:`DaskExecutor` on ``address``.
+
+    Raises:
+        OperationalError: the Dask cluster cannot be reached.
+    """
+    if kind == "dask" and address is not None:
+        return DaskExecutor(bars, address)
+    return LocalExecutor(bars, workers)

@@ -1,0 +1,61 @@
+"""Optuna samplers for ``--sampler grid|tpe|random``.
+
+Trials are asked in batches and told in trial order (:mod:`.study`), so a seeded
+sampler proposes the same trials whatever the executor and worker count.
+
+The grid sampler is Optuna's :class:`~optuna.samplers.GridSampler` with two changes
+for a study that is asked and told in batches and resumed:
+
+* the next grid point is the first unvisited one in the sampler's (seeded) order,
+  never one chosen by trial number, so a study resumed after an interruption still
+  visits every point exactly once (the interrupted points are re-enqueued);
+* it never calls ``study.stop()`` (only allowed inside ``study.optimize``); the
+  search counts the grid itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import optuna
+from optuna.samplers import BaseSampler, GridSampler, RandomSampler, TPESampler
+from optuna.trial import FrozenTrial, TrialState
+
+from vibe.trading_bot.optimize.space import Dimension
+
+SAMPLERS = ("grid", "tpe", "random")
+
+
+class ResumableGridSampler(GridSampler):
+    """Optuna's grid sampler, visiting the first unvisited point (see the module doc)."""
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        """Assign the trial the first unvisited grid point (unless its params are fixed)."""
+        if "grid_id" in trial.system_attrs or "fixed_params" in trial.system_attrs:
+            return
+        unvisited = self._get_unvisited_grid_ids(study)
+        grid_id = min(unvisited) if unvisited else 0
+        storage = study._storage  # GridSampler's own protocol: the grid id is a system attr
+        storage.set_trial_system_attr(trial._trial_id, "search_space", self._search_space)
+        storage.set_trial_system_attr(trial._trial_id, "grid_id", grid_id)
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        """Nothing: the search stops after the grid's number of trials."""
+
+
+def make_sampler(kind: str, dims: Sequence[Dimension], seed: int | None) -> BaseSampler:
+    """The sampler of ``--sampler`` over ``dims``, seeded with ``seed`` (``None``: random).
+
+    TPE starts with ``min(10, trials)`` random trials (Optuna's default), then models.
+    """
+    if kind == "grid":
+        return ResumableGridSampler({d.name: list(d.values) for d in dims}, seed=seed)
+    if kind == "random":
+        return RandomSampler(seed=seed)
+    return TPESampler(seed=seed)
