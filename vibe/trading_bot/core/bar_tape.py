@@ -19,6 +19,7 @@ the first ``orb_minutes`` after the open (the ORB rule of
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from bisect import bisect_left
 from collections import deque
@@ -146,7 +147,9 @@ class BarTape:
         """Every bar on the tape recorded after sequence number ``seq``, in order."""
         if seq >= self.last_seq:
             return []
-        found = [t for bars in self._bars.values() for t in bars if t.seq > seq]
+        found: list[TapedBar] = []
+        for bars in self._bars.values():  # in seq order: the new ones are at the right end
+            found.extend(itertools.takewhile(lambda t: t.seq > seq, reversed(bars)))
         found.sort(key=lambda t: t.seq)
         return found
 
