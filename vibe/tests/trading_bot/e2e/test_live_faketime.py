@@ -165,8 +165,9 @@ def _start_live(
         YAHOO_BASE_URL=run.yahoo.url,
         DISCORD_WEBHOOK_URL=run.discord.start(),
         # 400x compresses the feed's slack (trading seconds): 60 fake seconds of grace
-        # would be 150 real milliseconds, 600 of bar age 1.5 real seconds
-        FEED_QUIET_GRACE_SECONDS="1200",
+        # would be 150 real milliseconds; 3600 are 9 real seconds, so a pause of a
+        # loaded CI machine (3 real s were seen) is not a quiet feed
+        FEED_QUIET_GRACE_SECONDS="3600",
         READINESS_MAX_BAR_AGE_SECONDS="3600",
         LD_PRELOAD=library,
         FAKETIME_TIMESTAMP_FILE=str(clock.rc_file),
