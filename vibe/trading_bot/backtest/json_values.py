@@ -9,6 +9,9 @@ import numpy as np
 
 from vibe.common.models import require_aware
 
+#: how close to a half (in units of the last kept digit) a value is re-rounded exactly
+_HALF_TOLERANCE = 1e-6
+
 
 def finite_or_none(value: float | None, ndigits: int) -> float | None:
     """``value`` rounded to ``ndigits`` decimals, or ``None`` if missing, NaN or infinite.
@@ -31,11 +34,23 @@ def iso_utc(name: str, value: datetime) -> str:
 
 
 def rounded_list(values: np.ndarray, ndigits: int) -> list[float | None]:
-    """:func:`finite_or_none` of every element, vectorized (a year of 1-minute points)."""
-    array = np.round(np.asarray(values, dtype=float), ndigits) + 0.0
-    finite = np.isfinite(array)
+    """:func:`finite_or_none` of every element, vectorized (a year of 1-minute points).
+
+    Equal to Python's ``round(value, ndigits)`` element by element: numpy rounds
+    ``value * 10**ndigits``, which can land on the other side of a half when the
+    product is inexact (``100255.515`` -> ``100255.51`` where ``round`` gives
+    ``.52``), so values within float error of a half are rounded again by ``round``.
+    """
+    array = np.asarray(values, dtype=float)
+    scaled = array * 10.0**ndigits
+    rounded = np.round(array, ndigits) + 0.0
+    with np.errstate(invalid="ignore"):  # inf - inf for infinities: not near a half
+        near_half = np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < _HALF_TOLERANCE)
+    for index in near_half.tolist():
+        rounded[index] = round(float(array[index]), ndigits) + 0.0
+    finite = np.isfinite(rounded)
     if finite.all():
-        return list(array.tolist())
+        return list(rounded.tolist())
     return [
-        value if ok else None for value, ok in zip(array.tolist(), finite.tolist(), strict=True)
+        value if ok else None for value, ok in zip(rounded.tolist(), finite.tolist(), strict=True)
     ]

@@ -31,26 +31,27 @@ quantity); ``null`` when unknown or open).
 Times are ISO-8601 in UTC with an explicit ``+00:00`` offset (the console and HTML
 show America/New_York time with its zone). USD amounts are rounded to cents, prices to
 6 decimals (never fewer than 4), percentages and ratios to 6 decimals; no number is
-``-0.0``. NaN and infinities become ``null``; the encoder refuses any that slip through.
+``-0.0``. NaN and infinities become ``null``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from vibe.common.errors import InvalidInputError, StorageError
 from vibe.common.models import Trade, require_aware
 from vibe.trading_bot.backtest.benchmark import Benchmark
-from vibe.trading_bot.backtest.json_values import finite_or_none, iso_utc
+from vibe.trading_bot.backtest.json_values import finite_or_none, iso_utc, rounded_list
 from vibe.trading_bot.backtest.metrics import PerformanceMetrics
 from vibe.trading_bot.backtest.price_history import PriceHistory
 from vibe.trading_bot.backtest.sections import analysis_sections
@@ -200,10 +201,9 @@ def trade_dict(trade: Trade, initial_stop: float | None = None) -> dict[str, Any
 
 def _iso_utc_many(times: Sequence[datetime]) -> list[str]:
     """:func:`iso_utc` of every time; whole seconds go through day and time-of-day tables."""
-    for when in times:
-        if when.tzinfo is None:
-            require_aware("equity_curve time", when)
-    stamps = np.array([when.timestamp() for when in times], dtype=float)
+    if None in {when.tzinfo for when in times}:
+        require_aware("equity_curve time", next(w for w in times if w.tzinfo is None))
+    stamps = np.fromiter(map(datetime.timestamp, times), dtype=float, count=len(times))
     seconds = np.round(stamps).astype(np.int64)
     if not np.array_equal(seconds, stamps):
         return [iso_utc("equity_curve time", when) for when in times]
@@ -217,18 +217,20 @@ def _iso_utc_many(times: Sequence[datetime]) -> list[str]:
     ]
 
 
-def equity_points(curve: Sequence[tuple[datetime, float]]) -> list[list[str | float | None]]:
-    """``[[iso_utc_time, equity_usd_cents], ...]``; non-finite equity becomes ``None``.
+def equity_points(curve: Sequence[tuple[datetime, float]]) -> list[tuple[str, float | None]]:
+    """``[(iso_utc_time, equity_usd_cents), ...]``; non-finite equity becomes ``None``.
+
+    Built with vectorized steps (a 1-minute year is ~100,000 points); the pairs are
+    tuples, written as two-element JSON arrays.
 
     Raises:
         InvalidInputError: a naive timestamp.
     """
     if not curve:
         return []
-    stamps = _iso_utc_many([when for when, _ in curve])
-    isfinite = math.isfinite
-    rounded = [round(value, USD_DECIMALS) if isfinite(value) else None for _, value in curve]
-    return [[stamp, value] for stamp, value in zip(stamps, rounded, strict=True)]
+    stamps = _iso_utc_many(list(map(itemgetter(0), curve)))
+    values = np.fromiter(map(itemgetter(1), curve), dtype=float, count=len(curve))
+    return list(zip(stamps, rounded_list(values, USD_DECIMALS), strict=True))
 
 
 def result_to_dict(result: BacktestResult) -> dict[str, Any]:
@@ -287,14 +289,15 @@ def format_metric(key: str, value: float | int | None) -> str:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, allow_nan=False, ensure_ascii=False)
+    return orjson.dumps(value).decode()
 
 
 def render_json(result: BacktestResult, payload: dict[str, Any] | None = None) -> str:
     """The report as JSON text: one line per top-level key and per trade (diff-friendly).
 
-    Uses the C encoder for each piece, so a year of 1-minute equity points stays fast.
-    ``payload`` is ``result_to_dict(result)`` when the caller has it already.
+    Encoded with orjson (a year of 1-minute equity points in a few milliseconds);
+    tuples are written as arrays. ``payload`` is ``result_to_dict(result)`` when the
+    caller has it already.
 
     Raises:
         InvalidInputError: a naive timestamp.

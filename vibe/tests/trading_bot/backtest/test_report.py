@@ -209,7 +209,7 @@ def test_equity_times_match_python_isoformat(real_result):
     assert [p[1] for p in points] == [round(value, 2) for _, value in curve]
     assert points[0][0] == "2025-06-04T13:35:00+00:00"
     fractional = [(curve[0][0] + timedelta(microseconds=250), 5.0)]
-    assert equity_points(fractional) == [["2025-06-04T13:35:00.000250+00:00", 5.0]]
+    assert equity_points(fractional) == [("2025-06-04T13:35:00.000250+00:00", 5.0)]
     with pytest.raises(InvalidInputError, match="naive"):
         equity_points([(datetime(2025, 6, 4, 13, 35), 1.0)])  # noqa: DTZ001
 
@@ -296,3 +296,18 @@ def test_print_summary_without_trades_or_rejections(real_result):
     print_summary(dataclasses.replace(real_result, trades=[], rejections={}), console)
     out = console.export_text()
     assert "Final equity" in out and "Exit reason" not in out and "Rule" not in out
+
+
+def test_rounded_list_rounds_exactly_like_round():
+    """numpy's round scales by 10**n first and can fall on the wrong side of a half."""
+    import numpy as np
+
+    from vibe.trading_bot.backtest.json_values import rounded_list
+
+    rng = np.random.default_rng(7)
+    halves = np.round(rng.uniform(90_000, 110_000, 20_000), 2) + 0.005  # ties in decimal
+    values = np.concatenate([halves, rng.uniform(-1e6, 1e6, 20_000), [100255.515, -0.004]])
+    for ndigits in (2, 6):
+        assert rounded_list(values, ndigits) == [round(v, ndigits) + 0.0 for v in values.tolist()]
+    assert rounded_list(np.array([1.0, math.nan, math.inf]), 2) == [1.0, None, None]
+    assert math.copysign(1.0, rounded_list(np.array([-0.004]), 2)[0]) == 1.0  # no -0.0
