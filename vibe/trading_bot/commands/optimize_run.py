@@ -56,8 +56,7 @@ def run_and_report(
     from vibe.trading_bot.optimize.html import render_html
     from vibe.trading_bot.web import chart_library_js
 
-    first_year = request.start.year - 1
-    scheduler = MarketScheduler.for_settings(settings, first_year, max(first_year + 1, 2027))
+    scheduler = MarketScheduler.for_settings(settings, request.start.year - 1, request.end.year)
     data = args.data or _fetched(settings, request, scheduler)
     context = request.context
     bars = load_bar_set(data, context.symbols, context.timeframe, scheduler)

@@ -27,6 +27,7 @@ from datetime import UTC, date
 from pathlib import Path
 
 from vibe.common.errors import ConfigIssue, ConfigurationError
+from vibe.trading_bot.core.calendar_history import history_rows
 from vibe.trading_bot.utils.atomic_file import write_bytes_atomically
 from vibe.trading_bot.utils.logger import get_logger
 
@@ -56,8 +57,9 @@ def load_schedule(
 ) -> Schedule:
     """The schedule of ``calendar_name`` from Jan 1 of ``first_year`` to Dec 31 of ``last_year``.
 
-    Answered from the process memory, else from ``cache_dir`` (when given), else
-    computed with pandas-market-calendars (and then stored in both).
+    Answered from the process memory, else from the sessions shipped with the
+    package for past NYSE years (:mod:`.calendar_history`), else from ``cache_dir``
+    (when given), else computed with pandas-market-calendars (and then stored in both).
 
     Raises:
         ConfigurationError: ``calendar_name`` is not a pandas-market-calendars name
@@ -67,18 +69,27 @@ def load_schedule(
     schedule = _memory.get(key)
     if schedule is not None:
         return schedule
+    shipped = history_rows(*key)
+    if shipped is not None:
+        schedule = _memory[key] = Schedule(*shipped)
+        return schedule
     path = _cache_path(cache_dir, *key)
     stamp = _library_stamp()
     schedule = _read(path, stamp) if path is not None else None
     if schedule is None:
-        schedule = _compute(*key)
+        schedule = compute_schedule(*key)
         if path is not None:
             _write(path, stamp, schedule)
     _memory[key] = schedule
     return schedule
 
 
-def _compute(calendar_name: str, first_year: int, last_year: int) -> Schedule:
+def compute_schedule(calendar_name: str, first_year: int, last_year: int) -> Schedule:
+    """The schedule computed by pandas-market-calendars (no cache, no shipped history).
+
+    Raises:
+        ConfigurationError: ``calendar_name`` is unknown (names ``MARKET_CALENDAR``).
+    """
     import pandas_market_calendars as mcal
 
     try:

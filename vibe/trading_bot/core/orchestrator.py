@@ -104,6 +104,18 @@ def initial_time(scheduler: MarketScheduler, plan: RunPlan, lookback_bars: int) 
     return datetime.combine(first, time(0), UTC)
 
 
+def _years(plan: RunPlan) -> tuple[int, int]:
+    """The calendar years a run needs first (more load on demand): a dated run's own.
+
+    A backtest or replay of past dates then reads the sessions shipped with the
+    package (:mod:`.calendar_history`), with no calendar build.
+    """
+    if plan.start is None:
+        return 2015, 2027
+    first = plan.start.year - 1  # warm-up sessions before the start
+    return first, plan.end.year if plan.end is not None else max(first + 1, 2027)
+
+
 class Orchestrator:
     """Builds, runs and stops the daemon for one :class:`RunPlan` (see module doc).
 
@@ -135,10 +147,7 @@ class Orchestrator:
     ) -> None:
         self.settings = settings
         self.plan = plan
-        first_year = (plan.start.year - 1) if plan.start else 2015
-        self.scheduler = scheduler or MarketScheduler.for_settings(
-            settings, first_year, max(first_year + 1, 2027)
-        )
+        self.scheduler = scheduler or MarketScheduler.for_settings(settings, *_years(plan))
         lookback = settings.strategy.volume_lookback_bars
         if clock is None:
             if plan.mode is RunMode.LIVE:

@@ -70,7 +70,7 @@ class TrialOutcome:
         number: :attr:`TrialSpec.number`.
         metrics: the backtest report's ``metrics`` (USD to the cent), ``None`` on error.
         error: the one-line error of a backtest these parameters cannot run.
-        equity: ``[[iso_utc_close_time, equity_usd], ...]`` when ``keep_equity``.
+        equity: ``[(iso_utc_close_time, equity_usd), ...]`` when ``keep_equity``.
         trade_pnls: net P&L in USD of each closed trade when ``keep_equity``.
         worker: ``host:pid`` of the process that ran it.
     """
@@ -78,7 +78,7 @@ class TrialOutcome:
     number: int
     metrics: dict[str, float | int | None] | None
     error: str | None = None
-    equity: list[list[Any]] = field(default_factory=list)
+    equity: list[tuple[str, float | None]] = field(default_factory=list)
     trade_pnls: list[float] = field(default_factory=list)
     worker: str = ""
 

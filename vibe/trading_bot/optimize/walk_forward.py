@@ -85,7 +85,7 @@ def plan_folds(sessions: Sequence[date], folds: int) -> list[Fold]:
     ]
 
 
-def chain_equity(curves: Sequence[list[list[Any]]], capital: float) -> list[list[Any]]:
+def chain_equity(curves: Sequence[Sequence[Sequence[Any]]], capital: float) -> list[list[Any]]:
     """``[[iso_utc, equity_usd], ...]`` of each fold -> one curve, P&L added across folds."""
     chained: list[list[Any]] = []
     offset = 0.0
