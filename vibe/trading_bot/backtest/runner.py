@@ -37,7 +37,7 @@ from vibe.trading_bot.backtest.initial_stops import initial_stops
 from vibe.trading_bot.backtest.metrics import metrics_from_arrays
 from vibe.trading_bot.backtest.price_history import PriceHistory, price_history
 from vibe.trading_bot.backtest.report import BacktestConfig, BacktestResult, ParamValue
-from vibe.trading_bot.backtest.session_bars import session_bars
+from vibe.trading_bot.backtest.session_bars import in_sessions, session_bars
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.bar_processor import BarProcessor
 from vibe.trading_bot.core.run_plan import ProgressHook, RunMode, RunPlan
@@ -46,6 +46,8 @@ from vibe.trading_bot.data.frames import timeframe_seconds
 from vibe.trading_bot.storage.trade_store import TradeStore
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from vibe.trading_bot.core.daemon import Daemon
 
 PARAM_GROUPS = ("strategy", "risk", "exchange")
@@ -149,7 +151,8 @@ async def run_backtest(
         last = curve[-1][0].astimezone(NEW_YORK).date() if curve else request.start
         request = dataclasses.replace(request, end=max(request.start, last))
     result = _result(settings, request, trades, curve, processor)
-    benchmark, prices = await _benchmark(outcome.daemon, request, curve, settings)
+    frames = outcome.feed.frames if outcome.feed is not None else {}
+    benchmark, prices = await _benchmark(outcome.daemon, request, curve, settings, frames)
     return dataclasses.replace(
         result,
         stop_reason=outcome.stop_reason,
@@ -164,18 +167,30 @@ async def _benchmark(
     request: BacktestRequest,
     curve: list[tuple[datetime, float]],
     settings: AppSettings,
+    loaded: Mapping[str, pd.DataFrame | None],
 ) -> tuple[Benchmark | None, PriceHistory | None]:
-    """Equal-weight buy and hold of the run's symbols over the bars it traded, and those bars."""
+    """Equal-weight buy and hold of the run's symbols over the bars it traded, and those bars.
+
+    ``loaded``: the bar frames the run's feed read (no second read), else the data
+    manager is asked again (:func:`.session_bars`).
+    """
     if not curve:
         return None, None
-    frames = await session_bars(
-        daemon.data,
-        daemon.scheduler,
-        request.symbols,
-        request.timeframe,
-        request.start,
-        request.end,
-    )
+    if set(loaded) >= set(request.symbols):
+        sessions = daemon.scheduler.session_list(request.start, request.end)
+        frames: dict[str, pd.DataFrame | None] = {}
+        for symbol in request.symbols:
+            frame = loaded[symbol]
+            frames[symbol] = None if frame is None else in_sessions(frame, sessions)
+    else:
+        frames = await session_bars(
+            daemon.data,
+            daemon.scheduler,
+            request.symbols,
+            request.timeframe,
+            request.start,
+            request.end,
+        )
     times = [when for when, _ in curve]
     bar_seconds = timeframe_seconds(request.timeframe)
     capital = settings.trading.initial_capital

@@ -1,4 +1,4 @@
-"""The traded sessions' bars of each symbol, read again after a run for the benchmark.
+"""The traded sessions' bars of each symbol, read again when the run did not keep them.
 
 The run's :class:`~vibe.trading_bot.core.historical_feed.HistoricalFeed` trades the
 bars the data manager returns for the traded sessions; this asks the same data manager

@@ -141,6 +141,13 @@ class HistoricalFeed:
         start: first session traded (ET date).
         end: last session traded (ET date, inclusive).
         warmup_sessions: sessions before ``start`` loaded for warm-up.
+        keep_frames: keep each symbol's validated bar frame in :attr:`frames` after
+            :meth:`load` (a backtest's benchmark and price charts reuse them instead
+            of reading the bars again).
+
+    Attributes:
+        frames: symbol -> the bar frame read for the warm-up and traded sessions
+            (``None`` when the data had none); empty unless ``keep_frames``.
 
     Raises:
         InvalidInputError: ``end`` before ``start``, or no session between them.
@@ -155,6 +162,8 @@ class HistoricalFeed:
         start: date,
         end: date,
         warmup_sessions: int = 1,
+        *,
+        keep_frames: bool = False,
     ) -> None:
         if end < start:
             raise InvalidInputError(f"end={end.isoformat()} is before start={start.isoformat()}")
@@ -170,6 +179,8 @@ class HistoricalFeed:
         self._warmup_days = sessions_before(scheduler, start, warmup_sessions)
         self._bars: dict[str, list[Bar]] = {}
         self._starts: dict[str, list[datetime]] = {}
+        self._keep_frames = keep_frames
+        self.frames: dict[str, pd.DataFrame | None] = {}
 
     async def load(self) -> None:
         """Read every symbol's bars for the warm-up and traded sessions.
@@ -190,6 +201,8 @@ class HistoricalFeed:
             except NoDataError:
                 frame = None
             bars, starts = frame_bars(symbol, frame, self._interval)
+            if self._keep_frames:
+                self.frames[symbol] = frame
             if bisect_left(starts, self.days[0].open) == len(starts):
                 raise NoDataError(
                     f"symbol {symbol} has no {self._timeframe} bars between "

@@ -71,6 +71,8 @@ class RunOutcome:
         sessions: complete sessions traded (replay/backtest); a session cut short by a
             stop is not counted but reported in ``interrupted``.
         interrupted: the session a stop cut short, if any.
+        feed: the replay's or backtest's bar feed (``None`` live); a backtest's keeps
+            the bar frames it read (:attr:`HistoricalFeed.frames`).
     """
 
     daemon: Daemon
@@ -78,6 +80,7 @@ class RunOutcome:
     shutdown: list[ShutdownResult]
     sessions: int = 0
     interrupted: InterruptedSession | None = None
+    feed: HistoricalFeed | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +177,7 @@ class Orchestrator:
         self.daemon: Daemon | None = None  # set once every start-up phase has run
         self._driver: ReplayDriver | None = None
         self._interrupted: InterruptedSession | None = None
+        self._feed: HistoricalFeed | None = None
 
     async def run(self) -> RunOutcome:
         """Start, trade until the data ends or a stop is requested, then shut down.
@@ -198,7 +202,9 @@ class Orchestrator:
             if self._handle_signals:
                 self.service.remove_signal_handlers()
         sessions = 0 if self._driver is None else self._driver.sessions_done
-        return RunOutcome(daemon, self.service.stop_reason, results, sessions, self._interrupted)
+        return RunOutcome(
+            daemon, self.service.stop_reason, results, sessions, self._interrupted, self._feed
+        )
 
     def _interrupted_session(self) -> InterruptedSession | None:
         """The replay session a stop cut short (logged), or ``None``."""
@@ -267,7 +273,9 @@ class Orchestrator:
             plan.start,
             plan.end,
             warmup_sessions_needed(self.settings.strategy.volume_lookback_bars, plan.timeframe),
+            keep_frames=plan.record_equity,
         )
+        self._feed = feed
         await feed.load()
         self._driver = ReplayDriver(daemon, feed)
         await self._driver.run()

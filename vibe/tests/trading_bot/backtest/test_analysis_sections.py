@@ -458,3 +458,34 @@ def test_bars_that_cannot_be_read_again_leave_the_benchmark_leg_empty(shared_dat
     assert legs["AAPL"].return_pct is None
     expected = CAPITAL / 2 * spy["close"].iloc[-1] / spy["open"].iloc[0] + CAPITAL / 2
     assert bench.final_equity == pytest.approx(expected, abs=1e-9)
+
+
+def test_the_benchmark_reuses_the_bars_the_run_read(shared_data, tmp_path, monkeypatch):
+    """One read of each symbol's bar file per backtest: the benchmark uses the feed's frames."""
+    from vibe.trading_bot.data.providers.replay import ReplayProvider
+
+    reads: list[str] = []
+    original = ReplayProvider.get_history
+
+    async def counted(self, symbol, timeframe, start, end):  # type: ignore[no-untyped-def]
+        reads.append(symbol)
+        return await original(self, symbol, timeframe, start, end)
+
+    monkeypatch.setattr(ReplayProvider, "get_history", counted)
+    saved = dict(os.environ)
+    _clean_env()
+    try:
+        settings = load_settings(None, {"data_dir": tmp_path, "symbols": ["SPY", "AAPL"]})
+        request = BacktestRequest(START, date(2025, 6, 11), ("AAPL", "SPY"), "5m",
+                                  shared_data / SAMPLE, {})  # fmt: skip
+        result = asyncio.run(run_backtest(settings, request))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert sorted(reads) == ["AAPL", "SPY"]
+    assert result.benchmark is not None
+    spy = csv_bars(shared_data, "SPY")
+    spy = spy[spy["timestamp"].str[:10] <= "2025-06-11"]
+    leg = {leg.symbol: leg for leg in result.benchmark.symbols}["SPY"]
+    expected = (spy["close"].iloc[-1] / spy["open"].iloc[0] - 1) * 100
+    assert leg.return_pct == pytest.approx(expected, abs=1e-9)
