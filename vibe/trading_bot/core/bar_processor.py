@@ -59,6 +59,10 @@ class BarProcessor:
         health: per-symbol errors are reported here (state DEGRADED while any occur).
         record_equity: keep ``(bar close time, equity USD)`` after every bar group
             (:meth:`mark_equity`), for the backtest's equity curve.
+        pin_decisions: pin the decision time to each bar's close (a
+            :class:`~vibe.common.clock.LiveClock`, which reads the pin); a simulated
+            clock already stands at the bar's close and ignores pins, so replays and
+            backtests skip the two context-variable writes per bar.
 
     Attributes:
         rejections: refused entries per rule name, every stage (strategy rules,
@@ -72,6 +76,7 @@ class BarProcessor:
         health: HealthReporter,
         *,
         record_equity: bool = False,
+        pin_decisions: bool = True,
     ) -> None:
         self.strategy = strategy
         self.executor = executor
@@ -85,6 +90,7 @@ class BarProcessor:
         self.signals = 0
         self.equity_curve: list[tuple[datetime, float]] | None = [] if record_equity else None
         self.in_market: list[bool] = []
+        self._pin_decisions = pin_decisions
 
     def start_session(self, session_open: datetime, session_close: datetime) -> None:
         """Begin the session ``[session_open, session_close)`` (tz-aware UTC)."""
@@ -119,7 +125,7 @@ class BarProcessor:
         symbol = bar.symbol
         executor = self.executor
         strategy = self.strategy
-        pinned = pin_decision_time(bar.end)
+        pinned = pin_decision_time(bar.end) if self._pin_decisions else None
         try:
             executor.on_bar(bar)
             if executor.has_refused_at_fill:
@@ -139,7 +145,8 @@ class BarProcessor:
         except Exception as exc:  # one symbol's failure must not stop the others
             self._isolate(bar, exc)
         finally:
-            unpin_decision_time(pinned)
+            if pinned is not None:
+                unpin_decision_time(pinned)
         self.last_bars[symbol] = bar
         self.bars_processed += 1
 

@@ -41,6 +41,7 @@ from dataclasses import fields
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
+from vibe.common.clock import LiveClock
 from vibe.trading_bot.config.logging_config import configure_logging
 from vibe.trading_bot.core.bar_processor import BarProcessor
 from vibe.trading_bot.core.bar_tape import BarTape
@@ -352,7 +353,11 @@ class ComponentBuilder:
             _log.warning("reconciliation mismatches", count=len(report.mismatches))
         loop_health = c.monitor.register("trading_loop", critical=True)
         self._processor = BarProcessor(
-            stack.strategy, stack.executor, loop_health, record_equity=c.plan.record_equity
+            stack.strategy,
+            stack.executor,
+            loop_health,
+            record_equity=c.plan.record_equity,
+            pin_decisions=isinstance(c.clock, LiveClock),
         )
         if self._bridge is not None:
             stack.orders.subscribe(self._bridge.on_order_event)
