@@ -22,6 +22,11 @@ sessions 2024-03-27..2025-04-01) and (b) the seven symbols of the 5-minute sampl
   loop-only time (``ReplayDriver.run``) and the feed load (``HistoricalFeed.load``),
   measured by wrapping those two methods.
 
+First (and alone with ``--vs-backtesting-py``), the command side by side with
+backtesting.py running the same ORB rules on the same bars, with our per-phase
+breakdown (``backtest_side_by_side.py``; target: our wall <= 0.5x theirs, peak RSS
+< 250 MB).
+
 The subprocesses run first, while this process is small (a child's ``ru_maxrss``
 starts from its parent's resident size at fork time).
 
@@ -35,6 +40,7 @@ sets the in-process repetitions and ``BENCH_CMD_REPEAT`` (default 3) the command
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import signal
 import socket
@@ -301,10 +307,18 @@ def report_ready() -> None:
 
 
 def main() -> None:
-    """Print every figure (see the module doc)."""
+    """Print every figure (see the module doc); ``--vs-backtesting-py``: only that part."""
     for case in CASES:
         if not case.data.is_dir():
             raise SystemExit(f"missing data folder {case.data}")
+    if importlib.util.find_spec("backtesting") is not None:
+        from backtest_side_by_side import report as side_by_side
+
+        side_by_side()
+    else:
+        print("backtesting.py is not installed (pip install -e '.[bench]'): no side by side")
+    if "--vs-backtesting-py" in sys.argv:
+        return
     report_commands()  # first: see the module doc on ru_maxrss
     report_ready()
     report_in_process()

@@ -192,7 +192,11 @@ def spy_frame() -> pd.DataFrame:
 
 
 def session_features(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per bar: minutes since the open, session length (minutes), session VWAP, day id."""
+    """Per-bar session features.
+
+    Minutes since the open, session length (minutes), session VWAP, day id, and the
+    mean volume of the 20 bars before it (across sessions, as ``volume_ok``).
+    """
     idx = pd.DatetimeIndex(frame.index)
     day = idx.normalize()
     minute = (idx - day).total_seconds().to_numpy() / 60 - 570  # 09:30 ET = minute 0
@@ -200,7 +204,9 @@ def session_features(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     typical = (frame["High"] + frame["Low"] + frame["Close"]) / 3 * frame["Volume"]
     vwap = typical.groupby(day).cumsum() / frame["Volume"].groupby(day).cumsum()
     day_id = pd.factorize(day)[0]
-    return {"minute": minute, "length": last + 1, "vwap": vwap.to_numpy(), "day": day_id}
+    prior = frame["Volume"].rolling(20, min_periods=1).sum().shift(1).fillna(0) / 20
+    return {"minute": minute, "length": last + 1, "vwap": vwap.to_numpy(), "day": day_id,
+            "prior_volume": prior.to_numpy()}  # fmt: skip
 
 
 #: per-bar session features of the backtesting.py run (inherited by its forked pool)
@@ -214,6 +220,7 @@ class Orb(Strategy):  # type: ignore[misc,valid-type]
     take_profit_r = 2.0
     trend_filter = True
     allow_short = True
+    volume_filter = False  # the optimize grid fixes volume_filter=false
 
     def init(self) -> None:
         """Per-run state: the session and its opening range."""
@@ -248,7 +255,7 @@ class Orb(Strategy):  # type: ignore[misc,valid-type]
         vwap = FEATURES["vwap"][i]
         if not 0.1 <= width <= 3.0:
             return
-        if self.trend_filter and ((is_long and close <= vwap) or (is_short and close >= vwap)):
+        if self._filtered(i, is_long, is_short, close, vwap):
             return
         stop = self.low if is_long else self.high
         risk = abs(close - stop)
@@ -258,6 +265,12 @@ class Orb(Strategy):  # type: ignore[misc,valid-type]
         target = close + self.take_profit_r * risk * (1 if is_long else -1)
         order = self.buy if is_long else self.sell
         order(size=size, sl=stop, tp=target)
+
+    def _filtered(self, i: int, is_long: bool, is_short: bool, close: float, vwap: float) -> bool:
+        """The trend (VWAP) and volume filters refuse the breakout."""
+        if self.trend_filter and ((is_long and close <= vwap) or (is_short and close >= vwap)):
+            return True
+        return bool(self.volume_filter and self.data.Volume[-1] < 1.5 * FEATURES["prior_volume"][i])
 
 
 def run_backtesting_py() -> dict[str, Any]:
