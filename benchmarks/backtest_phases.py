@@ -65,24 +65,22 @@ def _wrap(module: str, path: str, phase: str) -> None:
     for parent in parents:
         owner = getattr(owner, parent)
     original = getattr(owner, name)
-    if inspect.iscoroutinefunction(original):
 
-        async def timed(*args: Any, **kwargs: Any) -> Any:
-            _enter(phase)
-            try:
-                return await original(*args, **kwargs)
-            finally:
-                _leave()
-    else:
+    async def timed_async(*args: Any, **kwargs: Any) -> Any:
+        _enter(phase)
+        try:
+            return await original(*args, **kwargs)
+        finally:
+            _leave()
 
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            _enter(phase)
-            try:
-                return original(*args, **kwargs)
-            finally:
-                _leave()
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        _enter(phase)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _leave()
 
-    setattr(owner, name, timed)
+    setattr(owner, name, timed_async if inspect.iscoroutinefunction(original) else timed)
 
 
 PHASES = (

@@ -26,7 +26,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("VIBE_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -81,15 +85,15 @@ def phases(folder: Path) -> dict[str, float]:
     _spawn([str(ROOT / "benchmarks" / "backtest_phases.py"), str(out), *COMMAND,
             f"--env-file={folder / 'none.env'}"], folder)  # fmt: skip
     ended = time.time()
-    record = json.loads(out.read_text())
+    record: dict[str, float] = json.loads(out.read_text())
     record["interpreter"] = record.pop("started") - began
     record["exit"] = ended - record.pop("finished")
     return record
 
 
-def _fresh(run: object) -> tuple[float, float]:
+def _fresh(run: Callable[[Path], T]) -> T:
     with tempfile.TemporaryDirectory(prefix="bench-side-") as tmp:
-        return run(Path(tmp))  # type: ignore[operator, no-any-return]
+        return run(Path(tmp))
 
 
 def report() -> None:
