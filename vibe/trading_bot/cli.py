@@ -11,7 +11,9 @@ and the help is plain text (typer's rich help alone costs ~0.15 s of imports).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -239,6 +241,16 @@ def show_status(
     status_command(as_json, env_file)
 
 
+#: Commands that run to completion and exit: the process keeps Python's cyclic
+#: garbage collector off (the ``backtest`` command pauses it for its own run, see
+#: :mod:`.commands.backtest`; here it also stays off for start-up and exit, where
+#: re-enabling it cost a 0.1 s collection of the finished run's objects that the
+#: process was about to hand back to the OS).
+_RUN_TO_EXIT = frozenset({"backtest"})
+
+
 def main() -> None:
     """Entry point of ``python -m vibe.trading_bot`` and the ``vibe-trading-bot`` script."""
+    if _RUN_TO_EXIT.intersection(sys.argv[1:2]):
+        gc.disable()
     app()

@@ -10,12 +10,10 @@ same data sees the same sequence.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import math
 import operator
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import repeat
@@ -29,6 +27,7 @@ from vibe.common.models import Bar
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.data.frames import BAR_COLUMNS, dt_index, timeframe_seconds
 from vibe.trading_bot.data.manager import DataManager
+from vibe.trading_bot.utils.collector import paused_gc
 from vibe.trading_bot.utils.logger import get_logger
 
 if TYPE_CHECKING:
@@ -38,25 +37,6 @@ _log = get_logger(__name__)
 NEW_YORK = ZoneInfo("America/New_York")
 REGULAR_SESSION_MINUTES = 390
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Suspend Python's cyclic garbage collector for a bounded burst of allocations.
-
-    Reference counting still frees everything that is not in a reference cycle;
-    only cycle detection waits until the block ends (the previous state is then
-    restored). Building ~100,000 bars, or replaying them as fast as possible,
-    otherwise triggers repeated full collections that walk every live object
-    (about 20 % of a backtest's loop time).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def utc_datetimes(index: pd.DatetimeIndex) -> list[datetime]:

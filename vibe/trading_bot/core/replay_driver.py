@@ -24,10 +24,11 @@ from datetime import datetime, timedelta
 from vibe.common.clock import SimulatedClock
 from vibe.common.models import Bar
 from vibe.trading_bot.core.daemon import Daemon
-from vibe.trading_bot.core.historical_feed import HistoricalFeed, TradingDay, paused_gc
+from vibe.trading_bot.core.historical_feed import HistoricalFeed, TradingDay
 from vibe.trading_bot.core.run_plan import RunMode
 from vibe.trading_bot.core.session_loop import SessionLoop
 from vibe.trading_bot.data.frames import timeframe_seconds
+from vibe.trading_bot.utils.collector import paused_gc
 from vibe.trading_bot.utils.logger import get_logger
 
 _log = get_logger(__name__)
@@ -64,7 +65,7 @@ class ReplayDriver:
         """Replay every session until the data ends or a stop is requested.
 
         A backtest replays with the cyclic garbage collector paused (see
-        :func:`~.historical_feed.paused_gc`): it is bounded and runs flat out.
+        :func:`~vibe.trading_bot.utils.collector.paused_gc`): it is bounded and runs flat out.
         """
         if self._fast:
             with paused_gc():
