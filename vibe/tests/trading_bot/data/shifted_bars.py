@@ -16,6 +16,7 @@ daylight-saving change.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -84,3 +85,34 @@ def write_shifted(
         picked.index = pd.Index([t.isoformat() for t in local], name="timestamp")
         picked.to_csv(folder / f"{symbol}_{timeframe}.csv")
     return folder
+
+
+@dataclass(frozen=True)
+class RecentBars:
+    """Recorded bars moved before today: the folder and the traded window after the move."""
+
+    folder: Path
+    start: date
+    end: date
+
+
+def recent_bars(
+    scheduler: MarketScheduler,
+    recorded: tuple[Path, Sequence[str], str],
+    window: tuple[date, date],
+    today: date,
+    folder: Path,
+    warmup_sessions: int = 1,
+) -> RecentBars:
+    """The sessions ``window`` (recorded dates, plus ``warmup_sessions`` before) moved by
+    :func:`recent_shift` and written by :func:`write_shifted`.
+
+    ``recorded`` is ``(source folder, symbols, timeframe)``.
+    """
+    source, symbols, timeframe = recorded
+    before = scheduler.sessions_before(window[0], warmup_sessions)
+    days = [day for day, _, _ in [*before, *scheduler.session_list(*window)]]
+    weeks = recent_shift(scheduler, days, today)
+    write_shifted(source, symbols, timeframe, days, weeks, folder)
+    move = timedelta(weeks=weeks)
+    return RecentBars(folder, window[0] + move, window[1] + move)
