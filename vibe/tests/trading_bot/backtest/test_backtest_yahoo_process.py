@@ -13,7 +13,7 @@ run is served from the ``DATA_DIR`` cache without asking Yahoo again.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ import pytest
 from vibe.tests.support import bot, user_env
 from vibe.tests.trading_bot.data.shifted_bars import RecentBars, recent_bars
 from vibe.tests.trading_bot.data.yahoo_chart_standin import YahooChartStandIn
-from vibe.trading_bot.core.scheduler import MarketScheduler
 
 pytestmark = pytest.mark.slow
 
@@ -34,11 +33,8 @@ LOOSE = ["--param", "trend_filter=false", "--param", "volume_filter=false"]  # m
 
 @pytest.fixture(scope="module")
 def recent(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> RecentBars:
-    today = datetime.now(UTC).date()  # Yahoo's retention counts from the real date
-    scheduler = MarketScheduler("XNYS", today.year - 2, today.year + 1)
     recorded = (shared_data / FIVE_MIN, SYMBOLS, "5m")
-    folder = tmp_path_factory.mktemp("recent_bars")
-    return recent_bars(scheduler, recorded, RECORDED, today, folder)
+    return recent_bars(recorded, RECORDED, tmp_path_factory.mktemp("recent_bars"))
 
 
 def _backtest(

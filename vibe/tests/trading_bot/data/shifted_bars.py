@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -97,19 +97,21 @@ class RecentBars:
 
 
 def recent_bars(
-    scheduler: MarketScheduler,
     recorded: tuple[Path, Sequence[str], str],
     window: tuple[date, date],
-    today: date,
     folder: Path,
     warmup_sessions: int = 1,
+    today: date | None = None,
 ) -> RecentBars:
     """The sessions ``window`` (recorded dates, plus ``warmup_sessions`` before) moved by
-    :func:`recent_shift` and written by :func:`write_shifted`.
+    :func:`recent_shift` before ``today`` (default the real date: Yahoo's retention
+    counts from it) and written by :func:`write_shifted`.
 
     ``recorded`` is ``(source folder, symbols, timeframe)``.
     """
     source, symbols, timeframe = recorded
+    today = today or datetime.now(UTC).date()
+    scheduler = MarketScheduler("XNYS", min(window[0].year, today.year) - 1, today.year + 1)
     before = scheduler.sessions_before(window[0], warmup_sessions)
     days = [day for day, _, _ in [*before, *scheduler.session_list(*window)]]
     weeks = recent_shift(scheduler, days, today)
