@@ -47,6 +47,7 @@ def _backtest(
         *LOOSE, *extra, "--output", str(output), env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr, done.stderr  # yfinance's pandas warnings are not ours
     report: dict[str, Any] = json.loads(output.read_text())
     return report
 

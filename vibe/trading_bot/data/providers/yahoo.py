@@ -182,10 +182,6 @@ class YahooProvider:
         await self._limiter.acquire()
         self.requests += 1
         request = f"{symbol} {timeframe} {start.isoformat()}..{end.isoformat()}"
-        # yfinance emits pandas deprecation warnings from its own code; they are not ours.
-        # A filter, not catch_warnings() in the worker: that is not thread-safe, and
-        # several downloads run at once.
-        warnings.filterwarnings("ignore", module="yfinance")
         try:
             loop = asyncio.get_running_loop()
             raw = await loop.run_in_executor(
@@ -204,6 +200,11 @@ class YahooProvider:
     def _download(self, symbol: str, timeframe: str, start: datetime, end: datetime) -> Any:
         import yfinance as yf
 
+        # yfinance emits pandas deprecation warnings from its own code; they are not ours.
+        # A filter, not catch_warnings() in the worker: that is not thread-safe, and
+        # several downloads run at once. Set after the import, which puts a "default"
+        # filter for yfinance's DeprecationWarnings in front of any set before.
+        warnings.filterwarnings("ignore", module="yfinance")
         # Make yfinance raise its errors (instead of printing them) so they can be mapped.
         yf.config.debug.hide_exceptions = False
         ticker = yf.Ticker(symbol, session=self._session)
