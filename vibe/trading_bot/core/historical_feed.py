@@ -194,10 +194,12 @@ class HistoricalFeed:
                 and the data layer's reason, e.g. Yahoo's retention).
             DataError | TemporaryError: the data source failed.
         """
+        first = (self._warmup_days or self.days)[0].open
+        last = self.days[-1].close
         for symbol in self.symbols:
             why = ""
             try:
-                frame = await self.history(symbol)
+                frame = await self._data.get_history(symbol, self._timeframe, first, last)
             except NoDataError as exc:
                 frame, why = None, f" ({exc})"
             bars, starts = frame_bars(symbol, frame, self._interval)
@@ -210,20 +212,6 @@ class HistoricalFeed:
                 )
             self._bars[symbol], self._starts[symbol] = bars, starts
         self._warn_if_data_ends_early()
-
-    @property
-    def history_range(self) -> tuple[datetime, datetime]:
-        """``(first warm-up session's open, last session's close)``, UTC: what is loaded."""
-        return (self._warmup_days or self.days)[0].open, self.days[-1].close
-
-    async def history(self, symbol: str) -> pd.DataFrame:
-        """``symbol``'s validated bar frame over :attr:`history_range`, from the data manager.
-
-        Raises:
-            NoDataError: no provider has bars for ``symbol`` in the range.
-            DataError | TemporaryError: the data source failed.
-        """
-        return await self._data.get_history(symbol, self._timeframe, *self.history_range)
 
     def _warn_if_data_ends_early(self) -> None:
         """One warning per symbol whose bars stop before the last session's close."""

@@ -50,7 +50,8 @@ async def fetch_bars(
 
     Raises:
         InvalidInputError: no session in ``window``.
-        NoDataError: a symbol has no bars (offline: nothing cached).
+        NoDataError: a symbol has no bars in ``window`` (offline: nothing cached; the
+            range is older than Yahoo keeps).
         DataUnavailableError: Yahoo could not be reached (the message lists why).
     """
     from vibe.trading_bot.core.health_monitor import HealthMonitor
@@ -62,16 +63,19 @@ async def fetch_bars(
     health = monitor.register("market_data")
     data = build_data_manager(settings, clock, health, scheduler, wall_clock=clock)
     warmup = warmup_sessions_needed(lookback_bars, trading.timeframe)
-    feed = HistoricalFeed(data, scheduler, trading.symbols, trading.timeframe, *window, warmup)
+    feed = HistoricalFeed(
+        data, scheduler, trading.symbols, trading.timeframe, *window, warmup, keep_frames=True
+    )
+    await data.connect()
+    try:
+        await feed.load()
+    finally:
+        await data.close()
     folder = bars_folder(
         settings.storage.results_dir, tuple(trading.symbols), trading.timeframe, window
     )
     folder.mkdir(parents=True, exist_ok=True)
-    await data.connect()
-    try:
-        for symbol in trading.symbols:
-            frame = await feed.history(symbol)
+    for symbol, frame in feed.frames.items():
+        if frame is not None:  # always, once load() returned (it refuses a symbol without bars)
             frame.to_parquet(folder / f"{symbol}_{trading.timeframe}.parquet")
-    finally:
-        await data.close()
     return folder
