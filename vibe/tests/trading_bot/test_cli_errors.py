@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -120,8 +121,14 @@ def test_backtest_without_data_and_without_network_says_so_and_suggests_data(
     # Yahoo behind a proxy on a closed local port: no request leaves 127.0.0.1
     closed = f"http://127.0.0.1:{free_port()}"
     env = user_env(tmp_path, HTTPS_PROXY=closed, https_proxy=closed, NO_PROXY="", no_proxy="")
-    done = bot(tmp_path, *BACKTEST, env=env)
+    today = datetime.now(UTC).date()  # a range Yahoo still keeps, so it is asked
+    recent = ["--start", (today - timedelta(days=10)).isoformat()]
+    recent += ["--end", (today - timedelta(days=1)).isoformat(), "--symbols", "SPY"]
+    done = bot(tmp_path, "backtest", *recent, env=env)
     one_error_line(done, "could not fetch the 5m bars of SPY", "--data DIR", "yahoo:")
+    # 5-minute bars of 2025-06: older than Yahoo's 60 days (real date), refused unasked
+    done = bot(tmp_path, *BACKTEST, env=env)
+    one_error_line(done, "SPY has no 5m bars", "Yahoo keeps 5m bars for 60 days", "--data DIR")
 
 
 def test_backtest_on_a_csv_without_a_column_or_empty(tmp_path: Path) -> None:

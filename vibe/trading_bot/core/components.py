@@ -306,7 +306,13 @@ class ComponentBuilder:
         health = MarketDataHealth(c.monitor.register("market_data", critical=True))
         self._data_health = health
         self._data = data = build_data_manager(
-            c.settings, c.clock, health, c.scheduler, replay_dir=c.plan.replay_dir, timer=c.timer
+            c.settings,
+            c.clock,
+            health,
+            c.scheduler,
+            replay_dir=c.plan.replay_dir,
+            timer=c.timer,
+            wall_clock=c.wall_clock,
         )
         await data.connect()
         c.service.register_shutdown_handler(data.close, "market data")

@@ -2,7 +2,8 @@
 
 :class:`RunContext` holds the configuration, the run plan, the two kinds of time
 (trading :class:`~vibe.common.clock.Clock`, waiting
-:class:`~vibe.common.clock.Timer`), the calendar, the health monitor and the
+:class:`~vibe.common.clock.Timer`) and the wall clock the outside world's data
+is judged by, the calendar, the health monitor and the
 shutdown registry; :class:`~.components.ComponentBuilder` turns it into a
 :class:`Daemon`, a frozen set of built parts in which only the genuinely
 optional ones (cloud sync, the health server, Prometheus metrics) may be
@@ -70,6 +71,10 @@ class RunContext:
         service: the shutdown registry and the stop flag.
         timer: waiting time, the real monotonic timer in every mode.
         strategy: replaces the configured ORB strategy (research variants, tests).
+        wall_clock: the outside world's time, for what Yahoo has and how old cached bars
+            are (:func:`~vibe.trading_bot.data.factory.build_data_manager`): the trading
+            clock itself in a live run, a :class:`~vibe.common.clock.LiveClock` in a
+            replay or backtest (never their simulated clock).
     """
 
     settings: AppSettings
@@ -80,6 +85,7 @@ class RunContext:
     service: Service
     timer: Timer = field(default_factory=MonotonicTimer)
     strategy: Strategy | None = None
+    wall_clock: Clock = field(kw_only=True)
 
 
 @dataclass(frozen=True, kw_only=True)

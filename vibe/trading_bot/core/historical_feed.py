@@ -170,23 +170,25 @@ class HistoricalFeed:
         without bars.
 
         Raises:
-            NoDataError: a symbol has no bar in the traded sessions (names it and the range).
+            NoDataError: a symbol has no bar in the traded sessions (names it, the range
+                and the data layer's reason, e.g. Yahoo's retention).
             DataError | TemporaryError: the data source failed.
         """
         first = (self._warmup_days or self.days)[0].open
         last = self.days[-1].close
         for symbol in self.symbols:
+            why = ""
             try:
                 frame = await self._data.get_history(symbol, self._timeframe, first, last)
-            except NoDataError:
-                frame = None
+            except NoDataError as exc:
+                frame, why = None, f" ({exc})"
             bars, starts = frame_bars(symbol, frame, self._interval)
             if self._keep_frames:
                 self.frames[symbol] = frame
             if bisect_left(starts, self.days[0].open) == len(starts):
                 raise NoDataError(
                     f"symbol {symbol} has no {self._timeframe} bars between "
-                    f"{self.days[0].day.isoformat()} and {self.days[-1].day.isoformat()}"
+                    f"{self.days[0].day.isoformat()} and {self.days[-1].day.isoformat()}{why}"
                 )
             self._bars[symbol], self._starts[symbol] = bars, starts
         self._warn_if_data_ends_early()

@@ -127,6 +127,9 @@ class Orchestrator:
         plan: live, replay or backtest, and its options.
         clock: trading time; default :class:`LiveClock` (live) or a
             :class:`SimulatedClock` at the first warm-up session (replay, backtest).
+            What exists in the outside world (Yahoo's bars, the bar cache's age) is
+            read on the wall clock: ``clock`` itself in a live run, else a
+            :class:`LiveClock`.
             Waiting time (rate limits, back-off, uptime) is always a real
             :class:`~vibe.common.clock.MonotonicTimer`, whatever the clock.
         scheduler: market calendar; default ``MARKET_CALENDAR``.
@@ -171,9 +174,11 @@ class Orchestrator:
             secrets=settings.secret_values(),
             timer=timer,
         )
+        wall_clock = clock if plan.mode is RunMode.LIVE else LiveClock()
         self.context = RunContext(
-            settings, plan, clock, self.scheduler, self.monitor, self.service, timer, strategy
-        )
+            settings, plan, clock, self.scheduler, self.monitor, self.service, timer, strategy,
+            wall_clock=wall_clock,
+        )  # fmt: skip
         self.daemon: Daemon | None = None  # set once every start-up phase has run
         self._driver: ReplayDriver | None = None
         self._interrupted: InterruptedSession | None = None

@@ -7,6 +7,11 @@ union of those ranges covers it; row counts are never used to guess coverage
 (a weekend or a holiday legitimately has no rows). Coverage never extends past
 the time of the fetch (bars that did not exist yet are not "covered").
 
+Both "now"s (when a range was fetched, and today for the TTL) are the outside
+world's time: the cache is given the *wall clock*, never a backtest's
+simulated clock (which would clip every fetched range to its own start and
+keep nothing; see "Two kinds of time" in DESIGN.md).
+
 Freshness: a range that reaches into the current New York day expires
 ``ttl_seconds`` after it was fetched (``DATA_CACHE_TTL_SECONDS``); the part
 before today stays valid. The cache does no network I/O itself; the data
@@ -43,20 +48,21 @@ class ParquetCache:
 
     Args:
         directory: cache folder (created if missing).
-        clock: supplies "now" for coverage clipping and TTL.
+        wall_clock: the outside world's time, "now" for coverage clipping and TTL
+            (:class:`~vibe.common.clock.LiveClock` in production, never a simulated clock).
         ttl_seconds: lifetime of ranges that reach into today (seconds, > 0).
 
     Raises:
         StorageError: the folder cannot be created.
     """
 
-    def __init__(self, directory: Path | str, clock: Clock, ttl_seconds: float = 60.0) -> None:
+    def __init__(self, directory: Path | str, wall_clock: Clock, ttl_seconds: float = 60.0) -> None:
         self.directory = Path(directory)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"cannot create cache folder {self.directory}: {exc}") from exc
-        self._clock = clock
+        self._wall_clock = wall_clock
         self._ttl = timedelta(seconds=ttl_seconds)
 
     def _paths(self, symbol: str, timeframe: str) -> tuple[Path, Path]:
@@ -65,7 +71,7 @@ class ParquetCache:
 
     def coverage(self, symbol: str, timeframe: str) -> list[Span]:
         """Valid covered ``[start, end)`` ranges (merged, sorted, UTC), TTL applied."""
-        now = self._clock.now()
+        now = self._wall_clock.now()
         today = now.astimezone(NEW_YORK).replace(hour=0, minute=0, second=0, microsecond=0)
         spans: list[Span] = []
         for item in self._read_ranges(symbol, timeframe):
@@ -122,7 +128,7 @@ class ParquetCache:
             StorageError: the files cannot be written.
         """
         parquet, sidecar = self._paths(symbol, timeframe)
-        now = self._clock.now()
+        now = self._wall_clock.now()
         end = min(end, now)
         frame = slice_range(frame, pd.Timestamp(start), pd.Timestamp(end))
         old = self._read_all(symbol, timeframe)

@@ -6,10 +6,15 @@
   cache lives in ``DATA_DIR/cache/bars``;
 * offline: the cache only, no network.
 
-The providers get two kinds of time (see :mod:`vibe.common.clock`): the
-trading ``clock`` and a real ``timer`` for rate limits, polling waits and
-reconnect backoff, so a ``backtest`` on a simulated clock still paces Yahoo
-in real seconds.
+The parts get the times they need (see :mod:`vibe.common.clock`): the data
+manager and Finnhub the trading ``clock``; Yahoo and the bar cache the
+``wall_clock``, because what Yahoo has (its retention windows, which bars have
+closed) and how old a cached range is belong to the outside world, so a
+``backtest`` on a simulated clock fetches exactly what a live run would; and
+every network provider a real ``timer`` for rate limits, polling waits and
+reconnect backoff, so a ``backtest`` still paces Yahoo in real seconds. The
+caller decides the wall clock: the trading clock itself in a live run (a
+:class:`~vibe.common.clock.LiveClock`), a ``LiveClock`` otherwise.
 """
 
 from __future__ import annotations
@@ -36,11 +41,14 @@ def build_data_manager(
     replay_dir: Path | None = None,
     offline: bool = False,
     timer: Timer | None = None,
+    *,
+    wall_clock: Clock,
 ) -> DataManager:
     """A :class:`DataManager` wired for live, replay or offline use (see module docs).
 
-    ``timer`` is the waiting time of the network providers (default the real
-    :class:`~vibe.common.clock.MonotonicTimer`).
+    ``clock`` is trading time; ``wall_clock`` the outside world's time for Yahoo
+    and the cache (unused in a replay); ``timer`` the waiting time of the network
+    providers (default the real :class:`~vibe.common.clock.MonotonicTimer`).
 
     Raises:
         DataError: ``replay_dir`` is not a folder.
@@ -55,11 +63,11 @@ def build_data_manager(
         replay = ReplayProvider(replay_dir, scheduler, timeframe=timeframe)
         return DataManager(scheduler, clock, health, [replay], [replay])
     cache = ParquetCache(
-        settings.storage.data_dir / "cache" / "bars", clock, data.data_cache_ttl_seconds
+        settings.storage.data_dir / "cache" / "bars", wall_clock, data.data_cache_ttl_seconds
     )
     yahoo = YahooProvider(
         scheduler,
-        clock,
+        wall_clock,
         rate_limit_per_second=data.yahoo_rate_limit,
         poll_timeframe="1m",
         timer=timer,

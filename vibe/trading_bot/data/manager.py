@@ -85,7 +85,7 @@ class DataManager:
 
     Args:
         scheduler: market calendar (gap detection).
-        clock: time source (bar age, cache TTL).
+        clock: trading time (bar age, market hours; the cache has its own wall clock).
         health: reporter of this component's state and errors.
         history_providers: history chain, primary first (e.g. ``[YahooProvider]``).
         live_providers: live chain, primary first (e.g. ``[FinnhubProvider, YahooProvider]``).

@@ -1,10 +1,11 @@
-"""Without ``--data``: fetch the bars once, as a ``backtest`` without ``--data`` would.
+"""Without ``--data``: fetch the bars once, as a ``backtest`` without ``--data`` does.
 
-The bars come from the same data manager a backtest builds without a folder (the
-``DATA_DIR/cache/bars`` parquet cache, else Yahoo), for every symbol from the first
-warm-up session's open to the last session's close, on a simulated clock at that
-close (every bar of the range has closed; Yahoo's own limits, e.g. 5-minute bars for
-the last 60 days only, still apply and are reported as the error). The warm-up
+The bars come through the same path a backtest takes without a folder: the data
+manager of :func:`~vibe.trading_bot.data.factory.build_data_manager` (the
+``DATA_DIR/cache/bars`` parquet cache, else Yahoo, both judged on the wall clock)
+read by a :class:`~vibe.trading_bot.core.historical_feed.HistoricalFeed` over the
+window plus its warm-up, for every symbol. Yahoo's own limits (e.g. 5-minute bars
+for the last 60 days only) apply and are reported as the error. The warm-up
 covers the largest ``volume_lookback_bars`` any trial uses. They are written once
 as ``<SYMBOL>_<timeframe>.parquet`` into
 ``RESULTS_DIR/optimize/bars/<symbols>_<timeframe>_<start>_<end>/`` (the record of the
@@ -16,13 +17,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from vibe.common.clock import SimulatedClock
+from vibe.common.clock import LiveClock
 from vibe.trading_bot.config.settings import AppSettings
-from vibe.trading_bot.core.historical_feed import (
-    sessions_before,
-    sessions_between,
-    warmup_sessions_needed,
-)
+from vibe.trading_bot.core.historical_feed import HistoricalFeed, warmup_sessions_needed
 from vibe.trading_bot.core.scheduler import MarketScheduler
 
 
@@ -53,33 +50,32 @@ async def fetch_bars(
 
     Raises:
         InvalidInputError: no session in ``window``.
-        NoDataError: a symbol has no bars (offline: nothing cached).
+        NoDataError: a symbol has no bars in ``window`` (offline: nothing cached; the
+            range is older than Yahoo keeps).
         DataUnavailableError: Yahoo could not be reached (the message lists why).
     """
-    from vibe.common.errors import InvalidInputError
     from vibe.trading_bot.core.health_monitor import HealthMonitor
     from vibe.trading_bot.data.factory import build_data_manager
 
     trading = settings.trading
-    sessions = sessions_between(scheduler, *window)
-    if not sessions:
-        raise InvalidInputError(f"no session between {window[0]} and {window[1]}")
-    warmup = sessions_before(
-        scheduler, window[0], warmup_sessions_needed(lookback_bars, trading.timeframe)
-    )
-    clock = SimulatedClock(sessions[-1].close)
+    clock = LiveClock()  # nothing is traded: the fetch's records are stamped when it runs
     monitor = HealthMonitor(settings.health, clock, mode="optimize")
-    data = build_data_manager(settings, clock, monitor.register("market_data"), scheduler)
+    health = monitor.register("market_data")
+    data = build_data_manager(settings, clock, health, scheduler, wall_clock=clock)
+    warmup = warmup_sessions_needed(lookback_bars, trading.timeframe)
+    feed = HistoricalFeed(
+        data, scheduler, trading.symbols, trading.timeframe, *window, warmup, keep_frames=True
+    )
+    await data.connect()
+    try:
+        await feed.load()
+    finally:
+        await data.close()
     folder = bars_folder(
         settings.storage.results_dir, tuple(trading.symbols), trading.timeframe, window
     )
     folder.mkdir(parents=True, exist_ok=True)
-    first = (warmup or sessions)[0].open
-    await data.connect()
-    try:
-        for symbol in trading.symbols:
-            frame = await data.get_history(symbol, trading.timeframe, first, sessions[-1].close)
+    for symbol, frame in feed.frames.items():
+        if frame is not None:  # always, once load() returned (it refuses a symbol without bars)
             frame.to_parquet(folder / f"{symbol}_{trading.timeframe}.parquet")
-    finally:
-        await data.close()
     return folder

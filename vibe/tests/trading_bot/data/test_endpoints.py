@@ -76,7 +76,8 @@ def test_factory_hands_yahoo_base_url_to_the_provider(tmp_path, scheduler):
         None, {"data_dir": str(tmp_path), "yahoo_base_url": "http://127.0.0.1:9/yahoo/"}
     )
     clock = SimulatedClock(datetime(2025, 7, 10, tzinfo=UTC))
-    manager = build_data_manager(settings, clock, RecordingHealthReporter(), scheduler)
+    health = RecordingHealthReporter()
+    manager = build_data_manager(settings, clock, health, scheduler, wall_clock=clock)
     (yahoo,) = manager._history  # the one history provider
     assert isinstance(yahoo, YahooProvider) and yahoo.base_url == "http://127.0.0.1:9/yahoo"
 

@@ -16,9 +16,10 @@ def test_live_chain_depends_on_finnhub_key(tmp_path, scheduler):
     clock = SimulatedClock(datetime(2025, 7, 2, tzinfo=UTC))
     health = RecordingHealthReporter()
     plain = load_settings(None, {"data_dir": str(tmp_path)})
-    assert _names(build_data_manager(plain, clock, health, scheduler)) == (["yahoo"], ["yahoo"])
+    manager = build_data_manager(plain, clock, health, scheduler, wall_clock=clock)
+    assert _names(manager) == (["yahoo"], ["yahoo"])
     keyed = load_settings(None, {"data_dir": str(tmp_path), "finnhub_api_key": "abc"})
-    manager = build_data_manager(keyed, clock, health, scheduler)
+    manager = build_data_manager(keyed, clock, health, scheduler, wall_clock=clock)
     assert _names(manager) == (["yahoo"], ["finnhub", "yahoo"])
     assert (tmp_path / "cache" / "bars").is_dir()
 
@@ -27,5 +28,7 @@ def test_replay_chain(shared_data, scheduler):
     clock = SimulatedClock(datetime(2025, 7, 2, tzinfo=UTC))
     settings = load_settings(None, {"timeframe": "5m"})
     folder = shared_data / "bars_5m" / "yfinance_2025-06_2025-08"
-    manager = build_data_manager(settings, clock, RecordingHealthReporter(), scheduler, folder)
+    manager = build_data_manager(
+        settings, clock, RecordingHealthReporter(), scheduler, folder, wall_clock=clock
+    )
     assert _names(manager) == (["replay"], ["replay"])

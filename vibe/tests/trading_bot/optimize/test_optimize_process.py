@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -135,27 +136,31 @@ def test_grid_search_resumes_writes_reports_and_best_equals_a_backtest(tmp_path,
 
 @pytest.mark.slow
 def test_without_data_the_bars_are_fetched_once_and_trials_equal_backtests(tmp_path, shared_data):
+    from vibe.tests.trading_bot.data.shifted_bars import recent_bars
     from vibe.tests.trading_bot.data.yahoo_chart_standin import YahooChartStandIn
 
-    window = ["--start", "2025-06-09", "--end", "2025-07-11", "--symbols", "SPY"]
-    window += ["--timeframe", "5m", *FIXED]
-    with YahooChartStandIn(shared_data / "bars_5m" / "yfinance_2025-06_2025-08") as yahoo:
+    # real SPY 5m bars of 2025-07-14..25 moved into Yahoo's last 60 days (real date)
+    source = (shared_data / "bars_5m" / "yfinance_2025-06_2025-08", ["SPY"], "5m")
+    recent = recent_bars(source, (date(2025, 7, 14), date(2025, 7, 25)), tmp_path / "recent")
+    start, end = recent.start.isoformat(), recent.end.isoformat()
+    window = ["--start", start, "--end", end, "--symbols", "SPY", "--timeframe", "5m", *FIXED]
+    with YahooChartStandIn(recent.folder) as yahoo:
         env = user_env(tmp_path, YAHOO_BASE_URL=yahoo.url, XDG_CACHE_HOME=str(tmp_path / "xdg"))
         out = tmp_path / "yahoo.json"
         space = ["--space", "orb_minutes=15,30"]
         done = bot(tmp_path, "optimize", *window, *space, "--workers", "1", "--output", str(out),
                    env=env)  # fmt: skip
         assert done.returncode == 0, done.stderr
-        assert set(yahoo.chart_symbols()) == {"SPY"}
+        assert yahoo.chart_symbols() == ["SPY"]  # fetched once
         report = read_report(out)
-        fetched = tmp_path / "results" / "optimize" / "bars" / "SPY_5m_2025-06-09_2025-07-11"
+        fetched = tmp_path / "results" / "optimize" / "bars" / f"SPY_5m_{start}_{end}"
         assert (fetched / "SPY_5m.parquet").is_file()
         assert report["config"]["data"] == str(fetched)
         best = report["best"]
         assert best is not None and len(report["trials"]) == 2
         backtest_json = tmp_path / "backtest.json"
         minutes = f"--param=orb_minutes={best['params']['orb_minutes']}"
-        data = ["--data", str(fetched)]
+        data = ["--data", str(recent.folder)]  # the moved bar files themselves
         done = bot(tmp_path, "backtest", *window, *data, minutes, "--output", str(backtest_json),
                    env=env)  # fmt: skip
         assert done.returncode == 0, done.stderr

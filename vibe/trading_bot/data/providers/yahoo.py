@@ -9,9 +9,17 @@ answers concatenated. Normalisation of every answer:
 * rows with a null price (Yahoo sends ``null`` for minutes it has no trade) are dropped;
 * the extra "current price" point Yahoo appends after the last bar (e.g. 16:00
   ET on a 1-minute day) is removed by the regular-session filter (intraday bars
-  must start in ``[open, close)``), and bars not yet closed at ``clock.now()``
+  must start in ``[open, close)``), and bars not yet closed at ``wall_clock.now()``
   are removed too;
 * daily bars are labelled with the session date at 00:00 America/New_York (UTC index).
+
+Which clock: what Yahoo has is the outside world's business, so the provider
+reads the *wall clock* (see "Two kinds of time" in DESIGN.md): Yahoo's
+retention windows (5-minute bars for 60 days back from today, not from a
+backtest's simulated date), which bars have closed, and when to poll. A
+backtest on a simulated clock two months back still gets every bar of its
+range. Polling runs in a live run only, where the trading clock *is* the wall
+clock (a :class:`~vibe.common.clock.LiveClock`, or a test's stand-in for it).
 
 Where requests go: ``base_url`` (``YAHOO_BASE_URL``). At the public default
 yfinance manages its own session; any other value hands yfinance a
@@ -83,7 +91,9 @@ class YahooProvider:
 
     Args:
         scheduler: market calendar for the regular-session filter and polling.
-        clock: trading time ("now" for range limits and which bars are closed).
+        wall_clock: the outside world's time, never a backtest's simulated clock: "now"
+            for Yahoo's range limits, for which bars have closed and for polling (see
+            module doc); :class:`~vibe.common.clock.LiveClock` in production.
         rate_limit_per_second: max Yahoo requests per second (``YAHOO_RATE_LIMIT``).
         session: HTTP session handed to yfinance (``None``: the one ``base_url`` needs).
         base_url: ``YAHOO_BASE_URL``, the Yahoo host or a mirror (ignored when ``session``
@@ -92,7 +102,8 @@ class YahooProvider:
         poll_delay_seconds: wait after a bar closes before polling for it (Yahoo lags a little).
         timeout_seconds: HTTP timeout per request.
         timer: waiting time for the rate limiter and the waits between polls (real by
-            default; the wait until a bar closes is measured on ``clock``, slept on ``timer``).
+            default; the wait until a bar closes is measured on ``wall_clock``, slept on
+            ``timer``).
         max_workers: threads running yfinance calls at once.
     """
 
@@ -101,7 +112,7 @@ class YahooProvider:
     def __init__(  # noqa: PLR0913 - every knob is a documented setting
         self,
         scheduler: MarketScheduler,
-        clock: Clock,
+        wall_clock: Clock,
         rate_limit_per_second: float = 2.0,
         session: Any = None,
         poll_timeframe: str = "1m",
@@ -112,7 +123,7 @@ class YahooProvider:
         max_workers: int = 4,
     ) -> None:
         self._scheduler = scheduler
-        self._clock = clock
+        self._wall_clock = wall_clock
         self._timer = timer or MonotonicTimer()
         self._limiter = RateLimiter(rate_limit_per_second, self._timer)
         self.base_url = base_url.rstrip("/")
@@ -135,7 +146,7 @@ class YahooProvider:
     async def get_history(
         self, symbol: str, timeframe: str, start: datetime, end: datetime
     ) -> pd.DataFrame:
-        """Closed regular-session bars with ``start <= timestamp < end`` (bar frame).
+        """Regular-session bars with ``start <= timestamp < end`` closed by the wall clock's now.
 
         Returns:
             A bar frame; empty when the range holds no session (weekend, holiday).
@@ -149,7 +160,7 @@ class YahooProvider:
         """
         lo, hi = check_range(start, end)
         seconds = timeframe_seconds(timeframe)
-        now = self._clock.now()
+        now = self._wall_clock.now()
         parts = []
         for chunk_start, chunk_end in plan_chunks(timeframe, lo, hi, now):
             parts.append(await self._fetch(symbol, timeframe, chunk_start, chunk_end))
@@ -171,10 +182,6 @@ class YahooProvider:
         await self._limiter.acquire()
         self.requests += 1
         request = f"{symbol} {timeframe} {start.isoformat()}..{end.isoformat()}"
-        # yfinance emits pandas deprecation warnings from its own code; they are not ours.
-        # A filter, not catch_warnings() in the worker: that is not thread-safe, and
-        # several downloads run at once.
-        warnings.filterwarnings("ignore", module="yfinance")
         try:
             loop = asyncio.get_running_loop()
             raw = await loop.run_in_executor(
@@ -193,6 +200,11 @@ class YahooProvider:
     def _download(self, symbol: str, timeframe: str, start: datetime, end: datetime) -> Any:
         import yfinance as yf
 
+        # yfinance emits pandas deprecation warnings from its own code; they are not ours.
+        # A filter, not catch_warnings() in the worker: that is not thread-safe, and
+        # several downloads run at once. Set after the import, which puts a "default"
+        # filter for yfinance's DeprecationWarnings in front of any set before.
+        warnings.filterwarnings("ignore", module="yfinance")
         # Make yfinance raise its errors (instead of printing them) so they can be mapped.
         yf.config.debug.hide_exceptions = False
         ticker = yf.Ticker(symbol, session=self._session)
@@ -227,7 +239,7 @@ class YahooProvider:
         seconds = timeframe_seconds(self._poll_timeframe)
         last: dict[str, datetime] = {}
         while True:
-            now = self._clock.now()
+            now = self._wall_clock.now()
             bounds = self._scheduler.session_bounds_at(now.timestamp())
             if bounds is None:  # just after a close: one more poll picks up the last bar
                 lookback = now.timestamp() - seconds - self._poll_delay
@@ -263,6 +275,6 @@ class YahooProvider:
         return list(frame_to_bars(symbol, frame, seconds))
 
     def _until_next_poll(self, seconds: int) -> float:
-        now = self._clock.now().timestamp()
+        now = self._wall_clock.now().timestamp()
         next_boundary = (now // seconds + 1) * seconds
         return next_boundary - now + self._poll_delay

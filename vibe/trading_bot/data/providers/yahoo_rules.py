@@ -64,9 +64,10 @@ def plan_chunks(
     if limit.max_age is not None:
         oldest = now - limit.max_age + _AGE_MARGIN
         if end <= oldest:
+            cutoff = oldest.replace(microsecond=0).isoformat()
             raise NoDataError(
                 f"Yahoo keeps {timeframe} bars for {limit.max_age.days} days; the requested range "
-                f"ends {end.isoformat()}, before {oldest.isoformat()}"
+                f"ends {end.isoformat()}, before {cutoff}; older bars need bar files (--data DIR)"
             )
         start = max(start, oldest)
     if limit.max_span is None:
