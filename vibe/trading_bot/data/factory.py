@@ -30,7 +30,6 @@ from vibe.trading_bot.data.manager import DataManager
 from vibe.trading_bot.data.market_health import MarketDataHealth
 from vibe.trading_bot.data.providers.base import HistoryProvider, StreamingProvider
 from vibe.trading_bot.data.providers.replay import ReplayProvider
-from vibe.trading_bot.data.providers.yahoo import YahooProvider
 
 
 def build_data_manager(
@@ -62,6 +61,8 @@ def build_data_manager(
     if replay_dir is not None:
         replay = ReplayProvider(replay_dir, scheduler, timeframe=timeframe)
         return DataManager(scheduler, clock, health, [replay], [replay])
+    from vibe.trading_bot.data.providers.yahoo import YahooProvider  # yfinance: not in replays
+
     cache = ParquetCache(
         settings.storage.data_dir / "cache" / "bars", wall_clock, data.data_cache_ttl_seconds
     )

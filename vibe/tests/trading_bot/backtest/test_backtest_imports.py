@@ -21,6 +21,7 @@ NOT_NEEDED = (
     "prometheus_client",
     "matplotlib",
     "yfinance",
+    "curl_cffi",
     "httpx",
     "websockets",
     "pandas_market_calendars",
