@@ -288,36 +288,46 @@ def format_metric(key: str, value: float | int | None) -> str:
     return format_number(value, METRIC_LABELS.get(key, (key, ""))[1])
 
 
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def render_json_bytes(result: BacktestResult, payload: dict[str, Any] | None = None) -> bytes:
+    """The report as UTF-8 JSON: one line per top-level key and per trade (diff-friendly).
 
-
-def render_json(result: BacktestResult, payload: dict[str, Any] | None = None) -> str:
-    """The report as JSON text: one line per top-level key and per trade (diff-friendly).
-
-    Encoded with orjson (a year of 1-minute equity points in a few milliseconds);
-    tuples are written as arrays. ``payload`` is ``result_to_dict(result)`` when the
-    caller has it already.
+    Encoded with orjson straight to bytes (a year of 1-minute equity points in a few
+    milliseconds, no text copy); tuples are written as arrays. ``payload`` is
+    ``result_to_dict(result)`` when the caller has it already.
 
     Raises:
         InvalidInputError: a naive timestamp.
     """
     if payload is None:
         payload = result_to_dict(result)
-    trades = ",\n  ".join(_dumps(trade) for trade in payload["trades"])
+    dumps = orjson.dumps
+    trades = b",\n  ".join(map(dumps, payload["trades"]))
+    keys = ("config", "metrics", "trades", "equity_curve", "rejections", *_SECTION_KEYS)
     parts = [
-        f' "config": {_dumps(payload["config"])}',
-        f' "metrics": {_dumps(payload["metrics"])}',
-        f' "trades": [\n  {trades}\n ]' if trades else ' "trades": []',
-        f' "equity_curve": {_dumps(payload["equity_curve"])}',
-        f' "rejections": {_dumps(payload["rejections"])}',
-        *(f' "{key}": {_dumps(payload[key])}' for key in _SECTION_KEYS),
+        b' "trades": [\n  ' + trades + b"\n ]"
+        if key == "trades" and trades
+        else b' "' + key.encode() + b'": ' + dumps(payload[key])
+        for key in keys
     ]
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+    return b"{\n" + b",\n".join(parts) + b"\n}\n"
+
+
+def render_json(result: BacktestResult, payload: dict[str, Any] | None = None) -> str:
+    """:func:`render_json_bytes` as text."""
+    return render_json_bytes(result, payload).decode()
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically: temp file beside it, fsync, ``os.replace``.
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`write_report_bytes`).
+
+    Raises:
+        StorageError: the folder or file cannot be created or written; names ``path``.
+    """
+    return write_report_bytes(path, text.encode("utf-8"))
+
+
+def write_report_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically: temp file beside it, fsync, ``os.replace``.
 
     Creates missing parent folders. On failure nothing is left behind and an existing
     file at ``path`` keeps its old content. The file is made readable by all (0644).
@@ -330,13 +340,13 @@ def write_text_atomic(path: Path, text: str) -> Path:
     """
     path = Path(path)
     try:
-        return write_bytes_atomically(path, text.encode("utf-8"), _REPORT_FILE_MODE)
+        return write_bytes_atomically(path, data, _REPORT_FILE_MODE)
     except OSError as exc:
         raise StorageError(f"cannot write report {path}: {exc.strerror or exc}") from exc
 
 
 def write_json(result: BacktestResult, path: Path, payload: dict[str, Any] | None = None) -> Path:
-    """Write the JSON report to ``path`` atomically (see :func:`write_text_atomic`).
+    """Write the JSON report to ``path`` atomically (see :func:`write_report_bytes`).
 
     ``payload`` is ``result_to_dict(result)`` when the caller has it already.
 
@@ -347,7 +357,7 @@ def write_json(result: BacktestResult, path: Path, payload: dict[str, Any] | Non
         InvalidInputError: a naive timestamp (nothing is written).
         StorageError: ``path`` cannot be written; the message names it.
     """
-    return write_text_atomic(Path(path), render_json(result, payload))
+    return write_report_bytes(Path(path), render_json_bytes(result, payload))
 
 
 def default_output_path(results_dir: Path, now: datetime) -> Path:

@@ -11,23 +11,18 @@ same data sees the same sequence.
 from __future__ import annotations
 
 import math
-import operator
-from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from itertools import repeat
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import numpy as np
-
 from vibe.common.errors import InvalidInputError, NoDataError
 from vibe.common.models import Bar
+from vibe.trading_bot.core.bar_columns import BarColumns, epoch_microseconds
 from vibe.trading_bot.core.scheduler import MarketScheduler
-from vibe.trading_bot.data.frames import BAR_COLUMNS, dt_index, timeframe_seconds
+from vibe.trading_bot.data.frames import timeframe_seconds
 from vibe.trading_bot.data.manager import DataManager
-from vibe.trading_bot.utils.collector import paused_gc
 from vibe.trading_bot.utils.logger import get_logger
 
 if TYPE_CHECKING:
@@ -39,50 +34,16 @@ REGULAR_SESSION_MINUTES = 390
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def utc_datetimes(index: pd.DatetimeIndex) -> list[datetime]:
-    """The tz-aware UTC ``datetime`` of each element of a UTC ``index``.
-
-    Whole-second indexes (bars) are built as ``day + time of day`` from two small
-    tables of distinct days and times of day (one C-level addition per element,
-    about 2x faster than ``DatetimeIndex.to_pydatetime``); others use that.
-    """
-    seconds, fraction = divmod(index.as_unit("us").asi8, 1_000_000)
-    if fraction.any():
-        return list(index.to_pydatetime())
-    days, day_of = np.unique(seconds // 86_400, return_inverse=True)
-    times, time_of = np.unique(seconds % 86_400, return_inverse=True)
-    midnights = [_EPOCH + timedelta(days=day) for day in days.tolist()]
-    offsets = [timedelta(seconds=t) for t in times.tolist()]
-    return list(
-        map(
-            operator.add,
-            map(midnights.__getitem__, day_of.tolist()),
-            map(offsets.__getitem__, time_of.tolist()),
-        )
-    )
-
-
 def frame_bars(
     symbol: str, frame: pd.DataFrame | None, interval_seconds: int
 ) -> tuple[list[Bar], list[datetime]]:
     """``(bars, their start times)`` of a bar frame, oldest first (``([], [])`` for ``None``).
 
     The same bars as :func:`~vibe.trading_bot.data.frames.frame_to_bars`, built
-    column-wise (a year of 1-minute bars is ~100,000 objects): each ``Bar`` is
-    made by ``tuple.__new__`` from a zipped row, without a Python-level call.
+    column-wise (:class:`~.bar_columns.BarColumns`).
     """
-    if frame is None:
-        return [], []
-    starts = utc_datetimes(dt_index(frame))
-    opens, highs, lows, closes, volumes = (frame[col].to_numpy().tolist() for col in BAR_COLUMNS)
-    if frame["volume"].dtype.kind not in "iu":
-        volumes = [int(v) for v in volumes]
-    rows = zip(
-        repeat(symbol), starts, opens, highs, lows, closes, volumes, repeat(interval_seconds)
-    )
-    with paused_gc():
-        bars: list[Bar] = list(map(tuple.__new__, repeat(Bar), rows))
-    return bars, starts
+    bars = BarColumns.of(symbol, frame, interval_seconds).bars()
+    return bars, [bar.timestamp for bar in bars]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +118,7 @@ class HistoricalFeed:
         self._timeframe = timeframe
         self.symbols = sorted(symbols)
         self._warmup_days = sessions_before(scheduler, start, warmup_sessions)
-        self._bars: dict[str, list[Bar]] = {}
-        self._starts: dict[str, list[datetime]] = {}
+        self._columns: dict[str, BarColumns] = {}
         self._keep_frames = keep_frames
         self.frames: dict[str, pd.DataFrame | None] = {}
 
@@ -182,15 +142,15 @@ class HistoricalFeed:
                 frame = await self._data.get_history(symbol, self._timeframe, first, last)
             except NoDataError as exc:
                 frame, why = None, f" ({exc})"
-            bars, starts = frame_bars(symbol, frame, self._interval)
+            columns = BarColumns.of(symbol, frame, self._interval)
             if self._keep_frames:
                 self.frames[symbol] = frame
-            if bisect_left(starts, self.days[0].open) == len(starts):
+            if columns.index(self.days[0].open) == len(columns):
                 raise NoDataError(
                     f"symbol {symbol} has no {self._timeframe} bars between "
                     f"{self.days[0].day.isoformat()} and {self.days[-1].day.isoformat()}{why}"
                 )
-            self._bars[symbol], self._starts[symbol] = bars, starts
+            self._columns[symbol] = columns
         self._warn_if_data_ends_early()
 
     def _warn_if_data_ends_early(self) -> None:
@@ -198,8 +158,8 @@ class HistoricalFeed:
         final = self.days[-1]
         step = timedelta(seconds=self._interval)
         for symbol in self.symbols:
-            starts = self._starts[symbol]
-            last = starts[bisect_left(starts, final.close) - 1]  # load() ensured one exists
+            columns = self._columns[symbol]
+            last = columns.start(columns.index(final.close) - 1)  # load() ensured one exists
             if last + step >= final.close:
                 continue
             empty = sum(1 for day in self.days if day.open > last)
@@ -213,14 +173,17 @@ class HistoricalFeed:
 
     def data_ended_before(self, day: TradingDay) -> bool:
         """True when no symbol has a bar at or after the open of ``day`` (the data ran out)."""
-        return all(not starts or starts[-1] < day.open for starts in self._starts.values())
+        opens_at = epoch_microseconds(day.open)
+        return all(
+            not len(columns) or columns.starts[-1] < opens_at for columns in self._columns.values()
+        )
 
     def _between(self, lo: datetime, hi: datetime) -> list[Bar]:
         merged: list[Bar] = []
         for symbol in self.symbols:
-            starts = self._starts.get(symbol, [])
-            i, j = bisect_left(starts, lo), bisect_left(starts, hi)
-            merged.extend(self._bars[symbol][i:j])
+            columns = self._columns.get(symbol)
+            if columns is not None:
+                merged.extend(columns.bars(columns.index(lo), columns.index(hi)))
         if len(self.symbols) > 1:
             merged.sort(key=lambda bar: (bar.timestamp, bar.symbol))
         return merged
@@ -237,7 +200,4 @@ class HistoricalFeed:
     def bar_count(self) -> int:
         """Bars in the traded sessions, every symbol."""
         lo, hi = self.days[0].open, self.days[-1].close
-        total = 0
-        for starts in self._starts.values():
-            total += bisect_left(starts, hi) - bisect_left(starts, lo)
-        return total
+        return sum(columns.index(hi) - columns.index(lo) for columns in self._columns.values())

@@ -8,16 +8,16 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
+from vibe.trading_bot.core.bar_columns import BarColumns
 from vibe.trading_bot.core.historical_feed import (
     frame_bars,
-    paused_gc,
     sessions_before,
     sessions_between,
-    utc_datetimes,
 )
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.data.frames import frame_to_bars
 from vibe.trading_bot.data.providers.replay import ReplayProvider
+from vibe.trading_bot.utils.collector import paused_gc
 
 
 @pytest.fixture(scope="module")
@@ -81,14 +81,23 @@ def test_paused_gc_restores_the_previous_state() -> None:
 
 
 @pytest.mark.parametrize("offset", [pd.Timedelta(0), pd.Timedelta(microseconds=7)])
-def test_utc_datetimes_equal_to_pydatetime(offset: pd.Timedelta) -> None:
+def test_bar_columns_rebuild_exact_start_times(offset: pd.Timedelta) -> None:
     index = (
         pd.DatetimeIndex(
             ["1965-03-01 14:30:00", "2025-01-08 14:31:00", "2025-07-03 16:59:00"], tz="UTC"
         ).as_unit("ns")
         + offset
     )
-    ours = utc_datetimes(index)
-    assert ours == list(index.to_pydatetime())
-    assert all(dt.utcoffset() == timedelta(0) for dt in ours)
-    assert ours[2].microsecond == offset.microseconds
+    frame = pd.DataFrame(
+        {"open": 1.0, "high": 2.0, "low": 0.5, "close": 1.5, "volume": [10.9, 20.0, 30.0]},
+        index=index,
+    )
+    columns = BarColumns.of("SPY", frame, 60)
+    starts = [bar.timestamp for bar in columns.bars()]
+    assert starts == list(index.to_pydatetime())
+    assert all(dt.utcoffset() == timedelta(0) for dt in starts)
+    assert starts[2].microsecond == offset.microseconds
+    assert [bar.volume for bar in columns.bars()] == [10, 20, 30]  # as int(): toward zero
+    assert columns.bars(1, 2) == columns.bars()[1:2]
+    assert columns.index(starts[1]) == 1 and columns.index(starts[2] + timedelta(1)) == 3
+    assert columns.start(2) == starts[2] and len(BarColumns.of("SPY", None, 60)) == 0
