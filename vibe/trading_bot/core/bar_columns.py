@@ -9,7 +9,8 @@ for a 1-minute session), so they are freed with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import operator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+_DAY_US = 86_400_000_000
 
 
 def epoch_microseconds(when: datetime) -> int:
@@ -51,6 +53,19 @@ class BarColumns:
     lows: np.ndarray
     closes: np.ndarray
     volumes: np.ndarray
+    _days: tuple[list[datetime], np.ndarray] = field(init=False, repr=False, compare=False)
+    _times: tuple[list[timedelta], np.ndarray] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # start = midnight of its day + time of day, from two small tables (a year of
+        # 1-minute bars has ~250 days and 390 times of day): one C-level addition per
+        # bar instead of a timedelta and a datetime built per bar
+        days, day_of = np.unique(self.starts // _DAY_US, return_inverse=True)
+        times, time_of = np.unique(self.starts % _DAY_US, return_inverse=True)
+        midnights = [_EPOCH + timedelta(days=day) for day in days.tolist()]
+        offsets = [timedelta(microseconds=us) for us in times.tolist()]
+        object.__setattr__(self, "_days", (midnights, day_of))
+        object.__setattr__(self, "_times", (offsets, time_of))
 
     @classmethod
     def of(cls, symbol: str, frame: pd.DataFrame | None, interval_seconds: int) -> BarColumns:
@@ -85,7 +100,12 @@ class BarColumns:
         per bar); start times are exact to the microsecond.
         """
         window = slice(lo, hi)
-        starts = [_EPOCH + timedelta(microseconds=us) for us in self.starts[window].tolist()]
+        (midnights, day_of), (offsets, time_of) = self._days, self._times
+        starts = map(
+            operator.add,
+            map(midnights.__getitem__, day_of[window].tolist()),
+            map(offsets.__getitem__, time_of[window].tolist()),
+        )
         rows = zip(
             repeat(self.symbol),
             starts,
