@@ -236,14 +236,19 @@ class LiveDriver:
         groups = BarGroups(self._symbols, GROUP_WAIT_SECONDS)
         closed_at: float | None = None  # monotonic time the trading clock passed the close
         while not self._stopping:
-            bar: Bar | None = None
+            arrived: list[Bar] = []
             try:
                 async with asyncio.timeout(POLL_SECONDS):
-                    bar = await queue.get()
+                    arrived.append(await queue.get())
             except TimeoutError:
                 pass
             now, waited = clock.now(), timer.monotonic()
-            bars = resampler.add(bar) if bar is not None and self._fresh(day, bar) else []
+            # every bar already queued goes in before a bucket is closed on time: after a
+            # stall (a busy machine) the clock may be past a bucket's grace while its
+            # last minutes still wait in the queue, and closing it first would drop them
+            while not queue.empty():
+                arrived.append(queue.get_nowait())
+            bars = [b for bar in arrived if self._fresh(day, bar) for b in resampler.add(bar)]
             ready = [g for b in (*bars, *resampler.flush_due(now)) for g in groups.add(b, waited)]
             for group in (*ready, *groups.due(waited)):
                 if await self._trade_group(day, group):
