@@ -19,6 +19,7 @@ import pytest
 from vibe.common.clock import SimulatedClock
 from vibe.common.models import Bar
 from vibe.trading_bot.config.loader import load_settings
+from vibe.trading_bot.core.bar_columns import BarColumns
 from vibe.trading_bot.core.components import ComponentBuilder
 from vibe.trading_bot.core.historical_feed import TradingDay
 from vibe.trading_bot.core.live_driver import RESAMPLE_GRACE_SECONDS, LiveDriver
@@ -35,11 +36,7 @@ FIRST, LAST = "2024-07-11 14:15", "2024-07-11 14:19"  # 10:15-10:19 ET
 def _minutes(shared_data) -> list[Bar]:
     frame = pd.read_csv(shared_data / "bars_1m" / "alpaca_chunks_2022-2024" / "QQQ_1m.csv")
     frame.index = pd.to_datetime(frame.pop("timestamp"), utc=True)
-    rows = frame.loc[FIRST:LAST]
-    return [
-        Bar("QQQ", ts.to_pydatetime(), r.open, r.high, r.low, r.close, int(r.volume), 60)
-        for ts, r in rows.iterrows()
-    ]
+    return BarColumns.of("QQQ", frame.loc[FIRST:LAST], 60).bars()
 
 
 @pytest.mark.asyncio
