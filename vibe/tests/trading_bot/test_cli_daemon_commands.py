@@ -59,6 +59,19 @@ def test_backtest_user_errors_are_one_line_exit_2(
     assert named in one_line_error(result)
 
 
+def test_an_in_process_backtest_gives_the_garbage_collector_back(cli: CliRunner) -> None:
+    """The command pauses the cyclic collector for its run (a process exits after it)."""
+    import gc
+
+    assert gc.isenabled()
+    args = ["--start", "2025-06-05", "--end", "2025-06-06", "--symbols", "SPY"]
+    result = cli.invoke(app, ["backtest", *args, "--data", str(SAMPLE)])
+    assert result.exit_code == 0, result.stderr
+    assert gc.isenabled()
+    failed = cli.invoke(app, ["backtest", "--start", "2025-06-06", "--end", "2025-06-05"])
+    assert failed.exit_code == 2 and gc.isenabled()  # also after an error exit
+
+
 def test_backtest_unreadable_data_folder(cli: CliRunner, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     result = cli.invoke(

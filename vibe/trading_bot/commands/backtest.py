@@ -30,10 +30,12 @@ from vibe.trading_bot.commands.common import (
 )
 from vibe.trading_bot.commands.preflight import check_report_path
 from vibe.trading_bot.commands.progress import SessionProgress
+from vibe.trading_bot.utils.collector import paused_gc
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's status for an interrupted command
 
 
+@paused_gc()
 def backtest_command(  # noqa: PLR0913 - one parameter per command-line option
     start: str,
     end: str,
@@ -51,25 +53,8 @@ def backtest_command(  # noqa: PLR0913 - one parameter per command-line option
     run that allocates ~1 million long-lived objects (modules, bars, equity points,
     report values) and few reference cycles; with CPython's default thresholds it
     made ~400 collections (two full ones) costing 0.2 s of a 1-minute year's
-    command, without freeing memory that mattered (peak RSS unchanged).
+    command, without freeing memory that mattered.
     """
-    from vibe.trading_bot.utils.collector import paused_gc
-
-    with paused_gc():
-        _backtest(start, end, symbols, timeframe, data, params, output, notify, env_file)
-
-
-def _backtest(  # noqa: PLR0913 - one parameter per command-line option
-    start: str,
-    end: str,
-    symbols: str | None,
-    timeframe: str | None,
-    data: Path | None,
-    params: list[str],
-    output: Path | None,
-    notify: bool,
-    env_file: Path | None,
-) -> None:
     from vibe.trading_bot.backtest.runner import BacktestRequest, parse_params, run_backtest
     from vibe.trading_bot.config.loader import load_settings
 
