@@ -13,7 +13,10 @@ whichever comes first:
 * the next tick of that symbol belongs to a later minute, or
 * :meth:`BarAggregator.flush_due` is called (a clock timer) with a time at or
   after the minute's end plus ``grace_seconds`` (default 1 s, to let prints
-  that were delayed in transit land in their own minute).
+  that were delayed in transit land in their own minute). Right after a message
+  the stream calls it with the stream's own time (:meth:`BarAggregator.stream_time`,
+  the newest print seen, never ahead of the clock): prints still unread in the
+  socket after a stall of the process cannot be cut off by a clock that ran on.
 
 Late-tick policy: a tick for a minute that is already emitted (or older than
 the minute being built) is counted in ``late_ticks`` and dropped: emitted bars
@@ -63,6 +66,7 @@ class BarAggregator:
         self.late_ticks = 0
         self.out_of_session_ticks = 0
         self.ticks = 0
+        self.latest_ms = 0  # the newest print's time seen (any symbol, in session or not)
 
     def add_tick(self, tick: Tick) -> Bar | None:
         """Add one :class:`Tick`; return the bar it closed, if any."""
@@ -75,6 +79,8 @@ class BarAggregator:
         Returns:
             The previous minute's bar when this print is the first of a later minute.
         """
+        if ts_ms > self.latest_ms:
+            self.latest_ms = ts_ms
         minute = ts_ms // _MINUTE_MS
         if not self._in_session(minute):
             self.out_of_session_ticks += 1
@@ -111,6 +117,10 @@ class BarAggregator:
         self._emitted[symbol] = bar.minute
         start = datetime.fromtimestamp(bar.minute * 60, tz=UTC)
         return Bar(symbol, start, bar.open, bar.high, bar.low, bar.close, bar.volume, 60)
+
+    def stream_time(self) -> datetime | None:
+        """The newest print's time seen, any symbol (UTC); ``None`` before the first."""
+        return datetime.fromtimestamp(self.latest_ms / 1000, tz=UTC) if self.latest_ms else None
 
     def flush_due(self, now: datetime) -> list[Bar]:
         """Emit every building bar whose minute ended at least ``grace_seconds`` before ``now``.

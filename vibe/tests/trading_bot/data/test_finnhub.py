@@ -231,3 +231,40 @@ async def test_cancel_always_stops_a_stream_that_keeps_receiving(scheduler):
             assert done and task.cancelled()
     finally:
         await server.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_minute_split_over_messages_survives_a_clock_that_ran_on(scheduler, spy_1m):
+    """After a stall the clock is past 09:30's grace while its prints are still unread.
+
+    The prints of the real 09:30 bar come in two messages, then 09:31's; the clock
+    already reads 09:32:30. Every print of 09:30 must land in its bar (a flush on the
+    clock after the first message used to close it half-built and drop the rest).
+    """
+    day = spy_1m.loc[OPEN : OPEN + timedelta(minutes=1, seconds=59)]
+    ticks = ticks_from_bars(day)
+    first_minute, second_minute = ticks[:4], ticks[4:]
+    messages = [
+        *trade_messages("SPY", first_minute[:2]),
+        *trade_messages("SPY", first_minute[2:]),
+        *trade_messages("SPY", second_minute),
+    ]
+    server = FinnhubServer([Script(messages, then_close=False)])
+    await server.start()
+    clock = SimulatedClock(OPEN + timedelta(minutes=2, seconds=30))
+    finnhub = _provider(server, scheduler, clock, RecordingHealthReporter(), silence_seconds=3600)
+    received = []
+
+    async def consume() -> None:
+        async for bar in finnhub.stream_bars(["SPY"]):
+            received.append(bar)
+
+    task = asyncio.create_task(consume())
+    try:
+        await eventually(lambda: len(received) >= 2)
+    finally:
+        task.cancel()
+        await server.stop()
+    rebuilt = bars_to_frame(received[:2])
+    np.testing.assert_array_equal(rebuilt.to_numpy(), day.to_numpy())
+    assert finnhub.aggregator.late_ticks == 0

@@ -159,8 +159,17 @@ class FinnhubProvider:
         _log.info("finnhub subscribed", symbols=list(symbols), reconnects=self.reconnects)
 
     async def _receive(self, ws: ClientConnection) -> AsyncIterator[Bar]:
+        """Bars from the socket's prints; minutes closed by the next print or on time.
+
+        On time means: after a quiet ``tick_seconds`` on the clock; right after a
+        message, by the stream's own time (the newest print, never ahead of the
+        clock). A wait that overran by more than a tick (the process was stalled)
+        closes nothing: what arrived meanwhile is read first, so a minute whose
+        prints span several messages is never cut between them.
+        """
         last_message = self._timer.monotonic()
         while True:
+            waiting_since = self._timer.monotonic()
             try:
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
                 # cancellation that races with a message (CPython issue 86296), and the
@@ -168,15 +177,18 @@ class FinnhubProvider:
                 async with asyncio.timeout(self._tick):
                     raw = await ws.recv()
             except TimeoutError:
-                for bar in self.aggregator.flush_due(self._clock.now()):
-                    yield bar
+                if self._timer.monotonic() - waiting_since < 2 * self._tick:
+                    for bar in self.aggregator.flush_due(self._clock.now()):
+                        yield bar
                 self._check_silence(last_message)
                 continue
             last_message = self._timer.monotonic()
             for bar in self._handle(raw):
                 yield bar
-            for bar in self.aggregator.flush_due(self._clock.now()):
-                yield bar
+            streamed = self.aggregator.stream_time()
+            if streamed is not None:
+                for bar in self.aggregator.flush_due(min(streamed, self._clock.now())):
+                    yield bar
 
     def _handle(self, raw: str | bytes) -> list[Bar]:
         try:
