@@ -6,7 +6,10 @@
   average needs and today's bars so far) and show it to the strategy only: a
   restart continues at the current time, it never trades bars from the past.
   Symbols are fetched concurrently (at most ``history_concurrency`` requests
-  in flight, each limited to ``history_timeout_seconds`` real seconds). A
+  in flight, each limited to ``history_timeout_seconds`` real seconds). The
+  symbols that failed are asked again, ``history_retries`` times at most and
+  ``history_retry_seconds`` (real seconds) apart, as long as the session has not
+  opened (before the first live bar, so late history still comes first). A
   symbol whose history cannot be loaded still trades, but never silently:
   ``market_data`` turns DEGRADED naming it (``/health/state`` lists it under
   ``market.symbols_without_history``) and an alert is sent.
@@ -70,6 +73,8 @@ STREAM_STOP_SECONDS = 5.0  # real seconds per cancellation of the stream task at
 GROUP_WAIT_SECONDS = 15.0  # real seconds a bar group waits for a silent symbol's bar
 RESAMPLE_GRACE_SECONDS = 60.0  # trading seconds after a bucket's end before it goes without
 POLL_SECONDS = 0.25  # real seconds between checks for due groups when no bar comes
+HISTORY_RETRIES = 5  # warm-up requests again for symbols whose history failed (before the open)
+HISTORY_RETRY_SECONDS = 60.0  # real seconds between them (a warm-up starts 30 min before)
 NEW_YORK = ZoneInfo("America/New_York")
 
 
@@ -82,6 +87,9 @@ class LiveDriver:
     Attributes:
         history_concurrency: history requests in flight at once during a warm-up.
         history_timeout_seconds: real seconds allowed per symbol's history request.
+        history_retries: further requests for the symbols whose history failed, before
+            the open only.
+        history_retry_seconds: real seconds between those requests.
     """
 
     def __init__(self, daemon: Daemon) -> None:
@@ -96,6 +104,8 @@ class LiveDriver:
         self._seen: dict[str, datetime] = {}
         self.history_concurrency = DEFAULT_CONCURRENCY
         self.history_timeout_seconds = DEFAULT_TIMEOUT_SECONDS
+        self.history_retries = HISTORY_RETRIES
+        self.history_retry_seconds = HISTORY_RETRY_SECONDS
 
     @property
     def _stopping(self) -> bool:
@@ -169,6 +179,7 @@ class LiveDriver:
         now = self.daemon.clock.now()
         days = [*sessions_before(self.daemon.scheduler, day.day, count), day]
         batch = await self._history(days[0].open, min(day.close, now))
+        batch = await self._retry_missing(batch, day, days[0].open, min(day.close, now))
         for past in days:
             processor.start_session(past.open, past.close)
             for bar in batch.bars:
@@ -178,13 +189,35 @@ class LiveDriver:
         await self._report_history(batch.failures)
         self.sessions.begin(day)
 
-    async def _history(self, start: datetime, end: datetime) -> HistoryBatch:
-        """Every symbol's bars in ``[start, end)``, fetched concurrently (see ``history_batch``)."""
+    async def _retry_missing(
+        self, batch: HistoryBatch, day: TradingDay, start: datetime, end: datetime
+    ) -> HistoryBatch:
+        """Ask again for the symbols ``batch`` lacks while ``day`` has not opened (module doc)."""
+        for _ in range(self.history_retries):
+            if not batch.failures or self._stopping or self.daemon.clock.now() >= day.open:
+                break
+            _log.warning("warm-up history retry", symbols=sorted(batch.failures))
+            with contextlib.suppress(TimeoutError):  # real waiting time; a stop ends it
+                await asyncio.wait_for(
+                    self.daemon.service.wait_for_stop(), self.history_retry_seconds
+                )
+            again = await self._history(start, end, sorted(batch.failures))
+            bars = sorted([*batch.bars, *again.bars], key=lambda bar: (bar.timestamp, bar.symbol))
+            batch = HistoryBatch(bars, again.failures)
+        return batch
+
+    async def _history(
+        self, start: datetime, end: datetime, symbols: Sequence[str] | None = None
+    ) -> HistoryBatch:
+        """Bars of ``symbols`` (default all) in ``[start, end)``, fetched concurrently.
+
+        See :mod:`vibe.trading_bot.data.history_batch`.
+        """
         if end <= start:
             return HistoryBatch()
         return await fetch_history(
             self.data,
-            self._symbols,
+            self._symbols if symbols is None else symbols,
             self._timeframe,
             start,
             end,

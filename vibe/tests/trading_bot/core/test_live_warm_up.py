@@ -8,6 +8,7 @@ the chart-v8 stand-in on 127.0.0.1, serving the real 5-minute bars of
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from vibe.trading_bot.data.providers.yahoo import forget_yfinance_memo
 from vibe.trading_bot.execution.notifier import RecordingNotifier
 from vibe.trading_bot.notifications.payloads import SystemAlert, SystemEvent
 
-from ...support import free_port
+from ...support import eventually, free_port
 from ..data.yahoo_chart_standin import YahooChartStandIn
 
 SYMBOLS = ["AAPL", "MSFT", "SPY", "QQQ", "TSLA", "AMZN", "GOOGL"]
@@ -85,6 +86,7 @@ async def test_one_symbol_failing_is_degraded_alerted_and_listed(standin, tmp_pa
     try:
         driver = LiveDriver(daemon)
         driver.history_timeout_seconds = 1.5
+        driver.history_retries = 0  # one attempt: what a failure that lasts looks like
         day = driver._current_or_next()
         started = time.monotonic()
         await driver._warm_up(day)
@@ -125,6 +127,7 @@ async def test_full_history_keeps_market_data_healthy_and_a_retry_recovers(stand
     assert daemon is not None
     try:
         driver = LiveDriver(daemon)
+        driver.history_retries = 0  # recovered by the next warm-up, not a retry
         day = driver._current_or_next()
         await driver._warm_up(day)
         assert list(daemon.data.missing_history) == ["QQQ"]
@@ -140,3 +143,44 @@ async def test_full_history_keeps_market_data_healthy_and_a_retry_recovers(stand
     events = [a.event for a in daemon.notifier.alerts if isinstance(a, SystemAlert)]
     assert events.count(SystemEvent.COMPONENT_DEGRADED) == 1
     assert events.count(SystemEvent.COMPONENT_RECOVERED) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_failure_before_the_open_is_retried_and_never_alerted(standin, tmp_path):
+    """QQQ's history fails (503) through a whole first attempt at 09:05 ET, then comes
+    back: a retry before the open loads it, and nothing is reported degraded."""
+    standin.state.fail["QQQ"] = 503
+    orchestrator = await _live(tmp_path, standin.url, free_port())
+    daemon = orchestrator.daemon
+    assert daemon is not None
+    try:
+        driver = LiveDriver(daemon)
+        driver.history_timeout_seconds = 3.0
+        driver.history_retry_seconds = 0.3
+        asked: list[tuple[list[str] | None, dict[str, str]]] = []
+        fetch = driver._history
+
+        async def history(start, end, symbols=None):  # type: ignore[no-untyped-def]
+            batch = await fetch(start, end, symbols)
+            asked.append((None if symbols is None else list(symbols), dict(batch.failures)))
+            return batch
+
+        driver._history = history  # type: ignore[method-assign]
+        day = driver._current_or_next()
+        warm_up = asyncio.create_task(driver._warm_up(day))
+        await eventually(lambda: bool(asked), within=30)  # the first attempt is over
+        assert "QQQ" in asked[0][1]
+        del standin.state.fail["QQQ"]  # Yahoo answers again
+        await asyncio.wait_for(warm_up, 30)
+        state = orchestrator.monitor.state()
+        data = next(c for c in state.components if c.name == "market_data")
+    finally:
+        await orchestrator.service.shutdown()
+    assert [symbols for symbols, _ in asked[1:]] == [["QQQ"]] * (len(asked) - 1)
+    assert asked[-1][1] == {}
+    assert state.market.symbols_without_history == {}
+    assert data.state is HealthState.HEALTHY
+    assert driver._seen["QQQ"] == driver._seen["SPY"]  # its history was shown to the strategy
+    assert isinstance(daemon.notifier, RecordingNotifier)
+    events = [a.event for a in daemon.notifier.alerts if isinstance(a, SystemAlert)]
+    assert SystemEvent.COMPONENT_DEGRADED not in events
