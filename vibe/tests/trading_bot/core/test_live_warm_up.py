@@ -9,7 +9,9 @@ the chart-v8 stand-in on 127.0.0.1, serving the real 5-minute bars of
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import yfinance as yf
 from vibe.common.clock import SimulatedClock
 from vibe.trading_bot.config.loader import load_settings
 from vibe.trading_bot.core.components import ComponentBuilder
+from vibe.trading_bot.core.daemon import Daemon
 from vibe.trading_bot.core.health_reporter import HealthState
 from vibe.trading_bot.core.live_driver import LiveDriver
 from vibe.trading_bot.core.orchestrator import Orchestrator
@@ -75,16 +78,26 @@ async def _live(tmp_path: Path, yahoo_url: str, port: int) -> Orchestrator:
     return orchestrator
 
 
+@contextlib.asynccontextmanager
+async def _driver(
+    tmp_path: Path, yahoo_url: str, port: int | None = None
+) -> AsyncIterator[tuple[Orchestrator, Daemon, LiveDriver]]:
+    """The live orchestrator, its daemon and a live driver; the service shut down after."""
+    orchestrator = await _live(tmp_path, yahoo_url, port or free_port())
+    daemon = orchestrator.daemon
+    assert daemon is not None
+    try:
+        yield orchestrator, daemon, LiveDriver(daemon)
+    finally:
+        await orchestrator.service.shutdown()
+
+
 @pytest.mark.asyncio
 async def test_one_symbol_failing_is_degraded_alerted_and_listed(standin, tmp_path):
     standin.state.fail["MSFT"] = 500
     standin.state.delay["TSLA"] = 5.0  # hung upstream: cut by the per-request timeout
     port = free_port()
-    orchestrator = await _live(tmp_path, standin.url, port)
-    daemon = orchestrator.daemon
-    assert daemon is not None
-    try:
-        driver = LiveDriver(daemon)
+    async with _driver(tmp_path, standin.url, port) as (_, daemon, driver):
         driver.history_timeout_seconds = 1.5
         driver.history_retries = 0  # one attempt: what a failure that lasts looks like
         day = driver._current_or_next()
@@ -93,8 +106,6 @@ async def test_one_symbol_failing_is_degraded_alerted_and_listed(standin, tmp_pa
         took = time.monotonic() - started
         async with httpx.AsyncClient() as client:
             state = (await client.get(f"http://127.0.0.1:{port}/health/state")).json()
-    finally:
-        await orchestrator.service.shutdown()
     missing = state["market"]["symbols_without_history"]
     assert sorted(missing) == ["MSFT", "TSLA"]
     shown = merge_daemon_state(StatusReport("databases", "-", "-"), state)  # show-status
@@ -122,11 +133,7 @@ async def test_one_symbol_failing_is_degraded_alerted_and_listed(standin, tmp_pa
 @pytest.mark.asyncio
 async def test_full_history_keeps_market_data_healthy_and_a_retry_recovers(standin, tmp_path):
     standin.state.fail["QQQ"] = 503
-    orchestrator = await _live(tmp_path, standin.url, free_port())
-    daemon = orchestrator.daemon
-    assert daemon is not None
-    try:
-        driver = LiveDriver(daemon)
+    async with _driver(tmp_path, standin.url) as (orchestrator, daemon, driver):
         driver.history_retries = 0  # recovered by the next warm-up, not a retry
         day = driver._current_or_next()
         await driver._warm_up(day)
@@ -135,8 +142,6 @@ async def test_full_history_keeps_market_data_healthy_and_a_retry_recovers(stand
         await driver._warm_up(day)  # the next warm-up loads everything
         state = orchestrator.monitor.state()
         data = next(c for c in state.components if c.name == "market_data")
-    finally:
-        await orchestrator.service.shutdown()
     assert state.market.symbols_without_history == {}
     assert data.state is HealthState.HEALTHY
     assert isinstance(daemon.notifier, RecordingNotifier)
@@ -150,11 +155,7 @@ async def test_a_failure_before_the_open_is_retried_and_never_alerted(standin, t
     """QQQ's history fails (503) through a whole first attempt at 09:05 ET, then comes
     back: a retry before the open loads it, and nothing is reported degraded."""
     standin.state.fail["QQQ"] = 503
-    orchestrator = await _live(tmp_path, standin.url, free_port())
-    daemon = orchestrator.daemon
-    assert daemon is not None
-    try:
-        driver = LiveDriver(daemon)
+    async with _driver(tmp_path, standin.url) as (orchestrator, daemon, driver):
         driver.history_timeout_seconds = 3.0
         driver.history_retry_seconds = 0.3
         asked: list[tuple[list[str] | None, dict[str, str]]] = []
@@ -174,8 +175,6 @@ async def test_a_failure_before_the_open_is_retried_and_never_alerted(standin, t
         await asyncio.wait_for(warm_up, 30)
         state = orchestrator.monitor.state()
         data = next(c for c in state.components if c.name == "market_data")
-    finally:
-        await orchestrator.service.shutdown()
     assert [symbols for symbols, _ in asked[1:]] == [["QQQ"]] * (len(asked) - 1)
     assert asked[-1][1] == {}
     assert state.market.symbols_without_history == {}
