@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -31,19 +31,6 @@ if TYPE_CHECKING:
 _log = get_logger(__name__)
 NEW_YORK = ZoneInfo("America/New_York")
 REGULAR_SESSION_MINUTES = 390
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def frame_bars(
-    symbol: str, frame: pd.DataFrame | None, interval_seconds: int
-) -> tuple[list[Bar], list[datetime]]:
-    """``(bars, their start times)`` of a bar frame, oldest first (``([], [])`` for ``None``).
-
-    The same bars as :func:`~vibe.trading_bot.data.frames.frame_to_bars`, built
-    column-wise (:class:`~.bar_columns.BarColumns`).
-    """
-    bars = BarColumns.of(symbol, frame, interval_seconds).bars()
-    return bars, [bar.timestamp for bar in bars]
 
 
 @dataclass(frozen=True, slots=True)

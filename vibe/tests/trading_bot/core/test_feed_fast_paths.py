@@ -9,11 +9,7 @@ import pandas as pd
 import pytest
 
 from vibe.trading_bot.core.bar_columns import BarColumns
-from vibe.trading_bot.core.historical_feed import (
-    frame_bars,
-    sessions_before,
-    sessions_between,
-)
+from vibe.trading_bot.core.historical_feed import sessions_before, sessions_between
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.data.frames import frame_to_bars
 from vibe.trading_bot.data.providers.replay import ReplayProvider
@@ -50,19 +46,20 @@ def test_sessions_before_reach_back_past_the_computed_years() -> None:
 
 
 @pytest.mark.parametrize(("name", "seconds"), [("SPY_5m", 300), ("AAPL_5m", 300)])
-def test_frame_bars_equal_frame_to_bars(shared_data, scheduler, name, seconds) -> None:
+def test_bar_columns_equal_frame_to_bars(shared_data, scheduler, name, seconds) -> None:
     folder = shared_data / "bars_5m" / "yfinance_2025-06_2025-08"
     frame = ReplayProvider(folder, scheduler, timeframe="5m").load(name.split("_")[0], "5m")
-    bars, starts = frame_bars("SPY", frame, seconds)
+    columns = BarColumns.of("SPY", frame, seconds)
+    bars = columns.bars()
     assert bars == list(frame_to_bars("SPY", frame, seconds))
-    assert starts == [bar.timestamp for bar in bars]
+    assert [columns.start(i) for i in range(len(columns))] == [bar.timestamp for bar in bars]
     assert all(type(bar.volume) is int for bar in bars)
     as_float = frame.astype({"volume": "float64"})
-    assert frame_bars("SPY", as_float, seconds)[0] == bars
+    assert BarColumns.of("SPY", as_float, seconds).bars() == bars
 
 
-def test_frame_bars_of_nothing() -> None:
-    assert frame_bars("SPY", None, 60) == ([], [])
+def test_bar_columns_of_nothing() -> None:
+    assert BarColumns.of("SPY", None, 60).bars() == []
 
 
 def test_paused_gc_restores_the_previous_state() -> None:
