@@ -157,8 +157,12 @@ class LiveDriver:
 
     async def _sleep_until(self, when: datetime) -> None:
         seconds = min((when - self.daemon.clock.now()).total_seconds(), MAX_SLEEP_SECONDS)
+        await self._wait(max(seconds, 0.0))
+
+    async def _wait(self, seconds: float) -> None:
+        """Wait ``seconds`` of real time (the event loop's clock); a stop request ends it."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.daemon.service.wait_for_stop(), max(seconds, 0.0))
+            await asyncio.wait_for(self.daemon.service.wait_for_stop(), seconds)
 
     async def _session(self, day: TradingDay) -> None:
         await self._warm_up(day)
@@ -178,8 +182,8 @@ class LiveDriver:
         )
         now = self.daemon.clock.now()
         days = [*sessions_before(self.daemon.scheduler, day.day, count), day]
-        batch = await self._history(days[0].open, min(day.close, now))
-        batch = await self._retry_missing(batch, day, days[0].open, min(day.close, now))
+        start, end = days[0].open, min(day.close, now)
+        batch = await self._retry_missing(await self._history(start, end), day, start, end)
         for past in days:
             processor.start_session(past.open, past.close)
             for bar in batch.bars:
@@ -197,10 +201,7 @@ class LiveDriver:
             if not batch.failures or self._stopping or self.daemon.clock.now() >= day.open:
                 break
             _log.warning("warm-up history retry", symbols=sorted(batch.failures))
-            with contextlib.suppress(TimeoutError):  # real waiting time; a stop ends it
-                await asyncio.wait_for(
-                    self.daemon.service.wait_for_stop(), self.history_retry_seconds
-                )
+            await self._wait(self.history_retry_seconds)
             again = await self._history(start, end, sorted(batch.failures))
             bars = sorted([*batch.bars, *again.bars], key=lambda bar: (bar.timestamp, bar.symbol))
             batch = HistoryBatch(bars, again.failures)
