@@ -312,11 +312,6 @@ def render_json_bytes(result: BacktestResult, payload: dict[str, Any] | None = N
     return b"{\n" + b",\n".join(parts) + b"\n}\n"
 
 
-def render_json(result: BacktestResult, payload: dict[str, Any] | None = None) -> str:
-    """:func:`render_json_bytes` as text."""
-    return render_json_bytes(result, payload).decode()
-
-
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`write_report_bytes`).
 
