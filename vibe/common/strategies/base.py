@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -80,6 +81,28 @@ class Strategy(ABC):
             bar: the closed bar; bars must arrive in time order per symbol.
             context: the bar's session and the current position in ``bar.symbol``.
         """
+
+    def idle_until(self, symbol: str) -> datetime | None:
+        """Start time (tz-aware) before which ``symbol``'s bars of this session need no decision.
+
+        A promise about the bars that follow: until the returned time, :meth:`on_bar`
+        would return no signal and record no rejection, and :meth:`skip_bars` leaves the
+        strategy's state exactly as :meth:`on_bar` would. A backtest fast-forwards
+        through such bars (see
+        :meth:`~vibe.trading_bot.core.bar_processor.BarProcessor.quiet_end`). ``None``
+        (this default): every bar needs :meth:`on_bar`. A subclass that returns a time
+        must implement :meth:`skip_bars`.
+        """
+        return None
+
+    def skip_bars(self, bars: Sequence[Bar]) -> None:
+        """Take in bars of one symbol that :meth:`idle_until` covers, without deciding anything.
+
+        Raises:
+            NotImplementedError: this strategy never promised to be idle.
+        """
+        if bars:
+            raise NotImplementedError(f"{type(self).__name__} does not skip bars")
 
     def pop_rejections(self) -> list[Rejection]:
         """Return the breakouts rejected since the last call and forget them."""

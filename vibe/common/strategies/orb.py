@@ -31,6 +31,7 @@ range end, or once the breakout is decided) cost a few comparisons.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from vibe.common.errors import InvalidInputError
@@ -127,6 +128,29 @@ class OrbStrategy(Strategy):
                 return self._hunt(st, bar)
             st.phase = _WAIT_FLATTEN
         return [] if ts < st.flatten_from else self._flatten(st, bar, context)
+
+    def idle_until(self, symbol: str) -> datetime | None:
+        """The flatten time while waiting for it, the session close once done, else ``None``.
+
+        After the breakout decision (or a range that never formed) the rules only count
+        volumes until the flatten bar; after the flatten, until the close (see
+        :meth:`Strategy.idle_until`).
+        """
+        st = self._states.get(symbol)
+        if st is None:
+            return None
+        if st.phase == _DONE:
+            return st.close_ts
+        if st.phase == _WAIT_FLATTEN:
+            return st.flatten_from
+        return None
+
+    def skip_bars(self, bars: Sequence[Bar]) -> None:
+        """Count the session bars' volumes, as :meth:`on_bar` does in the idle phases."""
+        for bar in bars:
+            st = self._states[bar.symbol]
+            if st.open_ts <= bar.timestamp < st.close_ts:
+                st.volumes.append(bar.volume)
 
     def _enter_context(self, st: _SymbolState, context: BarContext, bar: Bar) -> None:
         if context.session_open.tzinfo is None or context.session_close.tzinfo is None:

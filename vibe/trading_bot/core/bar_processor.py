@@ -30,7 +30,8 @@ flatten bar) at the symbol's last bar close, then expires day orders.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from vibe.common.clock import decision_time, pin_decision_time, unpin_decision_time
 from vibe.common.models import Bar, ExitReason
@@ -43,6 +44,7 @@ from vibe.trading_bot.core.entry_rejections import (
     refused_entry,
 )
 from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
+from vibe.trading_bot.core.quiet_equity import quiet_points
 from vibe.trading_bot.exchange.mock_exchange import INSUFFICIENT_CASH_AT_FILL
 from vibe.trading_bot.execution.trade_executor import TradeExecutor
 from vibe.trading_bot.utils.logger import get_logger
@@ -67,6 +69,8 @@ class BarProcessor:
     Attributes:
         rejections: refused entries per rule name, every stage (strategy rules,
             risk manager and circuit breaker, venue).
+        bars_processed: bars taken in, traded or quiet.
+        quiet_bars: of those, bars taken in by :meth:`pass_quiet` (no decision needed).
     """
 
     def __init__(
@@ -87,6 +91,7 @@ class BarProcessor:
         self.rejections: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
         self.bars_processed = 0
+        self.quiet_bars = 0
         self.signals = 0
         self.equity_curve: list[tuple[datetime, float]] | None = [] if record_equity else None
         self.in_market: list[bool] = []
@@ -149,6 +154,66 @@ class BarProcessor:
                 unpin_decision_time(pinned)
         self.last_bars[symbol] = bar
         self.bars_processed += 1
+
+    def quiet_end(self, bars: Sequence[Bar], i: int) -> int:
+        """End ``j >= i`` of the stretch ``bars[i:j]`` that needs no decision (``i``: none).
+
+        A bar is quiet when the strategy is idle for its symbol
+        (:meth:`Strategy.idle_until`) and its range stays strictly inside the
+        symbol's quiet band (:meth:`TradeExecutor.quiet_band`: no working order can
+        fill), while at most one position is open. Such a stretch is handed to
+        :meth:`pass_quiet` instead of :meth:`process`, with the same outcome. The
+        stretch ends at a bar-group boundary (``bars`` in time order, a group = one
+        start time).
+        """
+        if self.executor.portfolio.open_count > 1:
+            return i
+        idle_until, band = self.strategy.idle_until, self.executor.quiet_band
+        limits: dict[str, tuple[datetime, float, float]] = {}
+        j, n = i, len(bars)
+        while j < n:
+            bar = bars[j]
+            limit = limits.get(bar.symbol)
+            if limit is None:
+                until = idle_until(bar.symbol)
+                if until is None:
+                    break
+                limit = limits[bar.symbol] = (until, *band(bar.symbol))
+            if bar.timestamp >= limit[0] or bar.low <= limit[1] or bar.high >= limit[2]:
+                break
+            j += 1
+        if i < j < n:  # not inside a group
+            first = bars[j].timestamp
+            while j > i and bars[j - 1].timestamp == first:
+                j -= 1
+        return j
+
+    def pass_quiet(self, bars: Sequence[Bar], interval: timedelta) -> datetime:
+        """Take in a quiet stretch from :meth:`quiet_end`, as :meth:`process` would; its last end.
+
+        The strategy counts the bars (:meth:`Strategy.skip_bars`), each symbol's
+        position is marked to its last close, and when recording the equity curve
+        gets one point per bar group (:func:`~.quiet_equity.quiet_points`).
+
+        Args:
+            bars: the stretch, whole bar groups in time order (non-empty).
+            interval: bar length; a group ends at its bars' start plus ``interval``.
+        """
+        by_symbol: dict[str, list[Bar]] = {}
+        for bar in bars:
+            by_symbol.setdefault(bar.symbol, []).append(bar)
+        if self.equity_curve is not None:
+            portfolio = self.executor.portfolio
+            points = quiet_points(bars, interval, portfolio)
+            self.equity_curve.extend(points)
+            self.in_market.extend([portfolio.has_open_positions] * len(points))
+        for symbol, own in by_symbol.items():
+            self.strategy.skip_bars(own)
+            self.executor.mark_bar(own[-1])
+            self.last_bars[symbol] = own[-1]
+        self.bars_processed += len(bars)
+        self.quiet_bars += len(bars)
+        return bars[-1].timestamp + interval
 
     def _count_refused_at_fill(self) -> None:
         for symbol in self.executor.pop_refused_at_fill():

@@ -156,16 +156,34 @@ class ReplayDriver:
         return False
 
     def _trade_bars_now(self, bars: list[Bar]) -> None:
-        """:meth:`_trade_bars` for a backtest: only the equity point per group.
+        """:meth:`_trade_bars` for a backtest: only the equity point per group, quiet bars skipped.
 
         No coroutine per group: a backtest's group book-keeping is only the
-        equity point (:attr:`SessionLoop.equity_only`). A stop cannot arrive inside
+        equity point (:attr:`SessionLoop.equity_only`). Stretches of bars that need
+        no decision (:meth:`BarProcessor.quiet_end`: the strategy idle, no order
+        within reach) are taken in at once (:meth:`BarProcessor.pass_quiet`), the
+        others group by group as in :meth:`_groups`. A stop cannot arrive inside
         this synchronous loop: signal handlers run on the event loop, which
         :meth:`_replay` yields to after each session and then checks for a stop.
         """
-        mark_equity = self.sessions.processor.mark_equity
-        for group_end in self._groups(bars, None):
-            mark_equity(group_end)
+        processor = self.sessions.processor
+        quiet_end, pass_quiet = processor.quiet_end, processor.pass_quiet
+        process, mark_equity = processor.process, processor.mark_equity
+        advance_to, interval = self.clock.advance_to, self._interval
+        i, n = 0, len(bars)
+        while i < n:
+            j = quiet_end(bars, i)
+            if j > i:
+                advance_to(pass_quiet(bars[i:j], interval))
+                i = j
+                continue
+            start = bars[i].timestamp
+            end = start + interval
+            advance_to(end)
+            while i < n and bars[i].timestamp == start:
+                process(bars[i])
+                i += 1
+            mark_equity(end)
 
     async def _replayed_day(self, day: TradingDay, bars: list[Bar], cursor: datetime) -> None:
         """A session whose bars an earlier run traded: rebuild the strategy's state.

@@ -124,8 +124,16 @@ class BarVenue(Venue, Protocol):
         """Fill what ``bar`` allows."""
         ...
 
-    def has_working(self, symbol: str) -> bool:
-        """True when ``symbol`` has a working order (``process_bar`` may fill)."""
+    def mark_bar(self, bar: Bar) -> None:
+        """Mark the position to ``bar.close`` only (a bar where ``may_fill`` is False)."""
+        ...
+
+    def quiet_band(self, symbol: str) -> tuple[float, float]:
+        """``(low, high)`` USD: a bar strictly inside it cannot fill a working order."""
+        ...
+
+    def may_fill(self, bar: Bar) -> bool:
+        """True when ``process_bar(bar)`` could fill or change a working order."""
         ...
 
     def fill_market_orders_at_close(self, bar: Bar) -> list[Fill]:

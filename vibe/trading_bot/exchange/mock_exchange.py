@@ -53,6 +53,7 @@ from vibe.common.models import (
     Bar,
     Fill,
     Order,
+    OrderSide,
     OrderStatus,
     OrderType,
     Position,
@@ -117,6 +118,7 @@ class MockExchange:
         self._last_price: dict[str, float] = {}
         self._listeners: list[OrderListener] = []
         self._filled_through: dict[str, datetime] = {}  # restored: bars already matched
+        self._quiet: dict[str, tuple[float, float]] = {}  # per symbol, see quiet_band
 
     # ---- interface (exchange.base.BarVenue) ------------------------------------
     def add_listener(self, listener: OrderListener) -> None:
@@ -275,6 +277,7 @@ class MockExchange:
             if order.parent_id is not None:
                 self._children.setdefault(order.parent_id, []).append(item)
         self._filled_through = dict(filled_through or {})
+        self._quiet.clear()
         for position in positions:
             self.positions[position.symbol] = position
             if position.last_price is not None:
@@ -308,18 +311,73 @@ class MockExchange:
     # ---- bars --------------------------------------------------------------------
     def process_bar(self, bar: Bar) -> list[Fill]:
         """Mark positions to ``bar.close`` and fill what ``bar`` allows; returns the fills."""
-        symbol, close = bar.symbol, bar.close
-        self._last_price[symbol] = close
-        working = self._working.get(symbol)
-        fills = self._match(bar, working) if working and self._unmatched(bar) else []
-        position = self.positions.get(symbol)  # after matching: a fill may have opened it
-        if position is not None:
-            position.last_price = close
+        working = self._working.get(bar.symbol)
+        fills: list[Fill] = []
+        if working and self._unmatched(bar):
+            fills = self._match(bar, working)
+            self._quiet.pop(bar.symbol, None)  # a stop-limit may have triggered
+        self.mark_bar(bar)  # after matching: a fill may have opened the position
         return fills
 
-    def has_working(self, symbol: str) -> bool:
-        """True when ``symbol`` has a working order (:meth:`process_bar` may fill)."""
-        return bool(self._working.get(symbol))
+    def mark_bar(self, bar: Bar) -> None:
+        """Mark ``bar.symbol``'s position to ``bar.close`` without matching any order.
+
+        :meth:`process_bar` for a bar where :meth:`may_fill` is False.
+        """
+        symbol, close = bar.symbol, bar.close
+        self._last_price[symbol] = close
+        position = self.positions.get(symbol)
+        if position is not None:
+            position.last_price = close
+
+    def may_fill(self, bar: Bar) -> bool:
+        """True when :meth:`process_bar` could fill or change a working order of ``bar.symbol``.
+
+        False means the bar cannot touch the book: its range stays strictly inside
+        the symbol's quiet band (:meth:`quiet_band`), or the bar was already
+        matched (a restored cursor). Callers use it to skip the unit of work and
+        the matching of the many bars of a held position that reach neither its
+        stop nor its take-profit; the fills are the same either way (True may be
+        returned for a bar that then fills nothing).
+        """
+        low, high = self.quiet_band(bar.symbol)
+        if bar.low > low and bar.high < high:
+            return False
+        return self._unmatched(bar)
+
+    def quiet_band(self, symbol: str) -> tuple[float, float]:
+        """``(low, high)`` USD: a bar with ``low`` above and ``high`` below them fills nothing.
+
+        From the active working orders of ``symbol`` and the fill rules of
+        :mod:`.fill_rules`: a buy limit or sell stop can only fill when the bar's
+        low reaches its price, a sell limit or buy stop when its high does (a gap
+        through the price shows in the same extreme). A market order or an
+        untriggered stop-limit may act in any bar: the band is then empty. No
+        working order: the band is unbounded. Cached per symbol until the book
+        changes (every order event, a restore, a matched bar).
+        """
+        band = self._quiet.get(symbol)
+        if band is None:
+            band = self._quiet[symbol] = self._band_of(symbol)
+        return band
+
+    def _band_of(self, symbol: str) -> tuple[float, float]:
+        low, high = -math.inf, math.inf
+        for w in self._working.get(symbol, ()):
+            if not w.active:
+                continue
+            order = w.order
+            kind = order.order_type
+            if kind is OrderType.MARKET or (kind is OrderType.STOP_LIMIT and not w.triggered):
+                return math.inf, -math.inf
+            price = order.stop_price if kind is OrderType.STOP else order.limit_price
+            if price is None:
+                return math.inf, -math.inf
+            if (order.side is OrderSide.BUY) == (kind is not OrderType.STOP):
+                low = max(low, price)
+            else:
+                high = min(high, price)
+        return low, high
 
     def _unmatched(self, bar: Bar) -> bool:
         through = self._filled_through.get(bar.symbol)
@@ -531,5 +589,6 @@ class MockExchange:
         self._working[order.symbol] = [w for w in items if w.order is not order]
 
     def _emit(self, event: OrderEvent) -> None:
+        self._quiet.clear()  # every change of the book is announced
         for listener in self._listeners:
             listener(event)

@@ -74,6 +74,11 @@ class Portfolio:
         return {s: p for s, p in self._positions.items() if p.quantity != 0}
 
     @property
+    def open_count(self) -> int:
+        """Number of symbols whose position is not flat."""
+        return len(self._open)
+
+    @property
     def has_open_positions(self) -> bool:
         """True while any position is not flat."""
         return bool(self._open)

@@ -390,19 +390,34 @@ class TradeExecutor:
         """Let the exchange fill what ``bar`` allows and mark the position to its close.
 
         The bar's fills and their booking (trades, leg changes) are one unit of
-        work: one commit per symbol and bar, only when the symbol has working orders.
+        work: one commit per symbol and bar, only when a working order can fill
+        in the bar (:meth:`MockExchange.may_fill`: most bars of a held position
+        reach neither its stop nor its take-profit).
         """
         try:
-            if self._exchange.has_working(bar.symbol):
+            if self._exchange.may_fill(bar):
                 with self._orders.unit_of_work():
                     fills = self._exchange.process_bar(bar)
             else:
-                fills = self._exchange.process_bar(bar)
+                self._exchange.mark_bar(bar)
+                fills = []
         except VibeError as exc:
             self._error(f"processing the {bar.symbol} bar at {bar.timestamp} failed: {exc}")
             fills = []
         self.portfolio.mark(bar.symbol, bar.close)
         return fills
+
+    def quiet_band(self, symbol: str) -> tuple[float, float]:
+        """``(low, high)`` USD: a bar of ``symbol`` strictly inside it fills no order.
+
+        See :meth:`MockExchange.quiet_band`; unbounded when nothing is working.
+        """
+        return self._exchange.quiet_band(symbol)
+
+    def mark_bar(self, bar: Bar) -> None:
+        """Mark ``bar.symbol``'s position to ``bar.close`` (a bar that cannot fill anything)."""
+        self._exchange.mark_bar(bar)
+        self.portfolio.mark(bar.symbol, bar.close)
 
     @property
     def has_refused_at_fill(self) -> bool:
