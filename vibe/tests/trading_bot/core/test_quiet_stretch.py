@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 
 from vibe.common.clock import LiveClock
-from vibe.common.models import Bar, Order, OrderSide, OrderStatus, OrderType
+from vibe.common.models import Order, OrderSide, OrderStatus, OrderType
 from vibe.common.strategies.orb import OrbStrategy
 from vibe.tests import kit
 from vibe.tests.conftest import REPO_ROOT
+from vibe.trading_bot.core.bar_columns import BarColumns
 from vibe.trading_bot.core.orchestrator import Orchestrator
 from vibe.trading_bot.core.run_plan import RunMode, RunPlan
 from vibe.trading_bot.core.trading_stack import orb_params
@@ -128,11 +129,8 @@ def test_quiet_band_never_hides_a_fill(shared_data: Path) -> None:
     from vibe.trading_bot.data.bar_csv import read_bar_csv
 
     frame, _ = read_bar_csv(shared_data / "bars_1m" / "alpaca_spy_2024-03_2025-04" / "SPY_1m.csv")
-    rows = frame.iloc[:5000]
     quiet = touched = 0
-    for row in rows.itertuples():
-        bar = Bar("SPY", row.Index.to_pydatetime(), row.open, row.high, row.low, row.close,
-                  int(row.volume), 60)  # fmt: skip
+    for bar in BarColumns.of("SPY", frame, 60).bars(0, 5000):
         for offset in (0.0, 0.05, 0.2):  # legs at, just beyond and beyond the bar's range
             legs = [
                 Order("SPY", OrderSide.SELL, 10, OrderType.STOP, bar.timestamp,
