@@ -109,11 +109,15 @@ async def run_backtest(
     progress: ProgressHook | None = None,
     *,
     handle_signals: bool = True,
+    report_extras: bool = True,
 ) -> BacktestResult:
     """Run the backtest and collect its result (trades, equity curve, metrics, rejections).
 
     ``handle_signals=False`` leaves SIGINT/SIGTERM alone (a worker thread or a
     pool worker of ``optimize``, where the parent process handles Ctrl-C).
+    ``report_extras=False`` skips what only the reports show: each trade's initial
+    stop, the buy-and-hold benchmark and the price history (``optimize`` trials,
+    which keep the metrics only); trades, equity and metrics are the same.
 
     Raises:
         InvalidInputError: bad dates or no session in range.
@@ -142,7 +146,7 @@ async def run_backtest(
         store = TradeStore.in_data_dir(Path(workdir), outcome.daemon.clock)
         try:
             trades = store.get_trades()
-            stops = initial_stops(trades, store.get_orders())
+            stops = initial_stops(trades, store.get_orders()) if report_extras else []
         finally:
             store.close()
     processor = outcome.daemon.processor
@@ -152,7 +156,9 @@ async def run_backtest(
         request = dataclasses.replace(request, end=max(request.start, last))
     result = _result(settings, request, trades, curve, processor)
     frames = outcome.feed.frames if outcome.feed is not None else {}
-    benchmark, prices = await _benchmark(outcome.daemon, request, curve, settings, frames)
+    benchmark, prices = None, None
+    if report_extras:
+        benchmark, prices = await _benchmark(outcome.daemon, request, curve, settings, frames)
     return dataclasses.replace(
         result,
         stop_reason=outcome.stop_reason,

@@ -143,7 +143,9 @@ def run_trial(context: TrialContext, spec: TrialSpec, bars: BarSet | None = None
         request = BacktestRequest(
             spec.start, spec.end, context.symbols, context.timeframe, folder, dict(spec.params)
         )
-        result = asyncio.run(run_backtest(settings, request, handle_signals=False))
+        result = asyncio.run(
+            run_backtest(settings, request, handle_signals=False, report_extras=False)
+        )
         # the backtest pauses the cyclic collector while it replays; free its cycles now,
         # or a worker that runs many trials grows by one backtest's garbage per trial
         gc.collect()
