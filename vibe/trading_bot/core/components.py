@@ -216,7 +216,10 @@ class ComponentBuilder:
         )
         handler_health = c.monitor.register("logging", critical=False)
         self._logs = LogStore.in_data_dir(
-            c.plan.data_dir, c.clock, retention_days=settings.storage.log_retention_days
+            c.plan.data_dir,
+            c.clock,
+            retention_days=settings.storage.log_retention_days,
+            scratch=self._backtest,
         )
         handler = SQLiteLogHandler(
             self._logs,
@@ -240,7 +243,8 @@ class ComponentBuilder:
 
     async def _open_stores(self) -> None:
         c = self.context
-        self._stores = stores = open_stores(c.plan.data_dir, c.clock)
+        # a backtest's DATA_DIR is a temporary folder, deleted after the run (backtest.runner)
+        self._stores = stores = open_stores(c.plan.data_dir, c.clock, scratch=self._backtest)
         c.service.register_shutdown_handler(stores.close, "close stores")
         c.service.register_shutdown_handler(self._stop_health, "health server")
         if self._sync is not None:  # runs before the stores close (shutdown runs in reverse)

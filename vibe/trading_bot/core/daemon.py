@@ -132,16 +132,19 @@ class Daemon(RunContext):
         return self
 
 
-def open_stores(data_dir: Path, clock: Clock) -> Stores:
+def open_stores(data_dir: Path, clock: Clock, *, scratch: bool = False) -> Stores:
     """Open (creating when missing) ``trades.db``, ``metrics.db`` and ``state.db``.
+
+    ``scratch``: files thrown away after the run (a backtest's temporary folder),
+    never synced to the disk.
 
     Raises:
         StorageError: a file exists but is not a readable database of this bot.
     """
     return Stores(
-        TradeStore.in_data_dir(data_dir, clock),
-        MetricsStore.in_data_dir(data_dir, clock),
-        RunStateStore.in_data_dir(data_dir, clock),
+        TradeStore.in_data_dir(data_dir, clock, scratch=scratch),
+        MetricsStore.in_data_dir(data_dir, clock, scratch=scratch),
+        RunStateStore.in_data_dir(data_dir, clock, scratch=scratch),
     )
 
 

@@ -103,6 +103,7 @@ class LogStore(SQLiteStore):
             :meth:`cleanup_old_logs` (``LOG_RETENTION_DAYS``, default 3).
         busy_timeout_ms: how long a writer waits for the file lock, in milliseconds.
         read_only: open an existing file for reading only (the dashboard API).
+        scratch: a file thrown away after the run (a backtest's): never synced to disk.
 
     Raises:
         InvalidInputError: ``retention_days`` is not a whole number > 0.
@@ -120,9 +121,10 @@ class LogStore(SQLiteStore):
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         *,
         read_only: bool = False,
+        scratch: bool = False,
     ) -> None:
         self.retention_days = require_quantity("retention_days", retention_days)
-        super().__init__(path, clock, busy_timeout_ms, read_only=read_only)
+        super().__init__(path, clock, busy_timeout_ms, read_only=read_only, scratch=scratch)
 
     def insert_log(
         self,

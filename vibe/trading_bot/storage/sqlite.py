@@ -111,6 +111,10 @@ class SQLiteDatabase:
             restarts, its file is cut back to this size (or to its live content);
             ``None`` keeps SQLite's default (never cut back).
         read_only: open an existing file for reading only (see the module doc).
+        scratch: a file thrown away after the run (a backtest's stores in a temporary
+            folder): ``synchronous=OFF``, nothing is synced to the disk, not even by
+            checkpoints (an OS crash may corrupt it; a process crash does not: SQLite
+            docs, "PRAGMA synchronous").
 
     Raises:
         StorageError: the file exists but is not a readable SQLite database, or its
@@ -128,9 +132,12 @@ class SQLiteDatabase:
         journal_size_limit: int | None = None,
         *,
         read_only: bool = False,
+        scratch: bool = False,
     ) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        self.scratch = scratch
+        self._synchronous = "OFF" if scratch else "NORMAL"
         self._immutable = False
         self._migrations = tuple(migrations)
         self._busy_timeout_ms = busy_timeout_ms
@@ -195,7 +202,7 @@ class SQLiteDatabase:
             if self._page_size is not None:  # before WAL mode creates the file; else no-op
                 conn.execute(f"PRAGMA page_size={int(self._page_size)}")
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             if self._wal_autocheckpoint is not None:
                 conn.execute(f"PRAGMA wal_autocheckpoint={int(self._wal_autocheckpoint)}")
@@ -386,6 +393,8 @@ class SQLiteStore:
         busy_timeout_ms: how long a writer waits for the file lock, in milliseconds.
         read_only: open an existing file for reading only (``show-status``).
         db_path: the database file, as a keyword (``MetricsStore(db_path="./data/metrics.db")``).
+        scratch: a file thrown away after the run: never synced to the disk
+            (:class:`SQLiteDatabase`).
 
     Raises:
         InvalidInputError: no file given, or ``path`` and ``db_path`` differ.
@@ -405,9 +414,12 @@ class SQLiteStore:
         *,
         read_only: bool = False,
         db_path: Path | str | None = None,
+        scratch: bool = False,
     ) -> None:
         file = store_path(path, db_path, self.FILENAME)
-        self.db = SQLiteDatabase(file, self.MIGRATIONS, busy_timeout_ms, read_only=read_only)
+        self.db = SQLiteDatabase(
+            file, self.MIGRATIONS, busy_timeout_ms, read_only=read_only, scratch=scratch
+        )
         self._clock: Clock = clock if clock is not None else LiveClock()
 
     @classmethod

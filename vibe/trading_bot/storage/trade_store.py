@@ -159,6 +159,8 @@ class TradeStore(SQLiteStore):
         read_only: open an existing file for reading only (``show-status``; no
             checkpointer, every write raises :class:`StorageError`).
         db_path: the database file, as a keyword (instead of ``path``).
+        scratch: a file thrown away after the run (a backtest's): never synced to
+            the disk (:class:`~vibe.trading_bot.storage.sqlite.SQLiteDatabase`).
 
     Raises:
         StorageError: the file exists but is not a readable database of this bot
@@ -170,7 +172,7 @@ class TradeStore(SQLiteStore):
     FILENAME = DEFAULT_FILENAME
     MIGRATIONS = TRADE_MIGRATIONS
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the documented seed API plus one option each
         self,
         path: Path | str | None = None,
         clock: Clock | None = None,
@@ -181,6 +183,7 @@ class TradeStore(SQLiteStore):
         *,
         read_only: bool = False,
         db_path: Path | str | None = None,
+        scratch: bool = False,
     ) -> None:
         file = store_path(path, db_path, DEFAULT_FILENAME)
         if read_only:
@@ -194,6 +197,7 @@ class TradeStore(SQLiteStore):
             page_size=page_size,
             journal_size_limit=checkpoint_wake_bytes,
             read_only=read_only,
+            scratch=scratch,
         )
         self.checkpointer: WalCheckpointer | None = None
         if checkpoint_wake_bytes is not None:

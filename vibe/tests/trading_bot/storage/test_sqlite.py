@@ -30,6 +30,20 @@ def test_pragmas_and_migrations(tmp_path):
     db2.close()
 
 
+def test_scratch_file_is_never_synced(tmp_path):
+    db = SQLiteDatabase(tmp_path / "x.db", [V1], scratch=True)
+    conn = db.connection()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
+    with db.transaction() as c:
+        c.execute("INSERT INTO t (v) VALUES (?)", ("a",))
+    db.close()
+    again = SQLiteDatabase(tmp_path / "x.db", [V1])  # a durable opener of the same file
+    assert again.connection().execute("PRAGMA synchronous").fetchone()[0] == 1
+    assert [tuple(r) for r in again.query("SELECT v FROM t")] == [("a",)]
+    again.close()
+
+
 def test_failed_transaction_rolls_back(tmp_path):
     db = SQLiteDatabase(tmp_path / "x.db", [V1])
     with pytest.raises(StorageError, match=r"x\.db"), db.transaction() as c:
