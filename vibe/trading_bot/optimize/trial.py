@@ -113,6 +113,24 @@ def init_local_worker(bars: BarSet) -> None:
     _DEFAULT_BARS[:] = [bars]
 
 
+def _collect_garbage(*, frozen: bool) -> None:
+    """Free the trial's reference cycles; ``frozen``: then freeze what survived.
+
+    The trial runs with the cyclic collector paused (re-enabled at the end of the
+    replay it would first walk the whole backtest's objects, ~0.07 s): without a
+    collection a worker that runs many trials grows by one backtest's garbage per trial. A full
+    collection scans every object of the process (~90,000, 0.04-0.05 s); in a local
+    pool worker (our own process, one trial at a time) what survives a trial is the
+    worker's for its life (modules, caches, the bar set), so it is frozen
+    (:func:`gc.freeze`) and the next collection scans only the next trial's objects
+    (~0.007 s; peak RSS unchanged over many trials). A Dask worker's own objects come
+    and go between tasks, so there the collection stays a plain one.
+    """
+    gc.collect()
+    if frozen:
+        gc.freeze()
+
+
 def run_trial(context: TrialContext, spec: TrialSpec, bars: BarSet | None = None) -> TrialOutcome:
     """Run one trial's backtest in this process.
 
@@ -132,6 +150,7 @@ def run_trial(context: TrialContext, spec: TrialSpec, bars: BarSet | None = None
     from vibe.trading_bot.backtest.report import equity_points, metrics_dict
     from vibe.trading_bot.backtest.runner import BacktestRequest, run_backtest
     from vibe.trading_bot.config.loader import load_settings
+    from vibe.trading_bot.utils.collector import paused_gc
 
     bar_set = bars if bars is not None else (_DEFAULT_BARS[0] if _DEFAULT_BARS else None)
     if bar_set is None:
@@ -143,12 +162,11 @@ def run_trial(context: TrialContext, spec: TrialSpec, bars: BarSet | None = None
         request = BacktestRequest(
             spec.start, spec.end, context.symbols, context.timeframe, folder, dict(spec.params)
         )
-        result = asyncio.run(
-            run_backtest(settings, request, handle_signals=False, report_extras=False)
-        )
-        # the backtest pauses the cyclic collector while it replays; free its cycles now,
-        # or a worker that runs many trials grows by one backtest's garbage per trial
-        gc.collect()
+        with paused_gc():  # the whole trial, not only its replay: one collection after it
+            result = asyncio.run(
+                run_backtest(settings, request, handle_signals=False, report_extras=False)
+            )
+        _collect_garbage(frozen=bars is None)
     except ConfigurationError as exc:
         issues = "; ".join(str(issue) for issue in exc.issues) or str(exc)
         return TrialOutcome(spec.number, None, error=issues, worker=worker)
