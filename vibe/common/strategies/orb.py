@@ -147,10 +147,11 @@ class OrbStrategy(Strategy):
 
     def skip_bars(self, bars: Sequence[Bar]) -> None:
         """Count the session bars' volumes, as :meth:`on_bar` does in the idle phases."""
-        for bar in bars:
-            st = self._states[bar.symbol]
-            if st.open_ts <= bar.timestamp < st.close_ts:
-                st.volumes.append(bar.volume)
+        if not bars:
+            return
+        st = self._states[bars[0].symbol]
+        opens, closes = st.open_ts, st.close_ts
+        st.volumes.extend(bar.volume for bar in bars if opens <= bar.timestamp < closes)
 
     def _enter_context(self, st: _SymbolState, context: BarContext, bar: Bar) -> None:
         if context.session_open.tzinfo is None or context.session_close.tzinfo is None:

@@ -166,20 +166,25 @@ class BarProcessor:
         stretch ends at a bar-group boundary (``bars`` in time order, a group = one
         start time).
         """
-        if self.executor.portfolio.open_count > 1:
+        if i >= len(bars) or self.executor.portfolio.open_count > 1:
             return i
         idle_until, band = self.strategy.idle_until, self.executor.quiet_band
         limits: dict[str, tuple[datetime, float, float]] = {}
+        symbol: str | None = None
+        until, low, high = bars[i].timestamp, 0.0, 0.0  # set with the first symbol
         j, n = i, len(bars)
         while j < n:
             bar = bars[j]
-            limit = limits.get(bar.symbol)
-            if limit is None:
-                until = idle_until(bar.symbol)
-                if until is None:
-                    break
-                limit = limits[bar.symbol] = (until, *band(bar.symbol))
-            if bar.timestamp >= limit[0] or bar.low <= limit[1] or bar.high >= limit[2]:
+            if bar.symbol != symbol:
+                symbol = bar.symbol
+                limit = limits.get(symbol)
+                if limit is None:
+                    idle = idle_until(symbol)
+                    if idle is None:
+                        break
+                    limit = limits[symbol] = (idle, *band(symbol))
+                until, low, high = limit
+            if bar.timestamp >= until or bar.low <= low or bar.high >= high:
                 break
             j += 1
         if i < j < n:  # not inside a group
@@ -199,12 +204,16 @@ class BarProcessor:
             bars: the stretch, whole bar groups in time order (non-empty).
             interval: bar length; a group ends at its bars' start plus ``interval``.
         """
-        by_symbol: dict[str, list[Bar]] = {}
-        for bar in bars:
-            by_symbol.setdefault(bar.symbol, []).append(bar)
+        symbols = {bar.symbol for bar in bars}
+        by_symbol: dict[str, Sequence[Bar]] = {bars[0].symbol: bars}
+        if len(symbols) > 1:
+            grouped: dict[str, list[Bar]] = {symbol: [] for symbol in symbols}
+            for bar in bars:
+                grouped[bar.symbol].append(bar)
+            by_symbol = dict(grouped)
         if self.equity_curve is not None:
             portfolio = self.executor.portfolio
-            points = quiet_points(bars, interval, portfolio)
+            points = quiet_points(bars, interval, portfolio, one_symbol=len(symbols) == 1)
             self.equity_curve.extend(points)
             self.in_market.extend([portfolio.has_open_positions] * len(points))
         for symbol, own in by_symbol.items():

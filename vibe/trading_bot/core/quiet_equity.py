@@ -20,7 +20,7 @@ from vibe.trading_bot.execution.portfolio import Portfolio
 
 
 def quiet_points(
-    bars: Sequence[Bar], interval: timedelta, portfolio: Portfolio
+    bars: Sequence[Bar], interval: timedelta, portfolio: Portfolio, *, one_symbol: bool = False
 ) -> list[tuple[datetime, float]]:
     """``(group end UTC, equity USD)`` after each bar group of ``bars``.
 
@@ -28,6 +28,7 @@ def quiet_points(
         bars: whole bar groups in time order (a group = one start time); no fill in them.
         interval: bar length (group end = start + interval).
         portfolio: the book before the stretch; at most one open position.
+        one_symbol: every bar is of one symbol, so each bar is a group of its own.
 
     Raises:
         ValueError: more than one position is open.
@@ -40,6 +41,12 @@ def quiet_points(
         held, shares = symbol, position.quantity
         mark = position.last_price if position.last_price is not None else position.average_price
     cash = portfolio.cash
+    if one_symbol:
+        if held is None:
+            return [(bar.timestamp + interval, cash) for bar in bars]
+        if bars[0].symbol == held:
+            return [(bar.timestamp + interval, cash + shares * bar.close) for bar in bars]
+        return [(bar.timestamp + interval, cash + shares * mark) for bar in bars]
     points: list[tuple[datetime, float]] = []
     last = len(bars) - 1
     for k, bar in enumerate(bars):
