@@ -17,8 +17,9 @@ the executor or the worker count (see :mod:`.study`).
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from itertools import islice
 from typing import Any, Protocol
 
 from vibe.common.errors import OperationalError
@@ -32,6 +33,9 @@ from vibe.trading_bot.optimize.trial import (
 )
 
 DASK_CONNECT_TIMEOUT_SECONDS = 10.0
+#: trials submitted ahead per worker: one running and one queued, so a worker never
+#: waits for the parent, while trials asked lazily are asked only when one finishes
+IN_FLIGHT_PER_WORKER = 2
 #: imported once by the fork server, so each pool worker starts with them loaded
 WORKER_PRELOAD = (
     "vibe.trading_bot.optimize.trial",
@@ -47,8 +51,8 @@ class TrialExecutor(Protocol):
 
     description: str
 
-    def run(self, context: TrialContext, specs: Sequence[TrialSpec]) -> Iterator[TrialOutcome]:
-        """Run ``specs``; yield each outcome when it is done (any order)."""
+    def run(self, context: TrialContext, specs: Iterable[TrialSpec]) -> Iterator[TrialOutcome]:
+        """Run ``specs``, each submitted as it is taken; yield outcomes as they finish."""
         ...
 
     def close(self) -> None:
@@ -74,24 +78,46 @@ class LocalExecutor:
             initializer=init_local_worker,
             initargs=(bars,),
         )
-        self._pending: list[Future[TrialOutcome]] = []
+        self._window = IN_FLIGHT_PER_WORKER * workers
+        self._pending: set[Future[TrialOutcome]] = set()
+        # start the workers now: they import and install the bars while the parent
+        # opens the study and asks the first trials (the pool starts them at a submit)
+        self._pool.submit(_started)
 
-    def run(self, context: TrialContext, specs: Sequence[TrialSpec]) -> Iterator[TrialOutcome]:
-        """Submit every spec, then yield outcomes as they complete.
+    def run(self, context: TrialContext, specs: Iterable[TrialSpec]) -> Iterator[TrialOutcome]:
+        """Keep up to ``IN_FLIGHT_PER_WORKER`` trials per worker submitted; yield outcomes.
+
+        The next spec is taken only when a trial finishes (after its outcome was
+        yielded), so lazily asked trials are asked while the workers are busy.
 
         Raises:
             Exception: what a trial raised (a bug, not a bad parameter value).
         """
-        self._pending = [self._pool.submit(run_trial, context, spec) for spec in specs]
-        for future in as_completed(self._pending):
-            yield future.result()
-        self._pending = []
+        todo = iter(specs)
+        self._pending = set()
+        self._fill(context, todo)
+        while self._pending:
+            done, self._pending = wait(self._pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+                self._fill(context, todo)
+
+    def _fill(self, context: TrialContext, todo: Iterator[TrialSpec]) -> None:
+        while len(self._pending) < self._window:
+            spec = next(todo, None)
+            if spec is None:
+                return
+            self._pending.add(self._pool.submit(run_trial, context, spec))
 
     def close(self) -> None:
         """Cancel queued trials, wait for the running ones, stop the workers."""
         for future in self._pending:
             future.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _started() -> None:
+    """A no-op task: submitting it starts the pool's worker processes."""
 
 
 class DaskExecutor:
@@ -118,29 +144,39 @@ class DaskExecutor:
                 f"--address={address}: no Dask scheduler answered ({exc}); start one with "
                 "`dask scheduler` and workers with `dask worker tcp://HOST:PORT`"
             ) from exc
-        workers = len(self._client.scheduler_info(n_workers=-1).get("workers", {}))
-        if workers == 0:
+        found = self._client.scheduler_info(n_workers=-1).get("workers", {})
+        if not found:
             self._client.close()
             raise OperationalError(f"--address={address}: the Dask cluster has no worker")
-        self.description = f"dask {address}, {workers} worker(s)"
+        self.description = f"dask {address}, {len(found)} worker(s)"
+        threads = sum(int(worker.get("nthreads", 1)) for worker in found.values())
+        self._window = IN_FLIGHT_PER_WORKER * max(1, threads)
         self._bars = self._client.scatter(bars, broadcast=True, hash=False)
         self._pending: list[Any] = []
 
-    def run(self, context: TrialContext, specs: Sequence[TrialSpec]) -> Iterator[TrialOutcome]:
-        """Submit every spec, then yield outcomes as they complete.
+    def run(self, context: TrialContext, specs: Iterable[TrialSpec]) -> Iterator[TrialOutcome]:
+        """Keep up to ``IN_FLIGHT_PER_WORKER`` trials per worker thread submitted; yield outcomes.
 
         Raises:
             Exception: what a trial raised on its worker.
         """
         from distributed import as_completed as dask_completed
 
-        self._pending = [
-            self._client.submit(run_trial, context, spec, self._bars, pure=False) for spec in specs
-        ]
-        for future in dask_completed(self._pending, loop=self._client.loop):
+        todo = iter(specs)
+        self._pending = [self._submit(context, spec) for spec in islice(todo, self._window)]
+        completed = dask_completed(self._pending, loop=self._client.loop)
+        for future in completed:
+            self._pending.remove(future)
             outcome: TrialOutcome = future.result()
             yield outcome
-        self._pending = []
+            spec = next(todo, None)
+            if spec is not None:
+                submitted = self._submit(context, spec)
+                self._pending.append(submitted)
+                completed.add(submitted)
+
+    def _submit(self, context: TrialContext, spec: TrialSpec) -> Any:
+        return self._client.submit(run_trial, context, spec, self._bars, pure=False)
 
     def close(self) -> None:
         """Cancel unfinished trials and disconnect (the cluster keeps running)."""

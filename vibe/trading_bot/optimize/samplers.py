@@ -27,14 +27,24 @@ SAMPLERS = ("grid", "tpe", "random")
 
 
 class ResumableGridSampler(GridSampler):
-    """Optuna's grid sampler, visiting the first unvisited point (see the module doc)."""
+    """Optuna's grid sampler, visiting the first unvisited point (see the module doc).
+
+    The unvisited points are read from the study once, at this sampler's first ask;
+    later asks take the next one from that list (this process is the study's only
+    client while it searches). Reading the study at every ask, as Optuna's sampler
+    does, rebuilds every running trial each time: quadratic in the batch (a 48-point
+    grid asked at once built ~1,100 trials from SQLite, seconds of the parent's CPU).
+    """
+
+    _pending_ids: list[int] | None = None
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """Assign the trial the first unvisited grid point (unless its params are fixed)."""
         if "grid_id" in trial.system_attrs or "fixed_params" in trial.system_attrs:
             return
-        unvisited = self._get_unvisited_grid_ids(study)
-        grid_id = min(unvisited) if unvisited else 0
+        if not self._pending_ids:  # first ask, or every point handed out: read the study
+            self._pending_ids = sorted(self._get_unvisited_grid_ids(study))
+        grid_id = self._pending_ids.pop(0) if self._pending_ids else 0
         storage = study._storage  # GridSampler's own protocol: the grid id is a system attr
         storage.set_trial_system_attr(trial._trial_id, "search_space", self._search_space)
         storage.set_trial_system_attr(trial._trial_id, "grid_id", grid_id)

@@ -13,7 +13,10 @@ any order, and told in trial-number order (each as soon as the trials before it 
 told); the next batch is asked once the batch is done, so the sampler
 sees the same history whatever the executor and the worker count. The grid sampler
 learns nothing from results (each trial takes an unvisited grid point), so a grid
-search asks all its missing trials in one batch: no worker waits at a batch's end. A seeded TPE or
+search is one batch of all its missing trials, asked one at a time as the executor
+takes them (a trial is asked when a worker is about to need it): no worker waits at
+a batch's end, and few trials are running when one is asked (Optuna's RDB storage
+reads every running trial again at each ask). A seeded TPE or
 random sampler is seeded with ``seed + trials already in the study``, so a resumed
 study does not propose its first trials again.
 
@@ -29,7 +32,7 @@ import dataclasses
 import hashlib
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -205,14 +208,11 @@ def run_search(
     while (missing := search.target(dims) - sum(map(_done, study.get_trials(deepcopy=False)))) > 0:
         check()
         batch = missing if search.sampler == "grid" else min(BATCH_SIZE, missing)
-        asked = [study.ask(distributions) for _ in range(batch)]
-        specs = []
-        for trial in asked:
-            params = {name: by_name[name].snap(value) for name, value in trial.params.items()}
-            texts = {name: param_text(value) for name, value in params.items()}
-            specs.append(TrialSpec(trial.number, window[0], window[1], texts))
+        untold: list[optuna.Trial] = []  # filled as the executor takes the specs
+        specs = _asked_specs(study, distributions, by_name, window, batch, untold)
+        if search.sampler != "grid":  # the whole batch asked before any of it is told
+            specs = iter(list(specs))
         outcomes: dict[int, TrialOutcome] = {}
-        untold = list(asked)
         try:
             for outcome in executor.run(context, specs):
                 outcomes[outcome.number] = outcome
@@ -223,6 +223,27 @@ def run_search(
                 if trial.number in outcomes:
                     record = _tell(study, trial, outcomes[trial.number], search)
                     progress.advance(_snapped(record, by_name))
+
+
+def _asked_specs(
+    study: optuna.Study,
+    distributions: Mapping[str, Any],
+    by_name: Mapping[str, Dimension],
+    window: tuple[Any, Any],
+    count: int,
+    asked: list[optuna.Trial],
+) -> Iterator[TrialSpec]:
+    """Ask ``count`` trials one at a time, appending each to ``asked``, and yield its spec.
+
+    An executor submits each spec as it is yielded, so the first trials run while the
+    later ones are still being asked (an ask reads the whole study: tens of ms).
+    """
+    for _ in range(count):
+        trial = study.ask(dict(distributions))
+        asked.append(trial)
+        params = {name: by_name[name].snap(value) for name, value in trial.params.items()}
+        texts = {name: param_text(value) for name, value in params.items()}
+        yield TrialSpec(trial.number, window[0], window[1], texts)
 
 
 def _tell_in_order(
