@@ -102,7 +102,7 @@ def _wrap(cls: type, name: str, key: str, timings: Timings) -> None:
             return await original(self, *args, **kwargs)
         finally:
             timings.phases[key] = timings.phases.get(key, 0.0) + time.perf_counter() - t0
-            processor = getattr(getattr(self, "loop", None), "processor", None)
+            processor = getattr(getattr(self, "sessions", None), "processor", None)
             if processor is not None:
                 timings.bars = processor.bars_processed
 
