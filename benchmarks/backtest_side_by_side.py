@@ -12,6 +12,8 @@ new user runs it) and again in one warm ``DATA_DIR``; backtesting.py's side is
 printed). Runs alternate (ours, theirs, ours, ...); the median of ``BENCH_SIDE_REPEAT``
 (default 5) each is reported with the ratio (target <= 0.5), peak RSS (target <
 250 MB) and our per-phase breakdown (``backtest_phases.py``, the median of each phase).
+Last, the start-up commands ``--help`` and ``validate-config`` (default settings, no
+``.env``): median and range of ``STARTUP_REPEAT`` (10) runs each (target < 0.3 s).
 
 Both run with bytecode: the package is compiled once first (as ``pip install``
 does), and ``PYTHONDONTWRITEBYTECODE`` is removed from the children's environment.
@@ -38,6 +40,7 @@ SPY_1M = DATA / "bars_1m" / "alpaca_spy_2024-03_2025-04"
 START, END = "2024-03-26", "2025-03-31"
 REPEAT = int(os.environ.get("BENCH_SIDE_REPEAT", "5"))
 TARGET_RATIO, TARGET_RSS_MB = 0.5, 250.0
+STARTUP_REPEAT, TARGET_STARTUP_S = 10, 0.3
 PHASES = ("import", "settings", "calendar", "data load", "loop", "metrics", "benchmark",
           "reports", "other")  # fmt: skip
 COMMAND = ["backtest", f"--data={SPY_1M}", "--symbols=SPY", "--timeframe=1m",
@@ -91,6 +94,22 @@ def phases(folder: Path) -> dict[str, float]:
     return record
 
 
+def startup(args: tuple[str, ...]) -> list[float]:
+    """Wall seconds of ``python -m vibe.trading_bot *args``, STARTUP_REPEAT runs (no ``.env``)."""
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+        return [_spawn(["-m", "vibe.trading_bot", *args], Path(tmp))[0]
+                for _ in range(STARTUP_REPEAT)]  # fmt: skip
+
+
+def report_startup() -> None:
+    """Print median and range of ``--help`` and ``validate-config`` (target < 0.3 s each)."""
+    for args in (("--help",), ("validate-config",)):
+        walls = startup(args)
+        print(f"  {' '.join(args):28s} wall {statistics.median(walls):6.3f} s  "
+              f"(range {min(walls):.3f}-{max(walls):.3f}, median of {len(walls)}; "
+              f"target < {TARGET_STARTUP_S} s)")  # fmt: skip
+
+
 def _fresh(run: Callable[[Path], T]) -> T:
     with tempfile.TemporaryDirectory(prefix="bench-side-") as tmp:
         return run(Path(tmp))
@@ -123,3 +142,4 @@ def report() -> None:
     print("  our phases (fresh DATA_DIR, medians): "
           + ", ".join(f"{name} {parts[name]:.3f}" for name in names)
           + f" = {sum(parts.values()):.3f} s")  # fmt: skip
+    report_startup()

@@ -25,7 +25,7 @@ sessions 2024-03-27..2025-04-01) and (b) the seven symbols of the 5-minute sampl
 First (and alone with ``--vs-backtesting-py``), the command side by side with
 backtesting.py running the same ORB rules on the same bars, with our per-phase
 breakdown (``backtest_side_by_side.py``; target: our wall <= 0.5x theirs, peak RSS
-< 250 MB).
+< 250 MB; then the wall of ``--help`` and ``validate-config``, target < 0.3 s).
 
 The subprocesses run first, while this process is small (a child's ``ru_maxrss``
 starts from its parent's resident size at fork time).

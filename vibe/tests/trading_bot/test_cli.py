@@ -11,9 +11,25 @@ from pathlib import Path
 
 import pytest
 
+from vibe.tests.support import user_env
+from vibe.trading_bot.config.settings import setting_names
+
 from .data.yahoo_chart_standin import YahooChartStandIn
 
 DAILY = "bars_daily/tiingo_unadjusted_2024-2026"  # real daily bars for the Yahoo stand-in
+#: Our only modules on the ``validate-config`` path (the command line and the settings).
+VALIDATE_CONFIG_MODULES = {
+    "vibe", "vibe.common", "vibe.common.errors", "vibe.trading_bot", "vibe.trading_bot.cli",
+    "vibe.trading_bot.commands", "vibe.trading_bot.commands.common",
+    "vibe.trading_bot.commands.optimize", "vibe.trading_bot.commands.options",
+    "vibe.trading_bot.config", "vibe.trading_bot.config.loader",
+    "vibe.trading_bot.config.settings",
+}  # fmt: skip
+#: Libraries ``validate-config`` has no use for (``--check-connections`` imports its own).
+NOT_FOR_VALIDATE_CONFIG = {
+    "pandas", "numpy", "pyarrow", "rich", "structlog", "httpx", "yfinance", "websockets",
+    "fastapi", "uvicorn", "boto3", "azure", "exchange_calendars", "optuna",
+}  # fmt: skip
 
 
 def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -35,6 +51,38 @@ def test_valid_config_shows_symbols(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "AAPL,MSFT" in result.stdout
     assert "25000" in result.stdout
+
+
+def test_validate_config_prints_a_plain_table_and_imports_only_the_settings(tmp_path):
+    secret = "https://discord.com/api/webhooks/42/s3cr3t-token"
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "vibe.trading_bot", "validate-config"],
+        cwd=tmp_path, env=user_env(tmp_path, SYMBOLS="AAPL,MSFT", DISCORD_WEBHOOK_URL=secret),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    title, header, rule, *body, valid = done.stdout.splitlines()
+    assert (title, header.split(), rule.split()) == (
+        "vibe trading bot settings",
+        ["group", "variable", "value"],
+        ["-----", "--------", "-----"],
+    )
+    column, value = header.index("variable"), header.index("value")  # aligned columns
+    rows = {(r[:column].strip(), r[column:value].strip(), r[value:]) for r in body}
+    assert len(rows) == len(body) == len(setting_names())
+    assert ("trading", "SYMBOLS", "AAPL,MSFT") in rows
+    assert ("notifications", "DISCORD_WEBHOOK_URL", "**********") in rows
+    assert ("health", "API_TOKEN", "(not set)") in rows
+    assert valid == "configuration is valid"
+    assert "s3cr3t" not in done.stdout + done.stderr
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert {name for name in imported if name.split(".")[0] == "vibe"} == VALIDATE_CONFIG_MODULES
+    heavy = {name.split(".")[0] for name in imported} & NOT_FOR_VALIDATE_CONFIG
+    assert not heavy, sorted(heavy)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ hands over to :func:`optimize_command`. Every user error is one line and exit 2
 writes the reports of the trials finished so far and exits 130.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: typer would eval the commands' parameter
+# annotations from strings on every start (~10 ms); only TYPE_CHECKING names are quoted.
 
 import os
 from dataclasses import dataclass
@@ -139,7 +140,7 @@ def _check_executor(args: OptimizeArgs) -> None:
 
 
 def _check_space_values(
-    env_file: Path, overrides: dict[str, object], dims: list[Dimension]
+    env_file: Path, overrides: dict[str, object], dims: "list[Dimension]"
 ) -> None:
     """Every searched value must be accepted by the settings (one error names the first bad)."""
     from vibe.common.errors import ConfigurationError, InvalidInputError
@@ -158,7 +159,7 @@ def _check_space_values(
                 ) from None
 
 
-def _request(args: OptimizeArgs, env_file: Path) -> tuple[AppSettings, OptimizeRequest]:
+def _request(args: OptimizeArgs, env_file: Path) -> "tuple[AppSettings, OptimizeRequest]":
     from vibe.common.errors import InvalidInputError
     from vibe.trading_bot.backtest.runner import allowed_params, parse_params
     from vibe.trading_bot.commands.common import check_range, parse_day, parse_symbols
