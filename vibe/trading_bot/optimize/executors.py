@@ -29,6 +29,7 @@ from vibe.trading_bot.optimize.trial import (
     TrialOutcome,
     TrialSpec,
     init_local_worker,
+    prepare_worker,
     run_trial,
 )
 
@@ -153,6 +154,12 @@ class DaskExecutor:
         self._window = IN_FLIGHT_PER_WORKER * max(1, threads)
         self._bars = self._client.scatter(bars, broadcast=True, hash=False)
         self._pending: list[Any] = []
+        # each worker imports the backtest and installs the bars now, while the parent
+        # opens the study and asks the first trials (not in the first trial's time)
+        self._warm_up = [
+            self._client.submit(prepare_worker, self._bars, workers=[worker], pure=False)
+            for worker in found
+        ]
 
     def run(self, context: TrialContext, specs: Iterable[TrialSpec]) -> Iterator[TrialOutcome]:
         """Keep up to ``IN_FLIGHT_PER_WORKER`` trials per worker thread submitted; yield outcomes.
@@ -180,8 +187,8 @@ class DaskExecutor:
 
     def close(self) -> None:
         """Cancel unfinished trials and disconnect (the cluster keeps running)."""
-        if self._pending:
-            self._client.cancel(self._pending)
+        if self._pending or self._warm_up:
+            self._client.cancel([*self._pending, *self._warm_up])
         self._client.close()
 
 

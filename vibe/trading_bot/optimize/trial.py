@@ -113,6 +113,14 @@ def init_local_worker(bars: BarSet) -> None:
     _DEFAULT_BARS[:] = [bars]
 
 
+def prepare_worker(bars: BarSet) -> None:
+    """Import what a trial runs and install ``bars`` (a Dask worker, before its first trial)."""
+    import vibe.trading_bot.backtest.runner
+    import vibe.trading_bot.core.orchestrator  # noqa: F401 - imported for the trials
+
+    install(bars, materialize=True)
+
+
 def _collect_young_garbage() -> None:
     """Free the trial's reference cycles: a collection of the youngest generation only.
 
