@@ -53,7 +53,6 @@ from vibe.common.models import (
     Bar,
     Fill,
     Order,
-    OrderSide,
     OrderStatus,
     OrderType,
     Position,
@@ -62,6 +61,7 @@ from vibe.common.models import (
 from vibe.trading_bot.exchange.base import Account, OrderEvent, OrderEventKind, OrderListener
 from vibe.trading_bot.exchange.commission import CommissionModel
 from vibe.trading_bot.exchange.fill_rules import reference_fill_price, stop_triggered
+from vibe.trading_bot.exchange.quiet_band import quiet_band
 from vibe.trading_bot.exchange.slippage import SlippageModel, slippage_cost
 
 #: Why an entry (or its rest) is cancelled at the fill: the cash does not pay for it.
@@ -346,38 +346,18 @@ class MockExchange:
         return self._unmatched(bar)
 
     def quiet_band(self, symbol: str) -> tuple[float, float]:
-        """``(low, high)`` USD: a bar with ``low`` above and ``high`` below them fills nothing.
+        """``(low, high)`` USD: a bar strictly inside it fills none of ``symbol``'s orders.
 
-        From the active working orders of ``symbol`` and the fill rules of
-        :mod:`.fill_rules`: a buy limit or sell stop can only fill when the bar's
-        low reaches its price, a sell limit or buy stop when its high does (a gap
-        through the price shows in the same extreme). A market order or an
-        untriggered stop-limit may act in any bar: the band is then empty. No
-        working order: the band is unbounded. Cached per symbol until the book
-        changes (every order event, a restore, a matched bar).
+        See :func:`~vibe.trading_bot.exchange.quiet_band.quiet_band` (from the active
+        working orders); cached per symbol until the book changes (every order event,
+        a restore, a matched bar, legs activated by an entry's fill).
         """
         band = self._quiet.get(symbol)
         if band is None:
-            band = self._quiet[symbol] = self._band_of(symbol)
+            working = self._working.get(symbol, ())
+            band = quiet_band((w.order, w.triggered) for w in working if w.active)
+            self._quiet[symbol] = band
         return band
-
-    def _band_of(self, symbol: str) -> tuple[float, float]:
-        low, high = -math.inf, math.inf
-        for w in self._working.get(symbol, ()):
-            if not w.active:
-                continue
-            order = w.order
-            kind = order.order_type
-            if kind is OrderType.MARKET or (kind is OrderType.STOP_LIMIT and not w.triggered):
-                return math.inf, -math.inf
-            price = order.stop_price if kind is OrderType.STOP else order.limit_price
-            if price is None:
-                return math.inf, -math.inf
-            if (order.side is OrderSide.BUY) == (kind is not OrderType.STOP):
-                low = max(low, price)
-            else:
-                high = min(high, price)
-        return low, high
 
     def _unmatched(self, bar: Bar) -> bool:
         through = self._filled_through.get(bar.symbol)
@@ -518,6 +498,7 @@ class MockExchange:
     def _after_fill(self, order: Order, at: datetime) -> None:
         children = self._children.get(order.id)
         if children:  # an entry filled: its children protect what is filled so far
+            self._quiet.pop(order.symbol, None)  # active legs change the band
             for child in children:
                 if not child.order.is_complete:
                     child.active = True
