@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -12,7 +13,9 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -31,6 +34,31 @@ HINT = re.compile(r"^\s+(.*-m vibe\.trading_bot show-status.*)$", re.MULTILINE)
 def trades_in(data_dir: Path) -> int:
     with sqlite3.connect(data_dir / "trades.db") as conn:
         return int(conn.execute("SELECT count(*) FROM trades").fetchone()[0])
+
+
+def round_trips(rows: list[tuple[Any, ...]]) -> list[tuple[object, ...]]:
+    """``(symbol, side, shares, entry UTC, entry price, exit UTC, exit price)`` by entry, symbol."""
+    utc = [(datetime.fromisoformat(row[3]), datetime.fromisoformat(row[5])) for row in rows]
+    trips = [
+        (row[0], row[1], row[2], entry.astimezone(UTC), round(row[4], 6),
+         exit_.astimezone(UTC), round(row[6], 6))
+        for row, (entry, exit_) in zip(rows, utc, strict=True)
+    ]  # fmt: skip
+    return sorted(trips, key=lambda trip: (trip[3], trip[0]))
+
+
+def stored_round_trips(data_dir: Path) -> list[tuple[object, ...]]:
+    query = (
+        "SELECT symbol, side, quantity, entry_time, entry_price, exit_time, exit_price FROM trades"
+    )
+    with sqlite3.connect(data_dir / "trades.db") as conn:
+        return round_trips(conn.execute(query).fetchall())
+
+
+def reported_round_trips(report: Path) -> list[tuple[object, ...]]:
+    keys = ("symbol", "side", "quantity", "entry_time", "entry_price", "exit_time", "exit_price")
+    trades = json.loads(report.read_text())["trades"]
+    return round_trips([tuple(t[k] for k in keys) for t in trades])
 
 
 def sources_in(data_dir: Path) -> set[str]:
@@ -126,6 +154,10 @@ def test_make_run_twice_starts_fresh_then_status_backtest_clean(tmp_path: Path) 
     assert code == 0, backtest[-3000:]
     assert (repo / "results" / "demo_backtest.json").is_file()
     assert (repo / "results" / "demo_backtest.html").is_file()
+    # the backtest (quiet stretches taken in at once) trades as the replay (every bar)
+    replayed = stored_round_trips(repo / "data" / "demo")
+    assert len(replayed) == int(trades)
+    assert reported_round_trips(repo / "results" / "demo_backtest.json") == replayed
 
     code, cleaned = make(repo, env, "clean")
     assert code == 0, cleaned
