@@ -137,7 +137,6 @@ class SQLiteDatabase:
         self.path = Path(path)
         self.read_only = read_only
         self.scratch = scratch
-        self._synchronous = "OFF" if scratch else "NORMAL"
         self._immutable = False
         self._migrations = tuple(migrations)
         self._busy_timeout_ms = busy_timeout_ms
@@ -202,7 +201,7 @@ class SQLiteDatabase:
             if self._page_size is not None:  # before WAL mode creates the file; else no-op
                 conn.execute(f"PRAGMA page_size={int(self._page_size)}")
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute(f"PRAGMA synchronous={'OFF' if self.scratch else 'NORMAL'}")
             conn.execute("PRAGMA foreign_keys=ON")
             if self._wal_autocheckpoint is not None:
                 conn.execute(f"PRAGMA wal_autocheckpoint={int(self._wal_autocheckpoint)}")
