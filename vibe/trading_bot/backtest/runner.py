@@ -2,10 +2,11 @@
 
 The run is the same code path as ``run --replay`` (same feed, processor,
 exchange, executor and stores) with these differences: the stores live in a
-temporary folder (never the live ``DATA_DIR`` databases) that is deleted
-afterwards; no health server; no cloud sync; notifications only with
-``--notify``; the equity curve is kept at every bar close; console logging is
-at WARNING. Indicators are warmed up on the sessions before ``--start``.
+temporary folder (never the live ``DATA_DIR`` databases; in RAM when
+:mod:`.scratch_dir` finds room) that is deleted afterwards; no health server;
+no cloud sync; notifications only with ``--notify``; the equity curve is kept
+at every bar close; console logging is at WARNING. Indicators are warmed up
+on the sessions before ``--start``.
 
 After the run, the result also gets each trade's initial stop (from the stored
 bracket orders, :mod:`.initial_stops`) and the buy-and-hold benchmark over the
@@ -37,6 +38,7 @@ from vibe.trading_bot.backtest.initial_stops import initial_stops
 from vibe.trading_bot.backtest.metrics import metrics_from_arrays
 from vibe.trading_bot.backtest.price_history import PriceHistory, price_history
 from vibe.trading_bot.backtest.report import BacktestConfig, BacktestResult, ParamValue
+from vibe.trading_bot.backtest.scratch_dir import scratch_parent
 from vibe.trading_bot.backtest.session_bars import in_sessions, session_bars
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.bar_processor import BarProcessor
@@ -126,7 +128,9 @@ async def run_backtest(
     """
     from vibe.trading_bot.core.orchestrator import Orchestrator
 
-    with tempfile.TemporaryDirectory(prefix="vibe-backtest-") as workdir:
+    days = (request.end - request.start).days + 1
+    parent = scratch_parent(len(request.symbols), days)
+    with tempfile.TemporaryDirectory(prefix="vibe-backtest-", dir=parent) as workdir:
         plan = RunPlan(
             RunMode.BACKTEST,
             Path(workdir),
