@@ -14,6 +14,10 @@ the grid ``orb_minutes`` 5,15,30,60 x ``take_profit_r`` 1.0..2.0 step 0.5 x
 3. backtesting.py 0.6 ``Backtest.optimize`` over the same grid with its own process
    pool limited to 2 processes (``backtesting.Pool``), and the ORB strategy below.
 
+``--rounds N`` repeats the three runs N times in turn and ends with the medians and
+ranges over the rounds, the ratios taken within each round (this 2-core VM drifts by
+20-40 % between runs minutes apart, so one round alone says little).
+
 Reported: wall time (spawn to exit for 1 and 2; the ``optimize`` call for 3, after the
 data is loaded), trials/s, the peak RSS (VmHWM) of each worker process (sampled from
 ``/proc`` every 0.1 s; local: the pool workers, then the fork server and the
@@ -40,6 +44,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -307,19 +312,10 @@ def _line(label: str, result: dict[str, Any]) -> str:
     )
 
 
-def main() -> None:
-    if "--backtesting-py" in sys.argv:  # a clean process for backtesting.py's own pool
-        print(json.dumps(run_backtesting_py(), default=str))
-        return
-    print(f"grid {POINTS} points, SPY 1m {START}..{END}, {WORKERS} workers, {os.cpu_count()} CPUs")
-    local = run_ours(["--executor", "local", "--workers", str(WORKERS)])
-    print(_line("vibe optimize --executor local", local), f"main RSS {local['main_rss']:.0f} MB")
-    dask = run_dask()
-    print(_line("vibe optimize --executor dask", dask))
-    print(f"wall ratio dask/local: {dask['wall'] / local['wall']:.2f} (target <= 1.3)")
+def run_theirs() -> dict[str, Any] | None:
+    """backtesting.py's optimize in a clean process (its own pool); ``None``: not installed."""
     if Strategy is object:
-        print("backtesting.py not installed (pip install -e '.[bench]'): comparison skipped")
-        return
+        return None
     done = subprocess.run(  # noqa: S603 - this script, in a clean process
         [sys.executable, __file__, "--backtesting-py"],
         capture_output=True,
@@ -327,11 +323,66 @@ def main() -> None:
         check=True,
         env=dict(os.environ, TQDM_DISABLE="1"),  # no per-run progress bars
     )
-    theirs = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def one_round() -> dict[str, dict[str, Any] | None]:
+    """Local, Dask and backtesting.py one after the other, each line printed as it ends."""
+    local = run_ours(["--executor", "local", "--workers", str(WORKERS)])
+    print(_line("vibe optimize --executor local", local), f"main RSS {local['main_rss']:.0f} MB")
+    dask = run_dask()
+    print(_line("vibe optimize --executor dask", dask))
+    print(f"wall ratio dask/local: {dask['wall'] / local['wall']:.2f} (target <= 1.3)")
+    theirs = run_theirs()
+    if theirs is None:
+        print("backtesting.py not installed (pip install -e '.[bench]'): comparison skipped")
+        return {"local": local, "dask": dask, "theirs": None}
     print(_line("backtesting.py Backtest.optimize", theirs))
     print(f"ours best: {local['best']['params']} sharpe {local['best']['value']}")
     print(f"backtesting.py best: {theirs['best']} sharpe {theirs['sharpe']:.4f}")
     print(f"wall ratio local/backtesting.py: {local['wall'] / theirs['wall']:.2f} (target <= 0.5)")
+    return {"local": local, "dask": dask, "theirs": theirs}
+
+
+def _spread(values: list[float]) -> str:
+    return f"median {statistics.median(values):5.2f} (range {min(values):.2f}-{max(values):.2f})"
+
+
+def summary(rounds: list[dict[str, dict[str, Any] | None]]) -> None:
+    """Medians and ranges over the rounds: walls, and the ratios of each round's own runs.
+
+    A ratio is taken within a round (runs minutes apart), so a machine that drifts
+    between rounds moves both of its walls together.
+    """
+    walls = {
+        name: [r[name]["wall"] for r in rounds if r[name] is not None]  # type: ignore[index]
+        for name in ("local", "dask", "theirs")
+    }
+    print(f"over {len(rounds)} rounds:")
+    for name, values in walls.items():
+        if values:
+            print(f"  wall {name:<7} {_spread(values)} s")
+    dask_ratios = [d / lo for lo, d in zip(walls["local"], walls["dask"], strict=True)]
+    print(f"  dask/local ratio  {_spread(dask_ratios)} (target <= 1.3)")
+    if walls["theirs"]:
+        ratios = [lo / t for lo, t in zip(walls["local"], walls["theirs"], strict=True)]
+        print(f"  local/backtesting.py ratio {_spread(ratios)} (target <= 0.5)")
+
+
+def main() -> None:
+    if "--backtesting-py" in sys.argv:  # a clean process for backtesting.py's own pool
+        print(json.dumps(run_backtesting_py(), default=str))
+        return
+    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 1
+    print(f"grid {POINTS} points, SPY 1m {START}..{END}, {WORKERS} workers, {os.cpu_count()} CPUs")
+    results = []
+    for number in range(1, rounds + 1):
+        if rounds > 1:
+            print(f"-- round {number} of {rounds}")
+        results.append(one_round())
+    if rounds > 1:
+        summary(results)
 
 
 if __name__ == "__main__":
