@@ -16,8 +16,10 @@ for a study that is asked and told in batches and resumed:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import optuna
+from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, GridSampler, RandomSampler, TPESampler
 from optuna.trial import FrozenTrial, TrialState
 
@@ -37,6 +39,7 @@ class ResumableGridSampler(GridSampler):
     """
 
     _pending_ids: list[int] | None = None
+    _assigned: dict[int, int] | None = None
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """Assign the trial the first unvisited grid point (unless its params are fixed)."""
@@ -48,6 +51,29 @@ class ResumableGridSampler(GridSampler):
         storage = study._storage  # GridSampler's own protocol: the grid id is a system attr
         storage.set_trial_system_attr(trial._trial_id, "search_space", self._search_space)
         storage.set_trial_system_attr(trial._trial_id, "grid_id", grid_id)
+        if self._assigned is None:
+            self._assigned = {}
+        self._assigned[trial._trial_id] = grid_id
+
+    def sample_independent(
+        self,
+        study: optuna.Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        """The value of ``param_name`` at the grid point :meth:`before_trial` assigned.
+
+        Optuna's sampler reads the point back from the trial's system attributes, which
+        rebuilds the running trial from the storage at each parameter (four SQLite
+        reads of ~5 queries each per ask in a 4-parameter grid). The point assigned in
+        this process is known; any other trial (e.g. one enqueued with fixed values) is
+        left to Optuna's sampler.
+        """
+        grid_id = (self._assigned or {}).get(trial._trial_id)
+        if grid_id is None or param_name not in self._search_space:
+            return super().sample_independent(study, trial, param_name, param_distribution)
+        return self._all_grids[grid_id][self._param_names.index(param_name)]
 
     def after_trial(
         self,
