@@ -15,7 +15,9 @@ asked for is :data:`BYTES_PER_SYMBOL_DAY` per symbol and calendar day (four time
 trade a day) plus :data:`HEADROOM_BYTES`. Docker's default ``/dev/shm`` (64 MB) is
 therefore too small for any backtest and the disk is used, as it is when ``TMPDIR``
 is set (the user chose where temporary files go) or ``/dev/shm`` is missing or not
-writable.
+writable. As in ``/tmp``, the folder is removed when the run ends, Ctrl-C included;
+only a process killed outright (``kill -9``) leaves it behind, and ``/dev/shm`` is
+emptied at the next boot.
 """
 
 from __future__ import annotations
