@@ -33,7 +33,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -96,11 +95,12 @@ def cents_column(usd: np.ndarray) -> dict[str, Any]:
     from the last finite amount, so a reader that skips NaN keeps an exact running sum.
     """
     finite = np.isfinite(usd)
-    cents = np.where(finite, np.round(usd * 100.0), np.nan)
-    filled = pd.Series(cents).ffill().fillna(0.0).to_numpy(dtype=np.float64)
-    deltas = np.diff(filled, prepend=0.0)
+    cents = np.round(usd * 100.0)
     if finite.all():
-        return packed(filled)
+        return packed(cents)
+    last = np.maximum.accumulate(np.where(finite, np.arange(finite.size), -1))
+    filled = np.where(last >= 0, cents[np.maximum(last, 0)], 0.0)  # 0 before the first
+    deltas = np.diff(filled, prepend=0.0)
     deltas[~finite] = np.nan
     return _column(deltas)
 
@@ -167,14 +167,11 @@ def trade_rows(trades: Sequence[Trade]) -> list[list[Any]]:
 
 
 def _equity(result: BacktestResult) -> dict[str, Any]:
-    curve = result.equity_curve
-    stamps = map(datetime.timestamp, map(itemgetter(0), curve))
-    times = np.round(np.fromiter(stamps, dtype=float, count=len(curve)))
-    values = np.fromiter(map(itemgetter(1), curve), dtype=float, count=len(curve))
+    columns = result.curve_columns
     bench = result.benchmark
     return {
-        "t": packed(times),
-        "v": cents_column(values),
+        "t": packed(np.round(columns.seconds)),
+        "v": cents_column(columns.equity),
         "benchmark": None if bench is None else cents_column(np.asarray(bench.equity)),
     }
 

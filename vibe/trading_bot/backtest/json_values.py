@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
 from vibe.common.models import require_aware
 
+_EPOCH_DAY = date(1970, 1, 1)
 #: how close to a half (in units of the last kept digit) a value is re-rounded exactly
 _HALF_TOLERANCE = 1e-6
 
@@ -31,6 +32,21 @@ def iso_utc(name: str, value: datetime) -> str:
         InvalidInputError: ``value`` is naive; the message names ``name``.
     """
     return require_aware(name, value).astimezone(UTC).isoformat()
+
+
+def iso_utc_seconds(seconds: np.ndarray) -> list[str]:
+    """:func:`iso_utc` text of UTC epoch seconds (shape (n,) int64).
+
+    Through day and time-of-day tables: each distinct day and time of day is formatted once.
+    """
+    days, day_index = np.unique(seconds // 86_400, return_inverse=True)
+    tods, tod_index = np.unique(seconds % 86_400, return_inverse=True)
+    day_text = [(_EPOCH_DAY + timedelta(days=day)).isoformat() for day in days.tolist()]
+    tod_text = [f"T{t // 3600:02d}:{t // 60 % 60:02d}:{t % 60:02d}+00:00" for t in tods.tolist()]
+    return [
+        day_text[d] + tod_text[t]
+        for d, t in zip(day_index.tolist(), tod_index.tolist(), strict=True)
+    ]
 
 
 def rounded_list(values: np.ndarray, ndigits: int) -> list[float | None]:
