@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+import orjson
+
 from vibe.common.errors import InvalidInputError
 from vibe.trading_bot.web import STATIC_DIR, chart_library_js
 
+#: below this magnitude a float's JSON text differs between orjson and ``json.dumps``
+_MIN_PLAIN_FLOAT = 1e-4
 #: the scripts every chart page loads after the library, relative to ``web/static``
 CHART_SCRIPTS = (
     "charts/series_codec.js",
@@ -57,16 +62,51 @@ def json_script(element_id: str, payload: Any) -> str:
 
     Every ``</`` is written with its slash escaped (the same JSON value), so no string
     in the payload can close the element. NaN and infinities are refused (not JSON).
+    The text is that of ``json.dumps(payload, allow_nan=False, ensure_ascii=False,
+    separators=(",", ":"))`` (see :func:`compact_json`).
 
     Raises:
         ValueError: a NaN or infinity in ``payload``.
     """
-    text = json.dumps(payload, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-    return (
-        f'<script type="application/json" id="{html.escape(element_id)}">'
-        + text.replace("</", "<\\/")
-        + "</script>"
-    )
+    text = compact_json(payload)
+    if "<" in text:  # one fast scan; the packed columns (base64) never hold one
+        text = text.replace("</", "<\\/")
+    return f'<script type="application/json" id="{html.escape(element_id)}">{text}</script>'
+
+
+def compact_json(payload: Any) -> str:
+    """``json.dumps(payload, allow_nan=False, ensure_ascii=False, separators=(",", ":"))``.
+
+    Written by orjson (~30 times faster on a year's 3 MB chart payload) when every value
+    is a plain ``dict`` with ``str`` keys, ``list``, ``tuple``, ``str``, ``int``, ``bool``,
+    ``None`` or a finite ``float`` that is 0 or of magnitude 1e-4 or more: there both
+    write the same text (the shortest round-trip digits, the same escapes). Anything
+    else (smaller floats, which orjson writes without an exponent; subclasses; integers
+    beyond 64 bits) goes to :func:`json.dumps`.
+
+    Raises:
+        ValueError: a NaN or infinity in ``payload``.
+    """
+    if _orjson_writes_as_json(payload):
+        try:
+            return orjson.dumps(payload).decode("utf-8")
+        except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits
+            pass
+    return json.dumps(payload, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+
+
+def _orjson_writes_as_json(value: Any) -> bool:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return value == 0.0 or _MIN_PLAIN_FLOAT <= abs(value) < math.inf
+    if kind is list or kind is tuple:
+        return all(map(_orjson_writes_as_json, value))
+    if kind is dict:
+        keys_ok = all(type(key) is str for key in value)
+        return keys_ok and all(map(_orjson_writes_as_json, value.values()))
+    return False
 
 
 def html_page(

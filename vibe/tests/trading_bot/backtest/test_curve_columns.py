@@ -71,7 +71,7 @@ def test_curves_off_the_fast_path_give_the_same_columns(spy_curve):
 
 def test_a_naive_time_is_refused_by_name(spy_curve):
     naive = [*spy_curve[:3], (datetime(2024, 3, 26, 13, 35), 1.0)]  # noqa: DTZ001
-    with pytest.raises(InvalidInputError, match="equity_curve time.*naive"):
+    with pytest.raises(InvalidInputError, match=r"equity_curve time.*naive"):
         curve_columns(naive)
 
 

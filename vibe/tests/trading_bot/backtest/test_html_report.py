@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vibe.common.models import ExitReason, PositionSide
 from vibe.tests.trading_bot.backtest.test_report import CAPITAL, DAYS, build_real_result
 from vibe.trading_bot.backtest import html_report
 from vibe.trading_bot.backtest.chart_payload import chart_payload, packed, price_scale
-from vibe.trading_bot.backtest.html_page import html_page, json_script
+from vibe.trading_bot.backtest.html_page import compact_json, html_page, json_script
 from vibe.trading_bot.backtest.html_report import render_html, write_html
 from vibe.trading_bot.backtest.metrics import compute_metrics
 from vibe.trading_bot.backtest.price_history import opening_ranges, price_history
@@ -175,6 +176,27 @@ def test_json_in_the_page_cannot_close_its_script_element():
     assert json.loads(inner) == {"rule": "</script><script>alert(1)</script>"}
     page = html_page("t", "<p>x</p>", data={"a": 1}, scripts=("charts/series_codec.js",))
     assert page.count("<script") == 3  # payload, library, one script
+
+
+def test_compact_json_is_the_text_of_json_dumps():
+    def dumps(value):
+        return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+
+    floats = [0.0, -0.0, 1e-4, -1e-4, 9.99e-5, 1.5e-7, 0.1, 512.3456, 1e15, 1e16, 2.5e300]
+    texts = ["plain", "é ü 中", "\x00\x1f\x7f\u2028", '"\\/\n\t\b\f\r', "</script>"]
+    payloads = [
+        {"floats": floats, "texts": texts, "ints": [0, -1, 2**63 - 1], "flags": [True, None]},
+        {"nested": [[1, (2.5, "x")], {"k": {"deep": [0.0001]}}]},
+        {"big": 2**70},  # beyond orjson's 64 bits
+        {1: "an int key"},  # json.dumps writes it as "1"
+        [PositionSide.LONG, ExitReason.STOP_LOSS],  # str subclasses
+        *([value] for value in floats),
+    ]
+    for payload in payloads:
+        assert compact_json(payload) == dumps(payload)
+    for bad in (math.nan, math.inf, -math.inf):
+        with pytest.raises(ValueError, match="JSON compliant"):
+            compact_json({"x": [1.0, bad]})
 
 
 def test_html_page_refuses_a_script_outside_the_static_folder():
