@@ -100,7 +100,8 @@ def _orjson_writes_as_json(value: Any) -> bool:
     if kind is str or kind is int or kind is bool or value is None:
         return True
     if kind is float:
-        return value == 0.0 or _MIN_PLAIN_FLOAT <= abs(value) < math.inf
+        number: float = value
+        return number == 0.0 or _MIN_PLAIN_FLOAT <= abs(number) < math.inf
     if kind is list or kind is tuple:
         return all(map(_orjson_writes_as_json, value))
     if kind is dict:
