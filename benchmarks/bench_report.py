@@ -9,7 +9,7 @@ Run with ``.venv/bin/python benchmarks/bench_report.py``. The workload is the re
 * ``chart_payload``: the charts' data (every bar and equity point, packed columns);
 * ``render_html``: the whole page (tables, payload, inlined chart library and scripts),
   given the JSON payload the command already built for the JSON report;
-* ``write_html``: the same written to a file (atomic write, fsync);
+* ``write_html``: the same written to a file (atomic write);
 * for comparison, ``result_to_dict`` and ``write_json`` (the JSON report).
 
 And the HTML file's size (target < 10 MB), and, when Debian's Chromium is installed,
@@ -97,9 +97,9 @@ def main() -> None:
         payload = result_to_dict(result)
         timed("chart_payload (charts' data)", lambda: chart_payload(result))
         timed("render_html (given the JSON dict)", lambda: render_html(result, payload))
-        timed("write_html (file, fsync)", lambda: write_html(result, out / "r.html", payload))
+        timed("write_html (file)", lambda: write_html(result, out / "r.html", payload))
         timed("result_to_dict (JSON report dict)", lambda: result_to_dict(result))
-        timed("write_json (file, fsync)", lambda: write_json(result, out / "r.json", payload))
+        timed("write_json (file)", lambda: write_json(result, out / "r.json", payload))
         size = (out / "r.html").stat().st_size
         print(
             f"  HTML report size: {size / 1e6:.2f} MB ({size:,} bytes); "
