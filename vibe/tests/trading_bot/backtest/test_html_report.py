@@ -149,6 +149,11 @@ def test_packed_columns_pick_the_narrowest_exact_width(shared_data):
     assert unpack(column).tolist() == stamps.tolist()
     scale = price_scale(spy["close"].to_numpy())
     assert scale in (100, 1000, 10_000)
+    cents = np.round(spy[["open", "close"]].to_numpy(), 2)  # F-ordered, as a frame's
+    assert price_scale(cents) == 100
+    cents[-1, -1] += 0.0001  # past the first SCALE_SAMPLE prices tried: all are looked at
+    assert price_scale(cents) == 10_000
+    assert price_scale(np.array([0.1234567])) == 1_000_000
     closes = np.round(spy["close"].to_numpy() * scale)
     assert unpack(packed(closes), scale) == pytest.approx(spy["close"], abs=1e-9)
     volume = packed(spy["volume"].to_numpy())
