@@ -14,19 +14,14 @@ optimisation's) builds on :func:`html_page` with its own body and scripts.
 from __future__ import annotations
 
 import html
-import json
-import math
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-import orjson
-
 from vibe.common.errors import InvalidInputError
+from vibe.trading_bot.backtest.json_values import compact_json
 from vibe.trading_bot.web import STATIC_DIR, chart_library_js
 
-#: below this magnitude a float's JSON text differs between orjson and ``json.dumps``
-_MIN_PLAIN_FLOAT = 1e-4
 #: the scripts every chart page loads after the library, relative to ``web/static``
 CHART_SCRIPTS = (
     "charts/series_codec.js",
@@ -57,57 +52,37 @@ def inline_script(source: str) -> str:
     return "<script>" + source.replace("</script", "<\\/script") + "</script>"
 
 
+@cache
+def _inlined(relative: str) -> bytes:
+    """:func:`inline_script` of a script under ``web/static`` in UTF-8; ``""``: the library."""
+    return inline_script(static_js(relative) if relative else chart_library_js()).encode("utf-8")
+
+
 def json_script(element_id: str, payload: Any) -> str:
     """``payload`` as JSON in ``<script type="application/json" id="element_id">``.
 
     Every ``</`` is written with its slash escaped (the same JSON value), so no string
     in the payload can close the element. NaN and infinities are refused (not JSON).
-    The text is that of ``json.dumps(payload, allow_nan=False, ensure_ascii=False,
-    separators=(",", ":"))`` (see :func:`compact_json`).
+    The JSON text is that of ``json.dumps(payload, allow_nan=False, ensure_ascii=False,
+    separators=(",", ":"))`` (see :func:`~.json_values.compact_json`).
+
+    Raises:
+        ValueError: a NaN or infinity in ``payload``.
+    """
+    return json_script_bytes(element_id, payload).decode("utf-8")
+
+
+def json_script_bytes(element_id: str, payload: Any) -> bytes:
+    """:func:`json_script` in UTF-8.
 
     Raises:
         ValueError: a NaN or infinity in ``payload``.
     """
     text = compact_json(payload)
-    if "<" in text:  # one fast scan; the packed columns (base64) never hold one
-        text = text.replace("</", "<\\/")
-    return f'<script type="application/json" id="{html.escape(element_id)}">{text}</script>'
-
-
-def compact_json(payload: Any) -> str:
-    """``json.dumps(payload, allow_nan=False, ensure_ascii=False, separators=(",", ":"))``.
-
-    Written by orjson (~30 times faster on a year's 3 MB chart payload) when every value
-    is a plain ``dict`` with ``str`` keys, ``list``, ``tuple``, ``str``, ``int``, ``bool``,
-    ``None`` or a finite ``float`` that is 0 or of magnitude 1e-4 or more: there both
-    write the same text (the shortest round-trip digits, the same escapes). Anything
-    else (smaller floats, which orjson writes without an exponent; subclasses; integers
-    beyond 64 bits) goes to :func:`json.dumps`.
-
-    Raises:
-        ValueError: a NaN or infinity in ``payload``.
-    """
-    if _orjson_writes_as_json(payload):
-        try:
-            return orjson.dumps(payload).decode("utf-8")
-        except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits
-            pass
-    return json.dumps(payload, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-
-
-def _orjson_writes_as_json(value: Any) -> bool:
-    kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
-        return True
-    if kind is float:
-        number: float = value
-        return number == 0.0 or _MIN_PLAIN_FLOAT <= abs(number) < math.inf
-    if kind is list or kind is tuple:
-        return all(map(_orjson_writes_as_json, value))
-    if kind is dict:
-        keys_ok = all(type(key) is str for key in value)
-        return keys_ok and all(map(_orjson_writes_as_json, value.values()))
-    return False
+    if b"<" in text:  # one fast scan; the packed columns (base64) never hold one
+        text = text.replace(b"</", b"<\\/")  # UTF-8: an ASCII byte is always that character
+    opening = f'<script type="application/json" id="{html.escape(element_id)}">'
+    return opening.encode("utf-8") + text + b"</script>"
 
 
 def html_page(
@@ -134,13 +109,36 @@ def html_page(
         InvalidInputError: a script path outside ``web/static``.
         ValueError: a NaN or infinity in ``data``.
     """
-    parts = [json_script("payload", data)] if data is not None else []
-    parts.append(inline_script(chart_library_js()))
+    return html_page_bytes(
+        title, body, css=css, data=data, scripts=scripts, main_script=main_script
+    ).decode("utf-8")
+
+
+def html_page_bytes(
+    title: str,
+    body: str,
+    *,
+    css: str = "",
+    data: dict[str, Any] | None = None,
+    scripts: Sequence[str] = CHART_SCRIPTS,
+    main_script: str = "",
+) -> bytes:
+    """:func:`html_page` in UTF-8, ready for a file.
+
+    Assembled from UTF-8 parts (the library and the scripts encoded once per process):
+    the chart library holds a few non-ASCII characters, which make a 3 MB ``str`` twice
+    as wide and its encoding a pass of its own.
+
+    Raises:
+        InvalidInputError: a script path outside ``web/static``.
+        ValueError: a NaN or infinity in ``data``.
+    """
+    parts = [json_script_bytes("payload", data)] if data is not None else []
     names = [*scripts, main_script] if main_script else list(scripts)
-    parts += [inline_script(static_js(name)) for name in names]
-    return (
+    parts += [_inlined(""), *map(_inlined, names)]
+    head = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{css}</style></head>\n<body>\n"
-        f"{body}\n" + "\n".join(parts) + "\n</body></html>\n"
+        f"<title>{html.escape(title)}</title><style>{css}</style></head>\n<body>\n{body}\n"
     )
+    return head.encode("utf-8") + b"\n".join(parts) + b"\n</body></html>\n"

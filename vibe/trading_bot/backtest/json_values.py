@@ -1,15 +1,20 @@
-"""JSON value conventions of the backtest reports: finite numbers, UTC times."""
+"""JSON value conventions of the backtest reports: finite numbers, UTC times, compact text."""
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
+import orjson
 
 from vibe.common.models import require_aware
 
 _EPOCH_DAY = date(1970, 1, 1)
+#: below this magnitude a float's JSON text differs between orjson and ``json.dumps``
+_MIN_PLAIN_FLOAT = 1e-4
 #: how close to a half (in units of the last kept digit) a value is re-rounded exactly
 _HALF_TOLERANCE = 1e-6
 
@@ -70,3 +75,43 @@ def rounded_list(values: np.ndarray, ndigits: int) -> list[float | None]:
     return [
         value if ok else None for value, ok in zip(rounded.tolist(), finite.tolist(), strict=True)
     ]
+
+
+def compact_json(payload: Any) -> bytes:
+    """The compact JSON text of ``payload`` in UTF-8, exactly as :func:`json.dumps` writes it.
+
+    That is ``json.dumps(payload, allow_nan=False, ensure_ascii=False,
+    separators=(",", ":")).encode("utf-8")``.
+
+    Written by orjson (~30 times faster on a year's 3 MB chart payload) when every value
+    is a plain ``dict`` with ``str`` keys, ``list``, ``tuple``, ``str``, ``int``, ``bool``,
+    ``None`` or a finite ``float`` that is 0 or of magnitude 1e-4 or more: there both
+    write the same text (the shortest round-trip digits, the same escapes). Anything
+    else (smaller floats, which orjson writes without an exponent; subclasses; integers
+    beyond 64 bits) goes to :func:`json.dumps`.
+
+    Raises:
+        ValueError: a NaN or infinity in ``payload``.
+    """
+    if _orjson_writes_as_json(payload):
+        try:
+            return orjson.dumps(payload)
+        except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits
+            pass
+    text = json.dumps(payload, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8")
+
+
+def _orjson_writes_as_json(value: Any) -> bool:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        number: float = value
+        return number == 0.0 or _MIN_PLAIN_FLOAT <= abs(number) < math.inf
+    if kind is list or kind is tuple:
+        return all(map(_orjson_writes_as_json, value))
+    if kind is dict:
+        keys_ok = all(type(key) is str for key in value)
+        return keys_ok and all(map(_orjson_writes_as_json, value.values()))
+    return False

@@ -23,8 +23,9 @@ from vibe.common.models import ExitReason, PositionSide
 from vibe.tests.trading_bot.backtest.test_report import CAPITAL, DAYS, build_real_result
 from vibe.trading_bot.backtest import html_report
 from vibe.trading_bot.backtest.chart_payload import chart_payload, packed, price_scale
-from vibe.trading_bot.backtest.html_page import compact_json, html_page, json_script
+from vibe.trading_bot.backtest.html_page import html_page, json_script
 from vibe.trading_bot.backtest.html_report import render_html, write_html
+from vibe.trading_bot.backtest.json_values import compact_json
 from vibe.trading_bot.backtest.metrics import compute_metrics
 from vibe.trading_bot.backtest.price_history import opening_ranges, price_history
 from vibe.trading_bot.backtest.report import BacktestResult, result_to_dict
@@ -198,7 +199,7 @@ def test_compact_json_is_the_text_of_json_dumps():
         *([value] for value in floats),
     ]
     for payload in payloads:
-        assert compact_json(payload) == dumps(payload)
+        assert compact_json(payload) == dumps(payload).encode("utf-8")
     for bad in (math.nan, math.inf, -math.inf):
         with pytest.raises(ValueError, match="JSON compliant"):
             compact_json({"x": [1.0, bad]})
