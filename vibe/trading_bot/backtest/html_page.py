@@ -8,7 +8,7 @@ element that the scripts read with ``JSON.parse`` (parsing JSON is faster than
 evaluating the same data as a JavaScript literal).
 
 Used by the backtest report (:mod:`.html_report`); any other report page (e.g. an
-optimisation's) builds on :func:`html_page` with its own body and scripts.
+optimisation's) builds on :func:`html_page_bytes` with its own body and scripts.
 """
 
 from __future__ import annotations
@@ -85,35 +85,6 @@ def json_script_bytes(element_id: str, payload: Any) -> bytes:
     return opening.encode("utf-8") + text + b"</script>"
 
 
-def html_page(
-    title: str,
-    body: str,
-    *,
-    css: str = "",
-    data: dict[str, Any] | None = None,
-    scripts: Sequence[str] = CHART_SCRIPTS,
-    main_script: str = "",
-) -> str:
-    """A whole HTML document with the chart library and ``scripts`` inlined.
-
-    Args:
-        title: the page title (plain text, escaped here).
-        body: the page's HTML body (already escaped by the caller).
-        css: a style sheet for ``<style>``.
-        data: the JSON payload, readable as
-            ``JSON.parse(document.getElementById("payload").textContent)``; ``None``: none.
-        scripts: scripts under ``web/static`` to inline after the library, in order.
-        main_script: a script under ``web/static`` run last (builds the page), or ``""``.
-
-    Raises:
-        InvalidInputError: a script path outside ``web/static``.
-        ValueError: a NaN or infinity in ``data``.
-    """
-    return html_page_bytes(
-        title, body, css=css, data=data, scripts=scripts, main_script=main_script
-    ).decode("utf-8")
-
-
 def html_page_bytes(
     title: str,
     body: str,
@@ -123,7 +94,16 @@ def html_page_bytes(
     scripts: Sequence[str] = CHART_SCRIPTS,
     main_script: str = "",
 ) -> bytes:
-    """:func:`html_page` in UTF-8, ready for a file.
+    """A whole HTML document in UTF-8, the chart library and ``scripts`` inlined.
+
+    Args:
+        title: the page title (plain text, escaped here).
+        body: the page's HTML body (already escaped by the caller).
+        css: a style sheet for ``<style>``.
+        data: the JSON payload, readable as
+            ``JSON.parse(document.getElementById("payload").textContent)``; ``None``: none.
+        scripts: scripts under ``web/static`` to inline after the library, in order.
+        main_script: a script under ``web/static`` run last (builds the page), or ``""``.
 
     Assembled from UTF-8 parts (the library and the scripts encoded once per process):
     the chart library holds a few non-ASCII characters, which make a 3 MB ``str`` twice

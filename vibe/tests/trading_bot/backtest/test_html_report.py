@@ -23,7 +23,7 @@ from vibe.common.models import ExitReason, PositionSide
 from vibe.tests.trading_bot.backtest.test_report import CAPITAL, DAYS, build_real_result
 from vibe.trading_bot.backtest import html_report
 from vibe.trading_bot.backtest.chart_payload import chart_payload, packed, price_scale
-from vibe.trading_bot.backtest.html_page import html_page, json_script
+from vibe.trading_bot.backtest.html_page import html_page_bytes, json_script
 from vibe.trading_bot.backtest.html_report import render_html, write_html
 from vibe.trading_bot.backtest.json_values import compact_json
 from vibe.trading_bot.backtest.metrics import compute_metrics
@@ -180,8 +180,8 @@ def test_json_in_the_page_cannot_close_its_script_element():
     assert text.count("</script>") == 1 and text.endswith("</script>")
     inner = text[text.index(">") + 1 : -len("</script>")]
     assert json.loads(inner) == {"rule": "</script><script>alert(1)</script>"}
-    page = html_page("t", "<p>x</p>", data={"a": 1}, scripts=("charts/series_codec.js",))
-    assert page.count("<script") == 3  # payload, library, one script
+    page = html_page_bytes("t", "<p>x</p>", data={"a": 1}, scripts=("charts/series_codec.js",))
+    assert page.count(b"<script") == 3  # payload, library, one script
 
 
 def test_compact_json_is_the_text_of_json_dumps():
@@ -207,7 +207,7 @@ def test_compact_json_is_the_text_of_json_dumps():
 
 def test_html_page_refuses_a_script_outside_the_static_folder():
     with pytest.raises(Exception, match=r"expected a \.js file under"):
-        html_page("t", "", scripts=("../__init__.py",))
+        html_page_bytes("t", "", scripts=("../__init__.py",))
 
 
 def test_payload_is_used_instead_of_rebuilding(real_result, tmp_path, monkeypatch):
