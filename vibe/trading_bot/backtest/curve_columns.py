@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from operator import itemgetter
 
 import numpy as np
@@ -32,10 +31,9 @@ _ROW = 28
 #: the columns of a row that are not digits, and what they hold
 _FIXED = np.array([0, 5, 8, 11, 14, 17, 20, 21, 22, 23, 24, 25, 26])
 _TEMPLATE = np.frombuffer(b'"2000-01-01T00:00:00+00:00"', dtype=np.uint8)[_FIXED]
-_OPEN, _CLOSE, _COMMA = b"[],"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False)
 class CurveColumns:
     """An equity curve's ``n`` points as columns, in the curve's order.
 
@@ -43,25 +41,15 @@ class CurveColumns:
         times: the ``n`` times as given (tz-aware ``datetime``).
         seconds: shape (n,) float64, each time as UTC epoch seconds (exactly
             ``datetime.timestamp()``).
-        iso_json: the JSON text (UTF-8, compact, as orjson writes it) of the list of
-            :attr:`iso` strings.
+        iso: ``n`` strings, each time as ISO-8601 UTC text with its ``+00:00`` offset
+            (exactly :func:`~.json_values.iso_utc`), e.g. ``2024-03-26T13:31:00+00:00``.
         equity: shape (n,) float64, equity in USD (NaN and infinities kept).
     """
 
     times: list[datetime]
     seconds: np.ndarray
-    iso_json: bytes
+    iso: list[str]
     equity: np.ndarray
-
-    @cached_property
-    def iso(self) -> list[str]:
-        """``n`` strings: each time as :func:`~.json_values.iso_utc` text.
-
-        ISO-8601 UTC with its ``+00:00`` offset, e.g. ``2024-03-26T13:31:00+00:00``.
-        Made from :attr:`iso_json` on first use (the JSON report's writer does not need
-        them: :func:`points_json`).
-        """
-        return self.iso_json[2:-2].decode("ascii").split('","') if self.times else []
 
 
 def curve_columns(curve: Sequence[tuple[datetime, float]]) -> CurveColumns:
@@ -80,13 +68,11 @@ def curve_columns(curve: Sequence[tuple[datetime, float]]) -> CurveColumns:
     seconds = np.fromiter(map(datetime.timestamp, times), dtype=float, count=len(times))
     whole = np.round(seconds)
     if np.array_equal(whole, seconds):
-        iso = iso_utc_seconds(whole.astype(np.int64))
-    else:
-        iso = [iso_utc("equity_curve time", when) for when in times]
-    return CurveColumns(times, seconds, orjson.dumps(iso), equity)
+        return CurveColumns(times, seconds, iso_utc_seconds(whole.astype(np.int64)), equity)
+    return CurveColumns(times, seconds, [iso_utc("equity_curve time", w) for w in times], equity)
 
 
-def _whole_utc_seconds(times: list[datetime]) -> tuple[np.ndarray, bytes] | None:
+def _whole_utc_seconds(times: list[datetime]) -> tuple[np.ndarray, list[str]] | None:
     """Epoch seconds and ISO texts, when orjson writes every time at offset 0 on a whole second.
 
     ``None`` otherwise: a naive time, another offset, fractions of a second, no time.
@@ -95,54 +81,12 @@ def _whole_utc_seconds(times: list[datetime]) -> tuple[np.ndarray, bytes] | None
         text = orjson.dumps(times)  # b'["2024-03-26T13:31:00+00:00","2024-...",...]'
     except orjson.JSONEncodeError:  # not a datetime (a subclass, say): the exact path
         return None
-    rows = _fixed_rows(text, len(times))
-    if rows is None or not (rows[:, _FIXED] == _TEMPLATE).all():
+    count = len(times)
+    if count == 0 or len(text) != count * _ROW + 1:
+        return None
+    rows = np.frombuffer(text, dtype=np.uint8, count=count * _ROW, offset=1).reshape(count, -1)
+    if not (rows[:, _FIXED] == _TEMPLATE).all():
         return None
     naive = np.ascontiguousarray(rows[:, 1:20]).view("S19").ravel()
     seconds = naive.astype("datetime64[s]").astype(np.int64).astype(np.float64)
-    return seconds, text
-
-
-def _fixed_rows(text: bytes, count: int) -> np.ndarray | None:
-    """A JSON list of ``count`` 25-character strings as shape (count, 28) uint8 rows.
-
-    Each row is ``"...",`` (the last ends in ``]``); ``None`` when ``text`` is not such a list.
-    """
-    if count == 0 or len(text) != count * _ROW + 1:
-        return None
-    return np.frombuffer(text, dtype=np.uint8, count=count * _ROW, offset=1).reshape(count, -1)
-
-
-def points_json(columns: CurveColumns, values: list[float | None]) -> bytes:
-    """``orjson.dumps(list(zip(columns.iso, values)))``, without making those objects.
-
-    The JSON report's ``equity_curve``: ``values`` are the rounded equity (USD, one per
-    point). The two JSON lists (the times' from :attr:`CurveColumns.iso_json`, the
-    values' from orjson) are interleaved with numpy: ``[["<time>",<value>],...]``.
-
-    Raises:
-        ValueError: ``values`` is not one per point.
-    """
-    if len(values) != len(columns.times):
-        raise ValueError(f"{len(values)} values for {len(columns.times)} points; expected one each")
-    rows = _fixed_rows(columns.iso_json, len(values))
-    if rows is None:  # no point, or times with fractions of a second
-        return orjson.dumps(list(zip(columns.iso, values, strict=True)))
-    text = np.frombuffer(orjson.dumps(values), dtype=np.uint8)[1:-1]  # v0,v1,...
-    ends = np.append(np.flatnonzero(text == _COMMA), text.size)
-    if ends.size != len(values):  # not one plain number or null per value
-        return orjson.dumps(list(zip(columns.iso, values, strict=True)))
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    lengths = ends - starts
-    span = np.arange(int(lengths.max()))
-    count = len(values)
-    out = np.zeros((count, 31 + span.size), dtype=np.uint8)  # 0: no byte (never in JSON)
-    out[:, 0], out[:, 28] = _OPEN, _COMMA
-    out[:, 1:28] = rows[:, :27]
-    out[:, 29 : 29 + span.size] = np.where(
-        span < lengths[:, None], text[np.minimum(starts[:, None] + span, text.size - 1)], 0
-    )
-    line = np.arange(count)
-    out[line, 29 + lengths], out[line, 30 + lengths] = _CLOSE, _COMMA
-    joined: bytes = out[out != 0][:-1].tobytes()
-    return b"[" + joined + b"]"
+    return seconds, text[2:-2].decode("ascii").split('","')

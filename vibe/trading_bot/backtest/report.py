@@ -50,7 +50,7 @@ import orjson
 from vibe.common.errors import InvalidInputError, StorageError
 from vibe.common.models import Trade, require_aware
 from vibe.trading_bot.backtest.benchmark import Benchmark
-from vibe.trading_bot.backtest.curve_columns import CurveColumns, curve_columns, points_json
+from vibe.trading_bot.backtest.curve_columns import CurveColumns, curve_columns
 from vibe.trading_bot.backtest.json_values import finite_or_none, iso_utc, rounded_list
 from vibe.trading_bot.backtest.metrics import PerformanceMetrics
 from vibe.trading_bot.backtest.price_history import PriceHistory
@@ -228,18 +228,13 @@ def _points(columns: CurveColumns) -> list[tuple[str, float | None]]:
     return list(zip(columns.iso, rounded_list(columns.equity, USD_DECIMALS), strict=True))
 
 
-def result_to_dict(result: BacktestResult, points: bool = True) -> dict[str, Any]:
+def result_to_dict(result: BacktestResult) -> dict[str, Any]:
     """The JSON-ready report with exactly the keys listed in the module docstring.
-
-    ``points=False``: without ``equity_curve`` (~100,000 pairs for a 1-minute year),
-    for the writers that take this dict and do not read it (:func:`write_json` then
-    writes the points straight from :attr:`BacktestResult.curve_columns`).
 
     Raises:
         InvalidInputError: a naive timestamp in a trade or the equity curve.
     """
     stops = result.initial_stops
-    curve = {"equity_curve": _points(result.curve_columns)} if points else {}
     return {
         "config": _config_dict(result.config),
         "metrics": metrics_dict(result.metrics),
@@ -247,7 +242,7 @@ def result_to_dict(result: BacktestResult, points: bool = True) -> dict[str, Any
             trade_dict(trade, stops[i] if i < len(stops) else None)
             for i, trade in enumerate(result.trades)
         ],
-        **curve,
+        "equity_curve": _points(result.curve_columns),
         "rejections": {str(rule): int(count) for rule, count in result.rejections.items()},
         **analysis_sections(result),
     }
@@ -293,32 +288,23 @@ def render_json_bytes(result: BacktestResult, payload: dict[str, Any] | None = N
 
     Encoded with orjson straight to bytes (a year of 1-minute equity points in a few
     milliseconds, no text copy); tuples are written as arrays. ``payload`` is
-    ``result_to_dict(result)`` (or with ``points=False``: the points are then written
-    from :attr:`BacktestResult.curve_columns` by :func:`.curve_columns.points_json`, the
-    same text) when the caller has it already.
+    ``result_to_dict(result)`` when the caller has it already.
 
     Raises:
         InvalidInputError: a naive timestamp.
     """
     if payload is None:
-        payload = result_to_dict(result, points=False)
+        payload = result_to_dict(result)
     dumps = orjson.dumps
     trades = b",\n  ".join(map(dumps, payload["trades"]))
     keys = ("config", "metrics", "trades", "equity_curve", "rejections", *_SECTION_KEYS)
     parts = [
         b' "trades": [\n  ' + trades + b"\n ]"
         if key == "trades" and trades
-        else b' "' + key.encode() + b'": ' + _json_value(result, payload, key)
+        else b' "' + key.encode() + b'": ' + dumps(payload[key])
         for key in keys
     ]
     return b"{\n" + b",\n".join(parts) + b"\n}\n"
-
-
-def _json_value(result: BacktestResult, payload: dict[str, Any], key: str) -> bytes:
-    if key == "equity_curve" and key not in payload:
-        columns = result.curve_columns
-        return points_json(columns, rounded_list(columns.equity, USD_DECIMALS))
-    return orjson.dumps(payload[key])
 
 
 def write_text_atomic(path: Path, text: str) -> Path:

@@ -143,7 +143,7 @@ def _write(result: BacktestResult, output: Path | None, results_dir: Path) -> No
         write_json,
     )
 
-    payload = result_to_dict(result, points=False)  # once, for both reports and the summary
+    payload = result_to_dict(result)  # once, for both reports
     json_path = output or default_output_path(results_dir, datetime.now(UTC))
     write_json(result, json_path, payload)
     console = Console()

@@ -17,12 +17,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import orjson
 import pandas as pd
 import pytest
 
 from vibe.common.errors import InvalidInputError
-from vibe.trading_bot.backtest.curve_columns import curve_columns, points_json
+from vibe.trading_bot.backtest.curve_columns import curve_columns
 from vibe.trading_bot.backtest.equity_stats import day_changes
 from vibe.trading_bot.backtest.json_values import iso_utc
 
@@ -74,18 +73,6 @@ def test_a_naive_time_is_refused_by_name(spy_curve):
     naive = [*spy_curve[:3], (datetime(2024, 3, 26, 13, 35), 1.0)]  # noqa: DTZ001
     with pytest.raises(InvalidInputError, match=r"equity_curve time.*naive"):
         curve_columns(naive)
-
-
-def test_points_json_is_orjson_of_the_pairs(spy_curve):
-    columns = curve_columns(spy_curve)
-    values: list[float | None] = np.round(columns.equity, 2).tolist()
-    values[5], values[-1] = None, 1e16  # null, and a number written with an exponent
-    assert points_json(columns, values) == orjson.dumps(list(zip(columns.iso, values, strict=True)))
-    fraction = curve_columns([(spy_curve[0][0] + timedelta(microseconds=250), 1.5)])
-    assert points_json(fraction, [1.5]) == b'[["2024-03-26T13:31:00.000250+00:00",1.5]]'
-    assert points_json(curve_columns([]), []) == b"[]"
-    with pytest.raises(ValueError, match="2 values for 1 points"):
-        points_json(fraction, [1.0, 2.0])
 
 
 def plain_day_changes(

@@ -23,7 +23,6 @@ from vibe.trading_bot.backtest.report import (
     equity_points,
     html_path_for,
     iso_utc,
-    render_json_bytes,
     result_to_dict,
     write_json,
 )
@@ -213,16 +212,6 @@ def test_equity_times_match_python_isoformat(real_result):
     assert equity_points(fractional) == [("2025-06-04T13:35:00.000250+00:00", 5.0)]
     with pytest.raises(InvalidInputError, match="naive"):
         equity_points([(datetime(2025, 6, 4, 13, 35), 1.0)])  # noqa: DTZ001
-
-
-def test_json_without_the_points_in_the_payload_is_the_same(real_result):
-    curve = list(real_result.equity_curve)
-    curve[3] = (curve[3][0], math.nan)
-    for result in (real_result, dataclasses.replace(real_result, equity_curve=curve)):
-        full = render_json_bytes(result, result_to_dict(result))
-        assert "equity_curve" not in result_to_dict(result, points=False)
-        assert render_json_bytes(result, result_to_dict(result, points=False)) == full
-        assert render_json_bytes(dataclasses.replace(result)) == full
 
 
 def test_nan_and_inf_become_null(real_result, tmp_path):
