@@ -113,7 +113,7 @@ def main() -> None:
             f"SPY 1m year: {bars:,} bars, {len(result.equity_curve):,} equity points, "
             f"{len(result.trades)} trades; run_backtest {elapsed:.2f} s (cold, once)"
         )
-        payload = result_to_dict(result, points=False)
+        payload = result_to_dict(result)
 
         def fresh() -> Any:
             return dataclasses.replace(result)  # without the cached curve columns
