@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from vibe.trading_bot.utils.timefmt import NEW_YORK
@@ -26,7 +27,12 @@ from vibe.trading_bot.utils.timefmt import NEW_YORK
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 
 
-def _group_row(pnl: pd.Series) -> dict[str, Any]:
+def _group_row(pnl: np.ndarray) -> dict[str, Any]:
+    """The group figures of the net P&L (USD, float64) of its trades.
+
+    Sums skip NaN (as pandas' ``Series.sum``, which these figures were first computed
+    with: the same numpy pairwise sum, so the same floats).
+    """
     count = len(pnl)
     wins = int((pnl > 0).sum())
     return {
@@ -34,20 +40,24 @@ def _group_row(pnl: pd.Series) -> dict[str, Any]:
         "wins": wins,
         "losses": int((pnl < 0).sum()),
         "win_rate_pct": wins / count * 100.0 if count else None,
-        "net_pnl": float(pnl.sum()),
+        "net_pnl": float(np.nansum(pnl)),
     }
 
 
-def _symbol_row(pnl: pd.Series) -> dict[str, Any]:
+def _symbol_row(pnl: np.ndarray) -> dict[str, Any]:
     row = _group_row(pnl)
-    profit = float(pnl[pnl > 0].sum())
-    loss = float(-pnl[pnl < 0].sum())
+    profit = float(np.nansum(pnl[pnl > 0]))
+    loss = float(-np.nansum(pnl[pnl < 0]))
     row.update(
         gross_profit=profit,
         gross_loss=loss,
         profit_factor=profit / loss if loss > 0 else None,
     )
     return row
+
+
+def _pnl(frame: pd.DataFrame) -> np.ndarray:
+    return frame["pnl"].to_numpy(dtype=float)
 
 
 def by_symbol(frame: pd.DataFrame, symbols: Sequence[str]) -> list[dict[str, Any]]:
@@ -57,10 +67,10 @@ def by_symbol(frame: pd.DataFrame, symbols: Sequence[str]) -> list[dict[str, Any
         frame: :func:`~.trade_stats.closed_trades_frame`.
         symbols: the run's symbols (symbols traded but not listed are appended, sorted).
     """
-    names = list(symbols) + sorted(set(frame["symbol"]) - set(symbols))
-    return [
-        {"symbol": name, **_symbol_row(frame.loc[frame["symbol"] == name, "pnl"])} for name in names
-    ]
+    traded = frame["symbol"].to_numpy(dtype=object)
+    names = list(symbols) + sorted(set(traded) - set(symbols))
+    pnl = _pnl(frame)
+    return [{"symbol": name, **_symbol_row(pnl[traded == name])} for name in names]
 
 
 def _exit_times_ny(frame: pd.DataFrame) -> pd.DatetimeIndex:
@@ -75,15 +85,16 @@ def months_between(start: date, end: date) -> list[str]:
 
 def by_month(frame: pd.DataFrame, start: date, end: date) -> list[dict[str, Any]]:
     """One row per calendar month (``month``: ``YYYY-MM``) of ``start..end``, by exit month."""
-    months = pd.Series(_exit_times_ny(frame).strftime("%Y-%m"), index=frame.index)
+    months = np.asarray(_exit_times_ny(frame).strftime("%Y-%m"), dtype=object)
     names = sorted(set(months_between(start, end)) | set(months))
-    return [{"month": name, **_group_row(frame.loc[months == name, "pnl"])} for name in names]
+    pnl = _pnl(frame)
+    return [{"month": name, **_group_row(pnl[months == name])} for name in names]
 
 
 def by_weekday(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """One row per weekday Monday-Friday (``weekday``), by the exit's New York weekday."""
-    days = pd.Series(_exit_times_ny(frame).day_of_week, index=frame.index)
+    days = np.asarray(_exit_times_ny(frame).day_of_week)
+    pnl = _pnl(frame)
     return [
-        {"weekday": name, **_group_row(frame.loc[days == number, "pnl"])}
-        for number, name in enumerate(WEEKDAYS)
+        {"weekday": name, **_group_row(pnl[days == number])} for number, name in enumerate(WEEKDAYS)
     ]

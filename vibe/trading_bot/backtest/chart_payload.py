@@ -33,7 +33,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -52,6 +51,8 @@ from vibe.trading_bot.backtest.report import BacktestResult
 #: the finest price step a report keeps, decimals (as the JSON report's prices)
 MAX_PRICE_DECIMALS = 6
 _PRICE_COLUMNS = ("open", "high", "low", "close")
+#: how many prices :func:`price_scale` tries a scale on before it scales all of them
+SCALE_SAMPLE = 1_000
 #: an int16 column may list up to one difference in this many as a wide exception
 WIDE_SHARE = 64
 _INT16, _INT32 = np.iinfo(np.int16), np.iinfo(np.int32)
@@ -96,11 +97,12 @@ def cents_column(usd: np.ndarray) -> dict[str, Any]:
     from the last finite amount, so a reader that skips NaN keeps an exact running sum.
     """
     finite = np.isfinite(usd)
-    cents = np.where(finite, np.round(usd * 100.0), np.nan)
-    filled = pd.Series(cents).ffill().fillna(0.0).to_numpy(dtype=np.float64)
-    deltas = np.diff(filled, prepend=0.0)
+    cents = np.round(usd * 100.0)
     if finite.all():
-        return packed(filled)
+        return packed(cents)
+    last = np.maximum.accumulate(np.where(finite, np.arange(finite.size), -1))
+    filled = np.where(last >= 0, cents[np.maximum(last, 0)], 0.0)  # 0 before the first
+    deltas = np.diff(filled, prepend=0.0)
     deltas[~finite] = np.nan
     return _column(deltas)
 
@@ -109,12 +111,23 @@ def price_scale(prices: np.ndarray) -> int:
     """The smallest ``10**d`` (2 <= d <= 6) at which every price is a whole number.
 
     Prices finer than 6 decimals are rounded to 6 (as the JSON report rounds them).
+    ``prices``: any shape, float64 USD. Each scale is first tried on the first
+    :data:`SCALE_SAMPLE` prices (a year of 1-minute bars has ~400,000): when one of
+    those is not whole, the rest need not be scaled.
     """
+    flat = np.ravel(prices, order="K")  # no copy
     for decimals in range(2, MAX_PRICE_DECIMALS):
-        scaled = prices * 10.0**decimals
-        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6):
+        factor = 10.0**decimals
+        if _all_whole(flat[:SCALE_SAMPLE], factor) and _all_whole(flat, factor):
             return int(10**decimals)
     return int(10**MAX_PRICE_DECIMALS)
+
+
+def _all_whole(prices: np.ndarray, factor: float) -> bool:
+    """Every ``price * factor`` within 1e-6 of a whole number."""
+    scaled = prices * factor
+    error = np.subtract(scaled, np.round(scaled), out=scaled)
+    return bool(np.all(np.abs(error, out=error) < 1e-6))
 
 
 def _scaled_or_none(values: np.ndarray, scale: int) -> list[int | None]:
@@ -167,14 +180,11 @@ def trade_rows(trades: Sequence[Trade]) -> list[list[Any]]:
 
 
 def _equity(result: BacktestResult) -> dict[str, Any]:
-    curve = result.equity_curve
-    stamps = map(datetime.timestamp, map(itemgetter(0), curve))
-    times = np.round(np.fromiter(stamps, dtype=float, count=len(curve)))
-    values = np.fromiter(map(itemgetter(1), curve), dtype=float, count=len(curve))
+    columns = result.curve_columns
     bench = result.benchmark
     return {
-        "t": packed(times),
-        "v": cents_column(values),
+        "t": packed(np.round(columns.seconds)),
+        "v": cents_column(columns.equity),
         "benchmark": None if bench is None else cents_column(np.asarray(bench.equity)),
     }
 

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
 from vibe.trading_bot.utils.timefmt import NEW_YORK
+
+_EPOCH_DAY = date(1970, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,43 +78,65 @@ def max_drawdown_period(
         start: time of the initial-capital point (the first bar's start).
     """
     values = np.concatenate(([initial_capital], np.asarray(equity, dtype=float)))
-    when = [start, *times]
     peaks = np.maximum.accumulate(values)
     falls = (peaks - values) / peaks
     trough = int(np.argmax(falls))
     if not falls[trough] > 0:
         return None
+
+    def when(point: int) -> datetime:  # point 0 is the initial capital
+        return start if point == 0 else times[point - 1]
+
     peak_value = peaks[trough]
     peak = int(np.flatnonzero(values[: trough + 1] == peak_value)[-1])
     after = np.flatnonzero(values[trough + 1 :] >= peak_value)
-    recovery = when[trough + 1 + int(after[0])] if after.size else None
     return DrawdownPeriod(
         depth_pct=float(falls[trough] * 100.0),
-        peak_time=when[peak],
+        peak_time=when(peak),
         peak_equity=float(peak_value),
-        trough_time=when[trough],
+        trough_time=when(trough),
         trough_equity=float(values[trough]),
-        recovery_time=recovery,
+        recovery_time=when(trough + 1 + int(after[0])) if after.size else None,
     )
 
 
-def day_changes(
-    times: Sequence[datetime], equity: np.ndarray, initial_capital: float
-) -> list[DayChange]:
-    """Every session's change of equity (USD and %), oldest first (see module doc)."""
-    if not times:
+def day_changes(seconds: np.ndarray, equity: np.ndarray, initial_capital: float) -> list[DayChange]:
+    """Every session's change of equity (USD and %), oldest first (see module doc).
+
+    Args:
+        seconds: shape (n,) float64, UTC epoch seconds of each equity point (bar
+            closes), ascending.
+        equity: shape (n,) float64, equity in USD at those times.
+        initial_capital: equity before the first point, USD.
+    """
+    if not len(seconds):
         return []
-    index = pd.DatetimeIndex(list(times)).tz_convert(NEW_YORK)
-    values = pd.Series(np.asarray(equity, dtype=float), index=index)
-    closing = values.groupby(index.normalize()).last()  # New York midnight of each day
-    previous = closing.shift(1).fillna(initial_capital)
+    values = np.asarray(equity, dtype=float)
+    micros = np.round(np.asarray(seconds, dtype=float) * 1e6).astype(np.int64)
+    local = pd.to_datetime(micros, unit="us", utc=True).tz_convert(NEW_YORK)
+    wall = local.tz_localize(None).to_numpy()  # New York wall-clock times
+    day_numbers = wall.astype("datetime64[D]").astype(np.int64)  # days since 1970-01-01
+    closing, days = _last_of_each_day(values, day_numbers, local)
+    previous = np.concatenate(([initial_capital], closing[:-1]))
+    previous[np.isnan(previous)] = initial_capital
     pnl = closing - previous
-    pct = pnl / previous * 100.0
-    days = pd.DatetimeIndex(closing.index).date
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = pnl / previous * 100.0
     return [
-        DayChange(day, float(p), float(r))
-        for day, p, r in zip(days, pnl.to_numpy(), pct.to_numpy(), strict=True)
+        DayChange(day, p, r) for day, p, r in zip(days, pnl.tolist(), pct.tolist(), strict=True)
     ]
+
+
+def _last_of_each_day(
+    values: np.ndarray, day_numbers: np.ndarray, local: pd.DatetimeIndex
+) -> tuple[np.ndarray, list[date]]:
+    """Each day's last equity that is not NaN (NaN if none) and the days, in date order."""
+    if np.isnan(values).any() or (np.diff(day_numbers) < 0).any():
+        closing = pd.Series(values, index=local).groupby(local.normalize()).last()
+        return closing.to_numpy(dtype=float), list(pd.DatetimeIndex(closing.index).date)
+    ends = np.append(np.flatnonzero(np.diff(day_numbers)), len(values) - 1)
+    days = [_EPOCH_DAY + timedelta(days=number) for number in day_numbers[ends].tolist()]
+    return values[ends], days
 
 
 def best_and_worst_day(changes: Sequence[DayChange]) -> tuple[DayChange | None, DayChange | None]:

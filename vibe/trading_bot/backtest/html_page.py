@@ -8,18 +8,18 @@ element that the scripts read with ``JSON.parse`` (parsing JSON is faster than
 evaluating the same data as a JavaScript literal).
 
 Used by the backtest report (:mod:`.html_report`); any other report page (e.g. an
-optimisation's) builds on :func:`html_page` with its own body and scripts.
+optimisation's) builds on :func:`html_page_bytes` with its own body and scripts.
 """
 
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
 from vibe.common.errors import InvalidInputError
+from vibe.trading_bot.backtest.json_values import compact_json
 from vibe.trading_bot.web import STATIC_DIR, chart_library_js
 
 #: the scripts every chart page loads after the library, relative to ``web/static``
@@ -52,24 +52,40 @@ def inline_script(source: str) -> str:
     return "<script>" + source.replace("</script", "<\\/script") + "</script>"
 
 
+@cache
+def _inlined(relative: str) -> bytes:
+    """:func:`inline_script` of a script under ``web/static`` in UTF-8; ``""``: the library."""
+    return inline_script(static_js(relative) if relative else chart_library_js()).encode("utf-8")
+
+
 def json_script(element_id: str, payload: Any) -> str:
     """``payload`` as JSON in ``<script type="application/json" id="element_id">``.
 
     Every ``</`` is written with its slash escaped (the same JSON value), so no string
     in the payload can close the element. NaN and infinities are refused (not JSON).
+    The JSON text is that of ``json.dumps(payload, allow_nan=False, ensure_ascii=False,
+    separators=(",", ":"))`` (see :func:`~.json_values.compact_json`).
 
     Raises:
         ValueError: a NaN or infinity in ``payload``.
     """
-    text = json.dumps(payload, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-    return (
-        f'<script type="application/json" id="{html.escape(element_id)}">'
-        + text.replace("</", "<\\/")
-        + "</script>"
-    )
+    return json_script_bytes(element_id, payload).decode("utf-8")
 
 
-def html_page(
+def json_script_bytes(element_id: str, payload: Any) -> bytes:
+    """:func:`json_script` in UTF-8.
+
+    Raises:
+        ValueError: a NaN or infinity in ``payload``.
+    """
+    text = compact_json(payload)
+    if b"<" in text:  # one fast scan; the packed columns (base64) never hold one
+        text = text.replace(b"</", b"<\\/")  # UTF-8: an ASCII byte is always that character
+    opening = f'<script type="application/json" id="{html.escape(element_id)}">'
+    return opening.encode("utf-8") + text + b"</script>"
+
+
+def html_page_bytes(
     title: str,
     body: str,
     *,
@@ -77,8 +93,8 @@ def html_page(
     data: dict[str, Any] | None = None,
     scripts: Sequence[str] = CHART_SCRIPTS,
     main_script: str = "",
-) -> str:
-    """A whole HTML document with the chart library and ``scripts`` inlined.
+) -> bytes:
+    """A whole HTML document in UTF-8, the chart library and ``scripts`` inlined.
 
     Args:
         title: the page title (plain text, escaped here).
@@ -89,17 +105,20 @@ def html_page(
         scripts: scripts under ``web/static`` to inline after the library, in order.
         main_script: a script under ``web/static`` run last (builds the page), or ``""``.
 
+    Assembled from UTF-8 parts (the library and the scripts encoded once per process):
+    the chart library holds a few non-ASCII characters, which make a 3 MB ``str`` twice
+    as wide and its encoding a pass of its own.
+
     Raises:
         InvalidInputError: a script path outside ``web/static``.
         ValueError: a NaN or infinity in ``data``.
     """
-    parts = [json_script("payload", data)] if data is not None else []
-    parts.append(inline_script(chart_library_js()))
+    parts = [json_script_bytes("payload", data)] if data is not None else []
     names = [*scripts, main_script] if main_script else list(scripts)
-    parts += [inline_script(static_js(name)) for name in names]
-    return (
+    parts += [_inlined(""), *map(_inlined, names)]
+    head = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{css}</style></head>\n<body>\n"
-        f"{body}\n" + "\n".join(parts) + "\n</body></html>\n"
+        f"<title>{html.escape(title)}</title><style>{css}</style></head>\n<body>\n{body}\n"
     )
+    return head.encode("utf-8") + b"\n".join(parts) + b"\n</body></html>\n"

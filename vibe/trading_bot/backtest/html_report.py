@@ -2,7 +2,7 @@
 
 One file that opens from ``file://`` offline: the vendored chart library and our chart
 scripts (``web/static/charts/``, ``web/static/report/backtest_report.js``) are inlined
-by :func:`~vibe.trading_bot.backtest.html_page.html_page`, and the data is embedded as
+by :func:`~vibe.trading_bot.backtest.html_page.html_page_bytes`, and the data is embedded as
 compact JSON (:mod:`.chart_payload`: every bar and equity point, columnar, delta-coded).
 
 Sections: the run's configuration; equity against the buy-and-hold benchmark with the
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from vibe.trading_bot.backtest.chart_payload import chart_payload
-from vibe.trading_bot.backtest.html_page import html_page
+from vibe.trading_bot.backtest.html_page import html_page_bytes
 from vibe.trading_bot.backtest.html_tables import counts_table, table, text_table, trades_table
 from vibe.trading_bot.backtest.report import (
     METRIC_LABELS,
@@ -37,12 +37,12 @@ from vibe.trading_bot.backtest.report import (
     format_metric,
     format_number,
     result_to_dict,
-    write_text_atomic,
+    write_report_bytes,
 )
 from vibe.trading_bot.backtest.summary_tables import analysis_tables
 from vibe.trading_bot.utils.timefmt import ZONE_NAME
 
-__all__ = ["render_html", "write_html"]
+__all__ = ["render_html", "render_html_bytes", "write_html"]
 
 #: the page's script (after the chart scripts), relative to ``web/static``
 REPORT_SCRIPT = "report/backtest_report.js"
@@ -122,6 +122,14 @@ def _price_section(payload: dict[str, Any]) -> str:
 def render_html(result: BacktestResult, payload: dict[str, Any] | None = None) -> str:
     """The whole report as one self-contained HTML document (scripts and data inline).
 
+    The text of :func:`render_html_bytes` (same arguments and errors).
+    """
+    return render_html_bytes(result, payload).decode("utf-8")
+
+
+def render_html_bytes(result: BacktestResult, payload: dict[str, Any] | None = None) -> bytes:
+    """:func:`render_html` in UTF-8, as written to the file.
+
     Args:
         result: the backtest's result (the charts and the exit-reason counts read it).
         payload: ``result_to_dict(result)`` if the caller already has it (the JSON
@@ -153,7 +161,8 @@ def render_html(result: BacktestResult, payload: dict[str, Any] | None = None) -
         "trade on the price chart.</p>",
         trades_table(data["trades"]),
     ]
-    return html_page(title, "\n".join(sections), css=_CSS, data=charts, main_script=REPORT_SCRIPT)
+    body = "\n".join(sections)
+    return html_page_bytes(title, body, css=_CSS, data=charts, main_script=REPORT_SCRIPT)
 
 
 def write_html(result: BacktestResult, path: Path, payload: dict[str, Any] | None = None) -> Path:
@@ -168,4 +177,4 @@ def write_html(result: BacktestResult, path: Path, payload: dict[str, Any] | Non
         InvalidInputError: a naive timestamp in the result (nothing is written).
         StorageError: ``path`` cannot be written; the message names it.
     """
-    return write_text_atomic(Path(path), render_html(result, payload))
+    return write_report_bytes(Path(path), render_html_bytes(result, payload))

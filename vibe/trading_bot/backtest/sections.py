@@ -125,7 +125,7 @@ def _benchmark(result: BacktestResult, start: datetime | None) -> dict[str, Any]
     bench = result.benchmark
     if bench is None or start is None:
         return None
-    times = [when for when, _ in result.equity_curve]
+    times = result.curve_columns.times
     period = max_drawdown_period(times, bench.equity, result.config.initial_capital, start)
     legs = [
         {
@@ -156,14 +156,13 @@ def analysis_sections(result: BacktestResult) -> dict[str, Any]:
     Raises:
         InvalidInputError: a naive timestamp in the result.
     """
-    curve = result.equity_curve
-    times = [when for when, _ in curve]
-    equity = np.fromiter((value for _, value in curve), dtype=float, count=len(curve))
+    columns = result.curve_columns
+    equity = columns.equity
     config = result.config
     capital = config.initial_capital
-    start = _start_of_curve(result) if curve else None
-    period = None if start is None else max_drawdown_period(times, equity, capital, start)
-    best_day, worst_day = best_and_worst_day(day_changes(times, equity, capital))
+    start = _start_of_curve(result) if columns.times else None
+    period = None if start is None else max_drawdown_period(columns.times, equity, capital, start)
+    best_day, worst_day = best_and_worst_day(day_changes(columns.seconds, equity, capital))
     frame = closed_trades_frame(result.trades, result.initial_stops)
     stats = trade_stats(frame)
     bench = _benchmark(result, start)

@@ -2,7 +2,8 @@
 
 Readers see either the old file or the whole new one, never a part: the
 temporary file lives in the target's folder (same file system, so the rename
-is atomic on POSIX) and is flushed to disk before the rename. On any failure
+is atomic on POSIX) and is flushed to disk before the rename (unless the caller
+says the file need not survive a crash of the machine). On any failure
 the temporary file is removed and an existing target keeps its old content.
 """
 
@@ -24,7 +25,11 @@ def is_temporary(name: str) -> bool:
 
 
 def replace_atomically(
-    target: Path, write: Callable[[BinaryIO], object], mode: int | None = None
+    target: Path,
+    write: Callable[[BinaryIO], object],
+    mode: int | None = None,
+    *,
+    durable: bool = True,
 ) -> Path:
     """Create or replace ``target`` with what ``write`` puts into a binary file handle.
 
@@ -33,6 +38,9 @@ def replace_atomically(
         write: called once with the open temporary file (binary, write mode).
         mode: permission bits to give the file (e.g. ``0o644``); default the
             temporary file's ``0o600``.
+        durable: fsync the file before the rename, so that it survives an OS crash or
+            a power cut. ``False`` for a file that can be made again (a report): the
+            rename alone still keeps a killed process from leaving a partial file.
 
     Returns:
         ``target``.
@@ -50,7 +58,8 @@ def replace_atomically(
             handle.flush()
             if mode is not None:
                 os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp_name, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -59,6 +68,8 @@ def replace_atomically(
     return target
 
 
-def write_bytes_atomically(target: Path, data: bytes, mode: int | None = None) -> Path:
+def write_bytes_atomically(
+    target: Path, data: bytes, mode: int | None = None, *, durable: bool = True
+) -> Path:
     """:func:`replace_atomically` with ``data`` as the new content."""
-    return replace_atomically(target, lambda handle: handle.write(data), mode)
+    return replace_atomically(target, lambda handle: handle.write(data), mode, durable=durable)

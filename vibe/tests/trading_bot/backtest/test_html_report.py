@@ -19,11 +19,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vibe.common.models import ExitReason, PositionSide
 from vibe.tests.trading_bot.backtest.test_report import CAPITAL, DAYS, build_real_result
 from vibe.trading_bot.backtest import html_report
 from vibe.trading_bot.backtest.chart_payload import chart_payload, packed, price_scale
-from vibe.trading_bot.backtest.html_page import html_page, json_script
+from vibe.trading_bot.backtest.html_page import html_page_bytes, json_script
 from vibe.trading_bot.backtest.html_report import render_html, write_html
+from vibe.trading_bot.backtest.json_values import compact_json
 from vibe.trading_bot.backtest.metrics import compute_metrics
 from vibe.trading_bot.backtest.price_history import opening_ranges, price_history
 from vibe.trading_bot.backtest.report import BacktestResult, result_to_dict
@@ -148,6 +150,11 @@ def test_packed_columns_pick_the_narrowest_exact_width(shared_data):
     assert unpack(column).tolist() == stamps.tolist()
     scale = price_scale(spy["close"].to_numpy())
     assert scale in (100, 1000, 10_000)
+    cents = np.round(spy[["open", "close"]].to_numpy(), 2)  # F-ordered, as a frame's
+    assert price_scale(cents) == 100
+    cents[-1, -1] += 0.0001  # past the first SCALE_SAMPLE prices tried: all are looked at
+    assert price_scale(cents) == 10_000
+    assert price_scale(np.array([0.1234567])) == 1_000_000
     closes = np.round(spy["close"].to_numpy() * scale)
     assert unpack(packed(closes), scale) == pytest.approx(spy["close"], abs=1e-9)
     volume = packed(spy["volume"].to_numpy())
@@ -173,13 +180,34 @@ def test_json_in_the_page_cannot_close_its_script_element():
     assert text.count("</script>") == 1 and text.endswith("</script>")
     inner = text[text.index(">") + 1 : -len("</script>")]
     assert json.loads(inner) == {"rule": "</script><script>alert(1)</script>"}
-    page = html_page("t", "<p>x</p>", data={"a": 1}, scripts=("charts/series_codec.js",))
-    assert page.count("<script") == 3  # payload, library, one script
+    page = html_page_bytes("t", "<p>x</p>", data={"a": 1}, scripts=("charts/series_codec.js",))
+    assert page.count(b"<script") == 3  # payload, library, one script
+
+
+def test_compact_json_is_the_text_of_json_dumps():
+    def dumps(value):
+        return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+
+    floats = [0.0, -0.0, 1e-4, -1e-4, 9.99e-5, 1.5e-7, 0.1, 512.3456, 1e15, 1e16, 2.5e300]
+    texts = ["plain", "é ü 中", "\x00\x1f\x7f\u2028", '"\\/\n\t\b\f\r', "</script>"]
+    payloads = [
+        {"floats": floats, "texts": texts, "ints": [0, -1, 2**63 - 1], "flags": [True, None]},
+        {"nested": [[1, (2.5, "x")], {"k": {"deep": [0.0001]}}]},
+        {"big": 2**70},  # beyond orjson's 64 bits
+        {1: "an int key"},  # json.dumps writes it as "1"
+        [PositionSide.LONG, ExitReason.STOP_LOSS],  # str subclasses
+        *([value] for value in floats),
+    ]
+    for payload in payloads:
+        assert compact_json(payload) == dumps(payload).encode("utf-8")
+    for bad in (math.nan, math.inf, -math.inf):
+        with pytest.raises(ValueError, match="JSON compliant"):
+            compact_json({"x": [1.0, bad]})
 
 
 def test_html_page_refuses_a_script_outside_the_static_folder():
     with pytest.raises(Exception, match=r"expected a \.js file under"):
-        html_page("t", "", scripts=("../__init__.py",))
+        html_page_bytes("t", "", scripts=("../__init__.py",))
 
 
 def test_payload_is_used_instead_of_rebuilding(real_result, tmp_path, monkeypatch):

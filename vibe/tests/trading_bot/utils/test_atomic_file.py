@@ -23,16 +23,17 @@ def test_creates_folders_and_replaces_content(tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["report.json"]
 
 
-def test_a_failing_writer_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+@pytest.mark.parametrize("durable", [True, False])  # False: a report, not fsynced
+def test_a_failing_writer_keeps_the_old_file_and_leaves_no_temporary(tmp_path, durable):
     target = tmp_path / "cache.parquet"
-    write_bytes_atomically(target, b"old")
+    write_bytes_atomically(target, b"old", durable=durable)
 
     def half_then_fail(handle):
         handle.write(b"half of the new")
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        replace_atomically(target, half_then_fail)
+        replace_atomically(target, half_then_fail, durable=durable)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["cache.parquet"]
 
