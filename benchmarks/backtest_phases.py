@@ -101,15 +101,28 @@ def main() -> None:
     _enter("other")
     for module, path, phase in PHASES:
         _wrap(module, path, phase)
-    from vibe.trading_bot.cli import main as cli_main
+    from vibe.trading_bot import cli
 
+    exit_now = cli.exit_now
+
+    def record_then_exit(exc: SystemExit) -> Any:  # the command's own exit, after the record
+        _record(out)
+        exit_now(exc)
+
+    cli.exit_now = record_then_exit
     sys.argv = ["vibe", *sys.argv[2:]]
     try:
-        cli_main()
+        cli.main()
     except SystemExit as exc:
         if exc.code not in (0, None):
             raise
     finally:
+        _record(out)
+
+
+def _record(out: str) -> None:
+    """Write the phases once (the command may end the process right after)."""
+    if _stack:
         _leave()
         record = {**spent, "started": STARTED, "finished": time.time()}
         with open(out, "w", encoding="utf-8") as file:

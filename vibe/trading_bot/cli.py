@@ -17,13 +17,14 @@ is the interpreter and those three libraries' imports.
 # No ``from __future__ import annotations``: typer would eval the commands' parameter
 # annotations from strings on every start (~10 ms); only TYPE_CHECKING names are quoted.
 
+import contextlib
 import dataclasses
 import gc
 import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -252,7 +253,7 @@ def show_status(
 #: garbage collector off (the ``backtest`` command pauses it for its own run, see
 #: :mod:`.commands.backtest`; here it also stays off for start-up and exit, where
 #: re-enabling it cost a 0.1 s collection of the finished run's objects that the
-#: process was about to hand back to the OS).
+#: process was about to hand back to the OS), and ends through :func:`exit_now`.
 _RUN_TO_EXIT = frozenset({"backtest"})
 #: Commands that only check the settings run without pydantic plugins (pydantic's
 #: documented ``PYDANTIC_DISABLE_PLUGINS``, unless the user set it): finding plugins
@@ -261,11 +262,44 @@ _RUN_TO_EXIT = frozenset({"backtest"})
 _NO_PYDANTIC_PLUGINS = frozenset({"validate-config"})
 
 
+def exit_now(exc: SystemExit) -> NoReturn:
+    """End the process at once (``os._exit``) with the exit status ``exc`` carries.
+
+    For a command that has finished its work (:data:`_RUN_TO_EXIT`): its reports are
+    written and its stores, threads and files closed. What the interpreter would still
+    do is run its exit handlers, tear its modules down and free the run's objects one
+    by one (a 1-minute year's ~100,000 bars, points and records), which the OS does at
+    once: 0.05-0.06 s of CPU per backtest (min 1.60 -> 1.54 s in alternating runs).
+    Logging is shut down first (handlers flushed and closed), then stdout and stderr
+    are flushed; a message given as the status is printed to stderr with status 1, as
+    ``sys.exit`` does.
+    """
+    import logging
+
+    code = exc.code
+    if code is None or isinstance(code, int):
+        status = code or 0
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed, or a reader gone
+            stream.flush()
+    os._exit(status)
+
+
 def main() -> None:
     """Entry point of ``python -m vibe.trading_bot`` and the ``vibe-trading-bot`` script."""
     command = sys.argv[1:2]
-    if _RUN_TO_EXIT.intersection(command):
+    run_to_exit = bool(_RUN_TO_EXIT.intersection(command))
+    if run_to_exit:
         gc.disable()
     if _NO_PYDANTIC_PLUGINS.intersection(command):
         os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        if run_to_exit:
+            exit_now(exc)
+        raise
