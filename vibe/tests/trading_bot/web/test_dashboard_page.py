@@ -68,10 +68,17 @@ def replay_daemon(tmp_path: Path, **extra: str) -> Iterator[dict[str, str]]:
 
 
 def trade_rows(driver: WebDriver) -> list[str]:
-    return [
-        row.get_attribute("data-trade-id") or ""
-        for row in driver.find_elements(By.CSS_SELECTOR, "#trades tbody tr")
-    ]
+    """The trade ids of the table's rows, read in one script.
+
+    The page re-renders the table as trades arrive: rows found by one WebDriver call
+    and read by the next may be gone in between (a stale element), so both happen in
+    the page at once.
+    """
+    ids: list[str] = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#trades tbody tr'),"
+        " (row) => row.getAttribute('data-trade-id') || '')"
+    )
+    return ids
 
 
 def chart_drawn(driver: WebDriver) -> bool:
