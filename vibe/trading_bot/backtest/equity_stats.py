@@ -116,7 +116,7 @@ def day_changes(seconds: np.ndarray, equity: np.ndarray, initial_capital: float)
     local = pd.to_datetime(micros, unit="us", utc=True).tz_convert(NEW_YORK)
     wall = local.tz_localize(None).to_numpy()  # New York wall-clock times
     day_numbers = wall.astype("datetime64[D]").astype(np.int64)  # days since 1970-01-01
-    closing, days = _last_of_each_day(values, day_numbers, local)
+    closing, days = _last_of_each_day(values, day_numbers)
     previous = np.concatenate(([initial_capital], closing[:-1]))
     previous[np.isnan(previous)] = initial_capital
     pnl = closing - previous
@@ -127,16 +127,19 @@ def day_changes(seconds: np.ndarray, equity: np.ndarray, initial_capital: float)
     ]
 
 
-def _last_of_each_day(
-    values: np.ndarray, day_numbers: np.ndarray, local: pd.DatetimeIndex
-) -> tuple[np.ndarray, list[date]]:
-    """Each day's last equity that is not NaN (NaN if none) and the days, in date order."""
-    if np.isnan(values).any() or (np.diff(day_numbers) < 0).any():
-        closing = pd.Series(values, index=local).groupby(local.normalize()).last()
-        return closing.to_numpy(dtype=float), list(pd.DatetimeIndex(closing.index).date)
+def _last_of_each_day(values: np.ndarray, day_numbers: np.ndarray) -> tuple[np.ndarray, list[date]]:
+    """Each day's last equity that is not NaN (NaN if none) and the days, in date order.
+
+    ``day_numbers``: New York day of each point (days since 1970-01-01), ascending as
+    the points are in time order.
+    """
     ends = np.append(np.flatnonzero(np.diff(day_numbers)), len(values) - 1)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    positions = np.where(np.isnan(values), -1, np.arange(len(values)))
+    last_valid = np.maximum.accumulate(positions)[ends]
+    closing = np.where(last_valid >= starts, values[np.maximum(last_valid, 0)], np.nan)
     days = [_EPOCH_DAY + timedelta(days=number) for number in day_numbers[ends].tolist()]
-    return values[ends], days
+    return closing, days
 
 
 def best_and_worst_day(changes: Sequence[DayChange]) -> tuple[DayChange | None, DayChange | None]:
