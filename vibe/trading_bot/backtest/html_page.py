@@ -58,22 +58,13 @@ def _inlined(relative: str) -> bytes:
     return inline_script(static_js(relative) if relative else chart_library_js()).encode("utf-8")
 
 
-def json_script(element_id: str, payload: Any) -> str:
-    """``payload`` as JSON in ``<script type="application/json" id="element_id">``.
+def json_script_bytes(element_id: str, payload: Any) -> bytes:
+    """``payload`` as JSON in ``<script type="application/json" id="element_id">``, UTF-8.
 
     Every ``</`` is written with its slash escaped (the same JSON value), so no string
     in the payload can close the element. NaN and infinities are refused (not JSON).
     The JSON text is that of ``json.dumps(payload, allow_nan=False, ensure_ascii=False,
     separators=(",", ":"))`` (see :func:`~.json_values.compact_json`).
-
-    Raises:
-        ValueError: a NaN or infinity in ``payload``.
-    """
-    return json_script_bytes(element_id, payload).decode("utf-8")
-
-
-def json_script_bytes(element_id: str, payload: Any) -> bytes:
-    """:func:`json_script` in UTF-8.
 
     Raises:
         ValueError: a NaN or infinity in ``payload``.

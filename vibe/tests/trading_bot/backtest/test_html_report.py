@@ -23,7 +23,7 @@ from vibe.common.models import ExitReason, PositionSide
 from vibe.tests.trading_bot.backtest.test_report import CAPITAL, DAYS, build_real_result
 from vibe.trading_bot.backtest import html_report
 from vibe.trading_bot.backtest.chart_payload import chart_payload, packed, price_scale
-from vibe.trading_bot.backtest.html_page import html_page_bytes, json_script
+from vibe.trading_bot.backtest.html_page import html_page_bytes, json_script_bytes
 from vibe.trading_bot.backtest.html_report import render_html, write_html
 from vibe.trading_bot.backtest.json_values import compact_json
 from vibe.trading_bot.backtest.metrics import compute_metrics
@@ -172,11 +172,11 @@ def test_a_missing_equity_value_is_a_gap_not_a_number(real_result):
     assert np.isnan(values[40]) and np.isfinite(np.delete(values, 40)).all()
     expected = np.round([value for _, value in curve], 2)
     assert np.delete(values, 40) == pytest.approx(np.delete(expected, 40), abs=1e-9)
-    assert not re.search(r"\bNaN\b", json_script("payload", data))
+    assert not re.search(r"\bNaN\b", json_script_bytes("payload", data).decode())
 
 
 def test_json_in_the_page_cannot_close_its_script_element():
-    text = json_script("payload", {"rule": "</script><script>alert(1)</script>"})
+    text = json_script_bytes("payload", {"rule": "</script><script>alert(1)</script>"}).decode()
     assert text.count("</script>") == 1 and text.endswith("</script>")
     inner = text[text.index(">") + 1 : -len("</script>")]
     assert json.loads(inner) == {"rule": "</script><script>alert(1)</script>"}
