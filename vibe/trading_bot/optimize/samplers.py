@@ -15,7 +15,7 @@ for a study that is asked and told in batches and resumed:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import optuna
@@ -38,8 +38,11 @@ class ResumableGridSampler(GridSampler):
     grid asked at once built ~1,100 trials from SQLite, seconds of the parent's CPU).
     """
 
-    _pending_ids: list[int] | None = None
-    _assigned: dict[int, int] | None = None
+    def __init__(self, search_space: Mapping[str, Sequence[Any]], seed: int | None = None) -> None:
+        super().__init__(search_space, seed=seed)
+        self._pending_ids: list[int] = []
+        #: storage trial id -> the grid point this process gave it
+        self._assigned: dict[int, int] = {}
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         """Assign the trial the first unvisited grid point (unless its params are fixed)."""
@@ -51,8 +54,6 @@ class ResumableGridSampler(GridSampler):
         storage = study._storage  # GridSampler's own protocol: the grid id is a system attr
         storage.set_trial_system_attr(trial._trial_id, "search_space", self._search_space)
         storage.set_trial_system_attr(trial._trial_id, "grid_id", grid_id)
-        if self._assigned is None:
-            self._assigned = {}
         self._assigned[trial._trial_id] = grid_id
 
     def sample_independent(
@@ -70,7 +71,7 @@ class ResumableGridSampler(GridSampler):
         this process is known; any other trial (e.g. one enqueued with fixed values) is
         left to Optuna's sampler.
         """
-        grid_id = (self._assigned or {}).get(trial._trial_id)
+        grid_id = self._assigned.get(trial._trial_id)
         if grid_id is None or param_name not in self._search_space:
             return super().sample_independent(study, trial, param_name, param_distribution)
         return self._all_grids[grid_id][self._param_names.index(param_name)]
