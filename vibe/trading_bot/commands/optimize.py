@@ -204,6 +204,10 @@ def optimize_command(args: OptimizeArgs) -> None:
     from vibe.trading_bot.commands.preflight import check_report_path
 
     _check_flags(args)
+    if args.executor == "local":  # its imports run beside ours (see optimize.fork_server)
+        from vibe.trading_bot.optimize.fork_server import start_fork_server
+
+        start_fork_server()
     with user_errors():
         settings, request = _request(args, env_file_or_exit(args.env_file))
         check_report_path(args.output, settings.storage.results_dir)

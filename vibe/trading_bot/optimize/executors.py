@@ -5,8 +5,9 @@ they complete; the study tells Optuna in trial order, so results never depend on
 the executor or the worker count (see :mod:`.study`).
 
 * :class:`LocalExecutor`: ``concurrent.futures.ProcessPoolExecutor`` with ``workers``
-  processes started by a fork server (fork after the imports, safe with threads);
-  each worker receives the bar set once (its initializer) and ignores Ctrl-C.
+  processes started by a fork server (fork after the imports, safe with threads;
+  see :mod:`.fork_server`); each worker receives the bar set once (its initializer)
+  and ignores Ctrl-C.
 * :class:`DaskExecutor`: a ``distributed.Client`` on ``tcp://HOST:PORT``; the bar set
   is scattered to every worker once (``broadcast=True``) and each task gets a
   reference to it, never a copy. Workers need this package (and its dependencies)
@@ -16,7 +17,6 @@ the executor or the worker count (see :mod:`.study`).
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import islice
@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from vibe.common.errors import OperationalError
 from vibe.trading_bot.optimize.bars import BarSet
+from vibe.trading_bot.optimize.fork_server import fork_server_context
 from vibe.trading_bot.optimize.trial import (
     TrialContext,
     TrialOutcome,
@@ -37,14 +38,6 @@ DASK_CONNECT_TIMEOUT_SECONDS = 10.0
 #: trials submitted ahead per worker: one running and one queued, so a worker never
 #: waits for the parent, while trials asked lazily are asked only when one finishes
 IN_FLIGHT_PER_WORKER = 2
-#: imported once by the fork server, so each pool worker starts with them loaded
-WORKER_PRELOAD = (
-    "vibe.trading_bot.optimize.trial",
-    "vibe.trading_bot.backtest.runner",
-    "vibe.trading_bot.core.orchestrator",
-    "vibe.trading_bot.core.replay_driver",
-    "vibe.trading_bot.config.loader",
-)
 
 
 class TrialExecutor(Protocol):
@@ -70,8 +63,7 @@ class LocalExecutor:
     """
 
     def __init__(self, bars: BarSet, workers: int) -> None:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(list(WORKER_PRELOAD))
+        context = fork_server_context()
         self.description = f"local pool, {workers} worker(s)"
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
