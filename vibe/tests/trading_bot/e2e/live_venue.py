@@ -14,7 +14,8 @@ Both serve a recorded real day from ``../shared/data`` on 127.0.0.1:
   bar: open, high, low, close, the volume split over them) go out in one batch
   for every subscribed symbol ``offset_seconds`` (5) after ``M`` starts, so a
   bar reaches the daemon after its close, as live; after the close it keeps
-  sending after-hours prints every fake minute until the client goes away.
+  sending after-hours prints every fake minute (the first at the close) until
+  the client goes away.
   With ``drop_at`` it closes the first connection at that minute; on the
   reconnect it slows the clock to real speed, sends the current minute (the
   prints of the outage are lost, as with Finnhub), waits until the daemon has
@@ -267,7 +268,9 @@ class FinnhubStandIn:
             last = {str(p["s"]): p for prints in self.prints.values() for p in prints}
             minute = self.close
             while True:  # after-hours prints, until the daemon goes away
-                await self._sleep_until(minute + timedelta(seconds=self.offset_seconds))
+                # each sent at its own time (the first at the close itself): the daemon
+                # is still connected then, however long its close takes on this machine
+                await self._sleep_until(minute)
                 ms = int(minute.timestamp() * 1000)
                 data = [{**p, "t": ms, "v": 100} for s, p in last.items() if s in subscribed]
                 await ws.send(json.dumps({"type": "trade", "data": data}))
