@@ -22,6 +22,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from vibe.common.errors import InvalidInputError
@@ -222,10 +223,6 @@ def validate_fill(fill: Fill) -> None:
     require_aware("fill timestamp", fill.timestamp)
 
 
-#: the last UTC time :func:`utc_iso` formatted, and its text (one tuple: thread-safe)
-_last_iso: tuple[datetime, str] = (datetime(1970, 1, 1, tzinfo=UTC), "")
-
-
 def utc_iso(value: datetime) -> str:
     """:func:`~vibe.trading_bot.storage.sqlite.to_iso`, with a shortcut for UTC datetimes.
 
@@ -237,15 +234,14 @@ def utc_iso(value: datetime) -> str:
     Raises:
         InvalidInputError: ``value`` is naive.
     """
-    global _last_iso
-    if value.tzinfo is not UTC:
-        return to_iso(value)
-    last, text = _last_iso
-    if value == last and text:
-        return text
-    text = value.isoformat(timespec="microseconds")
-    _last_iso = (value, text)
-    return text
+    if value.tzinfo is UTC:
+        return _utc_text(value)
+    return to_iso(value)
+
+
+@lru_cache(maxsize=1)
+def _utc_text(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds")
 
 
 def _opt_iso(value: Any) -> str | None:
