@@ -30,7 +30,10 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from vibe.trading_bot.backtest.curve_columns import CurveColumns
 from vibe.trading_bot.backtest.metrics import max_drawdown_pct
+
+_MICROS_PER_SECOND = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +78,14 @@ class Benchmark:
 def _leg(
     symbol: str, frame: pd.DataFrame | None, ends: np.ndarray, bar_seconds: int
 ) -> tuple[SymbolHold, np.ndarray | None]:
-    """The leg's hold and its closes at each curve time (NaN before its first bar)."""
+    """The leg's hold and its closes at each curve time (NaN before its first bar).
+
+    ``ends``: the curve's times, int64 UTC epoch microseconds.
+    """
     if frame is None or frame.empty:
         return SymbolHold(symbol, None, None, None, None), None
-    starts = pd.DatetimeIndex(frame.index).as_unit("ns")
-    bar_ends = (starts + pd.Timedelta(seconds=bar_seconds)).asi8
+    starts = pd.DatetimeIndex(frame.index).as_unit("us")
+    bar_ends = starts.asi8 + bar_seconds * _MICROS_PER_SECOND
     closes = frame["close"].to_numpy(dtype=float)
     pos = np.searchsorted(bar_ends, ends, side="right") - 1
     marked = np.where(pos >= 0, closes[np.clip(pos, 0, None)], np.nan)
@@ -94,26 +100,27 @@ def _leg(
 def buy_and_hold(
     frames: Mapping[str, pd.DataFrame | None],
     symbols: Sequence[str],
-    times: Sequence[datetime],
+    curve: CurveColumns,
     initial_capital: float,
     bar_seconds: int,
 ) -> Benchmark | None:
-    """The benchmark marked at ``times`` (see the module docstring).
+    """The benchmark marked at the times of the strategy's equity ``curve`` (module docstring).
 
     Args:
         frames: symbol -> its bars in the traded sessions (a bar frame: UTC start-time
             index, ``open`` and ``close`` in USD per share), oldest first.
         symbols: the run's symbols (each gets ``initial_capital / len(symbols)``).
-        times: the strategy's equity-curve times (bar closes, tz-aware), ascending.
+        curve: the strategy's equity curve as columns; its times (bar closes, read as
+            exact epoch microseconds from :attr:`CurveColumns.micros`) are ascending.
         initial_capital: USD (> 0).
         bar_seconds: bar length in seconds (a bar ends ``bar_seconds`` after its start).
 
     Returns:
         ``None`` when there is no point to mark or no symbol.
     """
-    if not times or not symbols:
+    ends = curve.micros
+    if not len(ends) or not symbols:
         return None
-    ends = pd.DatetimeIndex(list(times)).tz_convert("UTC").as_unit("ns").asi8
     share = initial_capital / len(symbols)
     value = np.zeros(len(ends), dtype=float)
     legs: list[SymbolHold] = []

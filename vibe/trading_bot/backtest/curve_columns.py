@@ -25,11 +25,13 @@ import orjson
 
 from vibe.common.models import require_aware
 from vibe.trading_bot.backtest.json_values import iso_utc, iso_utc_seconds
+from vibe.trading_bot.core.bar_columns import epoch_microseconds
 
 #: ``"YYYY-MM-DDTHH:MM:SS+00:00",``: one time of orjson's list, with its comma
 _ROW = 28
 #: the columns of a row that are not digits, and what they hold
 _FIXED = np.array([0, 5, 8, 11, 14, 17, 20, 21, 22, 23, 24, 25, 26])
+_MICROS_PER_SECOND = 1_000_000
 _TEMPLATE = np.frombuffer(b'"2000-01-01T00:00:00+00:00"', dtype=np.uint8)[_FIXED]
 
 
@@ -44,12 +46,16 @@ class CurveColumns:
         iso: ``n`` strings, each time as ISO-8601 UTC text with its ``+00:00`` offset
             (exactly :func:`~.json_values.iso_utc`), e.g. ``2024-03-26T13:31:00+00:00``.
         equity: shape (n,) float64, equity in USD (NaN and infinities kept).
+        micros: shape (n,) int64, each time as UTC epoch microseconds (exact, as
+            :func:`~vibe.trading_bot.core.bar_columns.epoch_microseconds`): what the
+            buy-and-hold benchmark compares bar ends with.
     """
 
     times: list[datetime]
     seconds: np.ndarray
     iso: list[str]
     equity: np.ndarray
+    micros: np.ndarray
 
 
 def curve_columns(curve: Sequence[tuple[datetime, float]]) -> CurveColumns:
@@ -62,18 +68,23 @@ def curve_columns(curve: Sequence[tuple[datetime, float]]) -> CurveColumns:
     equity = np.fromiter(map(itemgetter(1), curve), dtype=float, count=len(curve))
     fast = _whole_utc_seconds(times)
     if fast is not None:
-        return CurveColumns(times, fast[0], fast[1], equity)
+        whole_seconds, iso = fast
+        micros = whole_seconds * _MICROS_PER_SECOND
+        return CurveColumns(times, whole_seconds.astype(np.float64), iso, equity, micros)
     if None in {when.tzinfo for when in times}:
         require_aware("equity_curve time", next(w for w in times if w.tzinfo is None))
     seconds = np.fromiter(map(datetime.timestamp, times), dtype=float, count=len(times))
+    micros = np.fromiter(map(epoch_microseconds, times), dtype=np.int64, count=len(times))
     whole = np.round(seconds)
     if np.array_equal(whole, seconds):
-        return CurveColumns(times, seconds, iso_utc_seconds(whole.astype(np.int64)), equity)
-    return CurveColumns(times, seconds, [iso_utc("equity_curve time", w) for w in times], equity)
+        iso = iso_utc_seconds(whole.astype(np.int64))
+    else:
+        iso = [iso_utc("equity_curve time", w) for w in times]
+    return CurveColumns(times, seconds, iso, equity, micros)
 
 
 def _whole_utc_seconds(times: list[datetime]) -> tuple[np.ndarray, list[str]] | None:
-    """Epoch seconds and ISO texts, when orjson writes every time at offset 0 on a whole second.
+    """Epoch seconds (int64) and ISO texts, when every time is on a whole second at offset 0.
 
     ``None`` otherwise: a naive time, another offset, fractions of a second, no time.
     """
@@ -88,5 +99,5 @@ def _whole_utc_seconds(times: list[datetime]) -> tuple[np.ndarray, list[str]] | 
     if not (rows[:, _FIXED] == _TEMPLATE).all():
         return None
     naive = np.ascontiguousarray(rows[:, 1:20]).view("S19").ravel()
-    seconds = naive.astype("datetime64[s]").astype(np.int64).astype(np.float64)
+    seconds = naive.astype("datetime64[s]").astype(np.int64)
     return seconds, text[2:-2].decode("ascii").split('","')

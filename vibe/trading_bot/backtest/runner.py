@@ -34,6 +34,7 @@ import numpy as np
 from vibe.common.errors import InvalidInputError
 from vibe.common.models import Trade
 from vibe.trading_bot.backtest.benchmark import Benchmark, buy_and_hold
+from vibe.trading_bot.backtest.curve_columns import CurveColumns
 from vibe.trading_bot.backtest.initial_stops import initial_stops
 from vibe.trading_bot.backtest.metrics import metrics_from_arrays
 from vibe.trading_bot.backtest.price_history import PriceHistory, price_history
@@ -162,9 +163,10 @@ async def run_backtest(
     frames = outcome.feed.frames if outcome.feed is not None else {}
     benchmark, prices = None, None
     if report_extras:
-        benchmark, prices = await _benchmark(outcome.daemon, request, curve, settings, frames)
-    return dataclasses.replace(
-        result,
+        benchmark, prices = await _benchmark(
+            outcome.daemon, request, result.curve_columns, settings, frames
+        )
+    return result.replaced(
         stop_reason=outcome.stop_reason,
         benchmark=benchmark,
         initial_stops=tuple(stops),
@@ -175,16 +177,17 @@ async def run_backtest(
 async def _benchmark(
     daemon: Daemon,
     request: BacktestRequest,
-    curve: list[tuple[datetime, float]],
+    curve: CurveColumns,
     settings: AppSettings,
     loaded: Mapping[str, pd.DataFrame | None],
 ) -> tuple[Benchmark | None, PriceHistory | None]:
     """Equal-weight buy and hold of the run's symbols over the bars it traded, and those bars.
 
+    ``curve``: the run's equity curve as columns (the result's, shared with the reports).
     ``loaded``: the bar frames the run's feed read (no second read), else the data
     manager is asked again (:func:`.session_bars`).
     """
-    if not curve:
+    if not curve.times:
         return None, None
     if set(loaded) >= set(request.symbols):
         sessions = daemon.scheduler.session_list(request.start, request.end)
@@ -201,10 +204,9 @@ async def _benchmark(
             request.start,
             request.end,
         )
-    times = [when for when, _ in curve]
     bar_seconds = timeframe_seconds(request.timeframe)
     capital = settings.trading.initial_capital
-    benchmark = buy_and_hold(frames, request.symbols, times, capital, bar_seconds)
+    benchmark = buy_and_hold(frames, request.symbols, curve, capital, bar_seconds)
     sessions = daemon.scheduler.session_list(request.start, request.end)
     prices = price_history(frames, sessions, settings.strategy.orb_minutes, bar_seconds)
     return benchmark, prices

@@ -31,6 +31,7 @@ from vibe.tests.conftest import REPO_ROOT
 from vibe.tests.support import bot
 from vibe.tests.trading_bot.e2e.test_replay_daemon import SAMPLE
 from vibe.trading_bot.backtest.console import print_summary
+from vibe.trading_bot.backtest.curve_columns import CurveColumns, curve_columns
 from vibe.trading_bot.backtest.html_report import render_html
 from vibe.trading_bot.backtest.json_values import finite_or_none
 from vibe.trading_bot.backtest.metrics import metrics_from_arrays
@@ -85,6 +86,11 @@ def csv_bars(shared_data: Path, symbol: str) -> pd.DataFrame:
     frame["start"] = pd.to_datetime(frame["timestamp"], utc=True)
     days = frame["timestamp"].str[:10]
     return frame[(days >= START.isoformat()) & (days <= END.isoformat())].reset_index(drop=True)
+
+
+def curve_at(times: list[datetime]) -> CurveColumns:
+    """An equity curve (flat, values unused) at ``times``, as the benchmark reads it."""
+    return curve_columns([(when, CAPITAL) for when in times])
 
 
 @dataclass(frozen=True)
@@ -413,7 +419,7 @@ def test_a_symbol_without_bars_at_the_start_is_held_as_cash_until_its_first_bar(
         frames[symbol] = bars[["open", "close"]]
     frames["AAPL"] = frames["AAPL"][frames["AAPL"].index >= "2025-06-06T13:30:00Z"]
     times = [ts.to_pydatetime() + BAR for ts in frames["SPY"].index]
-    bench = buy_and_hold(frames, ["SPY", "AAPL"], times, CAPITAL, 300)
+    bench = buy_and_hold(frames, ["SPY", "AAPL"], curve_at(times), CAPITAL, 300)
     assert bench is not None
     half = CAPITAL / 2
     spy, aapl = frames["SPY"], frames["AAPL"]
@@ -426,7 +432,7 @@ def test_a_symbol_without_bars_at_the_start_is_held_as_cash_until_its_first_bar(
     assert bench.equity[first_day:] == pytest.approx(expected_day2, abs=1e-9)
     legs = {leg.symbol: leg for leg in bench.symbols}
     assert legs["AAPL"].first_bar_time == datetime(2025, 6, 6, 13, 30, tzinfo=UTC)
-    assert buy_and_hold(frames, ["SPY"], [], CAPITAL, 300) is None
+    assert buy_and_hold(frames, ["SPY"], curve_at([]), CAPITAL, 300) is None
 
 
 def test_bars_that_cannot_be_read_again_leave_the_benchmark_leg_empty(shared_data):
@@ -452,7 +458,7 @@ def test_bars_that_cannot_be_read_again_leave_the_benchmark_leg_empty(shared_dat
     spy_read = frames["SPY"]
     assert frames["AAPL"] is None and spy_read is not None and len(spy_read) == 78
     times = [ts.to_pydatetime() + BAR for ts in spy.index]
-    bench = buy_and_hold(frames, ["SPY", "AAPL"], times, CAPITAL, 300)
+    bench = buy_and_hold(frames, ["SPY", "AAPL"], curve_at(times), CAPITAL, 300)
     assert bench is not None
     legs = {leg.symbol: leg for leg in bench.symbols}
     assert legs["AAPL"].return_pct is None

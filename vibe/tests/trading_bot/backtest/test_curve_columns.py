@@ -24,6 +24,7 @@ from vibe.common.errors import InvalidInputError
 from vibe.trading_bot.backtest.curve_columns import curve_columns
 from vibe.trading_bot.backtest.equity_stats import day_changes
 from vibe.trading_bot.backtest.json_values import iso_utc
+from vibe.trading_bot.core.bar_columns import epoch_microseconds
 
 NY = ZoneInfo("America/New_York")
 CAPITAL = 100_000.0
@@ -44,6 +45,8 @@ def check_columns(curve: list[tuple[datetime, float]]) -> None:
     assert columns.seconds.dtype == np.float64
     assert columns.seconds.tolist() == [datetime.timestamp(when) for when, _ in curve]
     assert columns.iso == [iso_utc("t", when) for when, _ in curve]
+    assert columns.micros.dtype == np.int64
+    assert columns.micros.tolist() == [epoch_microseconds(when) for when, _ in curve]
     expected = np.array([value for _, value in curve], dtype=float)
     np.testing.assert_array_equal(columns.equity, expected)
 
@@ -67,6 +70,7 @@ def test_curves_off_the_fast_path_give_the_same_columns(spy_curve):
     check_columns([])
     fast, slow = curve_columns(head), curve_columns(in_new_york)
     assert fast.iso == slow.iso and fast.seconds.tolist() == slow.seconds.tolist()
+    assert fast.micros.tolist() == slow.micros.tolist()
 
 
 def test_a_naive_time_is_refused_by_name(spy_curve):
