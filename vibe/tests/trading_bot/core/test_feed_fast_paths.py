@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pandas as pd
 import pytest
 
-from vibe.trading_bot.core.bar_columns import BarColumns
+from vibe.trading_bot.core import bar_columns
+from vibe.trading_bot.core.bar_columns import BarColumns, share_columns
 from vibe.trading_bot.core.historical_feed import sessions_before, sessions_between
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.data.frames import frame_to_bars
@@ -56,6 +58,40 @@ def test_bar_columns_equal_frame_to_bars(shared_data, scheduler, name, seconds) 
     assert all(type(bar.volume) is int for bar in bars)
     as_float = frame.astype({"volume": "float64"})
     assert BarColumns.of("SPY", as_float, seconds).bars() == bars
+
+
+@pytest.fixture
+def sharing() -> Iterator[None]:
+    """Columns shared as in an ``optimize`` worker (two bar sets kept), off afterwards."""
+    share_columns(limit=2)
+    yield
+    bar_columns._KEPT.limit = 0
+    bar_columns._KEPT.columns.clear()
+
+
+def test_shared_columns_serve_equal_bars_again_and_never_stale_ones(
+    shared_data, scheduler, sharing
+) -> None:
+    folder = shared_data / "bars_5m" / "yfinance_2025-06_2025-08"
+    frame = ReplayProvider(folder, scheduler, timeframe="5m").load("SPY", "5m")
+    first = BarColumns.of("SPY", frame, 300)
+    assert BarColumns.of("SPY", frame.copy(), 300) is first  # equal bars, another frame
+    session = first.bars(0, 78)
+    assert session == list(frame_to_bars("SPY", frame.iloc[:78], 300))
+    again = first.bars(0, 78)
+    assert again == session and again is not session
+    assert all(a is b for a, b in zip(again, session, strict=True))  # built once
+    again.clear()  # a caller's list is its own
+    assert first.bars(0, 78) == session
+    assert BarColumns.of("QQQ", frame, 300) is not first  # another symbol
+    changed = frame.copy()
+    changed.iloc[40, changed.columns.get_loc("close")] += 0.01
+    other = BarColumns.of("SPY", changed, 300)
+    assert other is not first
+    assert other.bars(0, 78)[40].close == pytest.approx(session[40].close + 0.01)
+    assert BarColumns.of("SPY", frame, 300) is not first  # two sets kept: first was dropped
+    with pytest.raises(ValueError, match="limit=0"):
+        share_columns(0)
 
 
 def test_bar_columns_of_nothing() -> None:
