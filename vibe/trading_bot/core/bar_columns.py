@@ -37,38 +37,53 @@ _DAY_US = 86_400_000_000
 class _Kept:
     """Columns kept for reuse once :func:`share_columns` is called (``limit`` 0: off).
 
-    ``columns``: (symbol, interval, bars, first start, last start) -> columns, least
-    recently read first.
+    Attributes:
+        limit: bar sets kept, >= 1 when on.
+        max_bars: ``Bar`` objects kept over all kept columns; a session built beyond it
+            is returned without being kept.
+        bars: ``Bar`` objects kept now.
+        columns: (symbol, interval, bars, first start, last start) -> columns, least
+            recently read first.
     """
 
     def __init__(self) -> None:
         self.limit = 0
+        self.max_bars = 0
+        self.bars = 0
         self.columns: OrderedDict[tuple[str, int, int, int, int], BarColumns] = OrderedDict()
 
 
 _KEPT = _Kept()
+#: ``Bar`` objects a process keeps by default: ~300 bytes each, so ~150 MB; five
+#: symbol-years of 1-minute bars.
+DEFAULT_MAX_KEPT_BARS = 500_000
 
 
-def share_columns(limit: int = 4) -> None:
+def share_columns(limit: int = 4, max_bars: int = DEFAULT_MAX_KEPT_BARS) -> None:
     """Reuse columns and their sessions' ``Bar`` objects across reads in this process.
 
     After this call, :meth:`BarColumns.of` returns the columns it made earlier for
     equal bars (same symbol, interval and every value; checked in full) and those
-    columns keep each session's ``Bar`` list once built. For a process that runs many
-    backtests on the same bars (an ``optimize`` worker: ~6 % of a trial's CPU was
-    building bars). The kept bars cost memory (~30 MB per symbol-year of 1-minute
-    bars), so a single backtest never turns this on.
+    columns keep each session's ``Bar`` list once built, up to ``max_bars`` bars in
+    all. For a process that runs many backtests on the same bars (an ``optimize``
+    worker: ~5 % of a trial's instructions were building bars). A kept bar costs
+    ~300 bytes (~30 MB per symbol-year of 1-minute bars), so a single backtest never
+    turns this on.
 
     Args:
         limit: how many distinct bar sets to keep (least recently read dropped first;
             a walk-forward reads one range per fold), >= 1.
+        max_bars: most ``Bar`` objects kept at once, >= 0; sessions beyond it are built
+            on every call, as without sharing.
 
     Raises:
-        ValueError: ``limit`` < 1.
+        ValueError: ``limit`` < 1 or ``max_bars`` < 0.
     """
     if limit < 1:
         raise ValueError(f"limit={limit}: expected at least 1 bar set to keep")
-    _KEPT.limit = limit
+    if max_bars < 0:
+        raise ValueError(f"max_bars={max_bars}: expected 0 or more bars to keep")
+    _KEPT.limit, _KEPT.max_bars = limit, max_bars
 
 
 def epoch_microseconds(when: datetime) -> int:
@@ -154,9 +169,14 @@ class BarColumns:
         if sessions is None:
             return self._build(lo, hi)
         built = sessions.get((lo, hi))
-        if built is None:
-            built = sessions[(lo, hi)] = self._build(lo, hi)
-        return list(built)
+        if built is not None:
+            return list(built)
+        built = self._build(lo, hi)
+        if _KEPT.bars + len(built) <= _KEPT.max_bars:
+            sessions[(lo, hi)] = built
+            _KEPT.bars += len(built)
+            return list(built)
+        return built
 
     def _build(self, lo: int, hi: int | None) -> list[Bar]:
         window = slice(lo, hi)
@@ -194,5 +214,6 @@ def _shared(symbol: str, interval_seconds: int, arrays: tuple[np.ndarray, ...]) 
     kept[key] = columns
     kept.move_to_end(key)
     while len(kept) > _KEPT.limit:
-        kept.popitem(last=False)
+        _, dropped = kept.popitem(last=False)
+        _KEPT.bars -= sum(map(len, (dropped._sessions or {}).values()))
     return columns

@@ -65,7 +65,7 @@ def sharing() -> Iterator[None]:
     """Columns shared as in an ``optimize`` worker (two bar sets kept), off afterwards."""
     share_columns(limit=2)
     yield
-    bar_columns._KEPT.limit = 0
+    bar_columns._KEPT.limit = bar_columns._KEPT.bars = 0
     bar_columns._KEPT.columns.clear()
 
 
@@ -84,14 +84,32 @@ def test_shared_columns_serve_equal_bars_again_and_never_stale_ones(
     again.clear()  # a caller's list is its own
     assert first.bars(0, 78) == session
     assert BarColumns.of("QQQ", frame, 300) is not first  # another symbol
-    changed = frame.copy()
-    changed.iloc[40, changed.columns.get_loc("close")] += 0.01
+    changed, closes = frame.copy(), frame["close"].to_numpy(copy=True)
+    closes[40] += 0.01
+    changed["close"] = closes
     other = BarColumns.of("SPY", changed, 300)
     assert other is not first
     assert other.bars(0, 78)[40].close == pytest.approx(session[40].close + 0.01)
     assert BarColumns.of("SPY", frame, 300) is not first  # two sets kept: first was dropped
     with pytest.raises(ValueError, match="limit=0"):
         share_columns(0)
+    with pytest.raises(ValueError, match="max_bars=-1"):
+        share_columns(2, max_bars=-1)
+
+
+def test_shared_columns_keep_no_more_bars_than_allowed(shared_data, scheduler, sharing) -> None:
+    folder = shared_data / "bars_5m" / "yfinance_2025-06_2025-08"
+    frame = ReplayProvider(folder, scheduler, timeframe="5m").load("SPY", "5m")
+    share_columns(limit=2, max_bars=100)
+    columns = BarColumns.of("SPY", frame, 300)
+    day1, day2 = columns.bars(0, 78), columns.bars(78, 156)
+    assert bar_columns._KEPT.bars == 78  # the second session would exceed 100 bars
+    assert all(a is b for a, b in zip(columns.bars(0, 78), day1, strict=True))  # kept
+    rebuilt = columns.bars(78, 156)
+    assert rebuilt == day2 and rebuilt[0] is not day2[0]  # built again, not kept
+    BarColumns.of("QQQ", frame, 300)
+    BarColumns.of("IWM", frame, 300)  # SPY's columns dropped: their bars no longer count
+    assert bar_columns._KEPT.bars == 0
 
 
 def test_bar_columns_of_nothing() -> None:
