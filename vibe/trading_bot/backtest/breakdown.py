@@ -20,8 +20,8 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from vibe.trading_bot.backtest.trade_stats import ClosedTrades
 from vibe.trading_bot.utils.timefmt import NEW_YORK
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
@@ -56,45 +56,37 @@ def _symbol_row(pnl: np.ndarray) -> dict[str, Any]:
     return row
 
 
-def _pnl(frame: pd.DataFrame) -> np.ndarray:
-    return frame["pnl"].to_numpy(dtype=float)
-
-
-def by_symbol(frame: pd.DataFrame, symbols: Sequence[str]) -> list[dict[str, Any]]:
+def by_symbol(closed: ClosedTrades, symbols: Sequence[str]) -> list[dict[str, Any]]:
     """One row per symbol: ``symbol`` plus the group figures and the profit factor.
 
     Args:
-        frame: :func:`~.trade_stats.closed_trades_frame`.
+        closed: the run's :func:`~.trade_stats.closed_trades`.
         symbols: the run's symbols (symbols traded but not listed are appended, sorted).
     """
-    traded = frame["symbol"].to_numpy(dtype=object)
-    names = list(symbols) + sorted(set(traded) - set(symbols))
-    pnl = _pnl(frame)
-    return [{"symbol": name, **_symbol_row(pnl[traded == name])} for name in names]
-
-
-def _exit_times_ny(frame: pd.DataFrame) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(frame["exit_time"]).tz_convert(NEW_YORK)
+    traded = np.array(closed.symbols, dtype=object)
+    names = list(symbols) + sorted(set(closed.symbols) - set(symbols))
+    return [{"symbol": name, **_symbol_row(closed.pnl[traded == name])} for name in names]
 
 
 def months_between(start: date, end: date) -> list[str]:
     """``YYYY-MM`` of every month from ``start`` to ``end`` (inclusive)."""
-    periods = pd.period_range(start=start, end=end, freq="M")
-    return [str(period) for period in periods]
+    first, last = start.year * 12 + start.month - 1, end.year * 12 + end.month - 1
+    return [f"{month // 12:04d}-{month % 12 + 1:02d}" for month in range(first, last + 1)]
 
 
-def by_month(frame: pd.DataFrame, start: date, end: date) -> list[dict[str, Any]]:
+def by_month(closed: ClosedTrades, start: date, end: date) -> list[dict[str, Any]]:
     """One row per calendar month (``month``: ``YYYY-MM``) of ``start..end``, by exit month."""
-    months = np.asarray(_exit_times_ny(frame).strftime("%Y-%m"), dtype=object)
-    names = sorted(set(months_between(start, end)) | set(months))
-    pnl = _pnl(frame)
-    return [{"month": name, **_group_row(pnl[months == name])} for name in names]
+    months = np.array(
+        [when.astimezone(NEW_YORK).strftime("%Y-%m") for when in closed.exit_times], dtype=object
+    )
+    names = sorted(set(months_between(start, end)) | set(months.tolist()))
+    return [{"month": name, **_group_row(closed.pnl[months == name])} for name in names]
 
 
-def by_weekday(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def by_weekday(closed: ClosedTrades) -> list[dict[str, Any]]:
     """One row per weekday Monday-Friday (``weekday``), by the exit's New York weekday."""
-    days = np.asarray(_exit_times_ny(frame).day_of_week)
-    pnl = _pnl(frame)
+    days = np.array([when.astimezone(NEW_YORK).weekday() for when in closed.exit_times], dtype=int)
     return [
-        {"weekday": name, **_group_row(pnl[days == number])} for number, name in enumerate(WEEKDAYS)
+        {"weekday": name, **_group_row(closed.pnl[days == number])}
+        for number, name in enumerate(WEEKDAYS)
     ]

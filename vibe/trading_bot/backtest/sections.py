@@ -47,7 +47,7 @@ from vibe.trading_bot.backtest.equity_stats import (
     max_drawdown_period,
 )
 from vibe.trading_bot.backtest.json_values import finite_or_none, iso_utc, rounded_list
-from vibe.trading_bot.backtest.trade_stats import closed_trades_frame, r_multiple, trade_stats
+from vibe.trading_bot.backtest.trade_stats import closed_trades, r_multiple, trade_stats
 from vibe.trading_bot.data.frames import timeframe_seconds
 
 if TYPE_CHECKING:
@@ -163,13 +163,13 @@ def analysis_sections(result: BacktestResult) -> dict[str, Any]:
     start = _start_of_curve(result) if columns.times else None
     period = None if start is None else max_drawdown_period(columns.times, equity, capital, start)
     best_day, worst_day = best_and_worst_day(day_changes(columns.seconds, equity, capital))
-    frame = closed_trades_frame(result.trades, result.initial_stops)
-    stats = trade_stats(frame)
+    closed = closed_trades(result.trades, result.initial_stops)
+    stats = trade_stats(closed)
     bench = _benchmark(result, start)
     holds = {leg["symbol"]: leg["return_pct"] for leg in bench["symbols"]} if bench else {}
     symbols = [
         {**_rounded(row), "buy_and_hold_return_pct": holds.get(row["symbol"])}
-        for row in by_symbol(frame, config.symbols)
+        for row in by_symbol(closed, config.symbols)
     ]
     bench_curve = result.benchmark.equity if result.benchmark is not None and bench else None
     return {
@@ -190,7 +190,7 @@ def analysis_sections(result: BacktestResult) -> dict[str, Any]:
         },
         "breakdown": {
             "by_symbol": symbols,
-            "by_month": [_rounded(row) for row in by_month(frame, config.start, config.end)],
-            "by_weekday": [_rounded(row) for row in by_weekday(frame)],
+            "by_month": [_rounded(row) for row in by_month(closed, config.start, config.end)],
+            "by_weekday": [_rounded(row) for row in by_weekday(closed)],
         },
     }

@@ -19,28 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
-import pandas as pd
 
 from vibe.common.models import Trade
-
-#: Columns of :func:`closed_trades_frame`.
-FRAME_COLUMNS = (
-    "index",
-    "symbol",
-    "side",
-    "quantity",
-    "entry_time",
-    "exit_time",
-    "entry_price",
-    "pnl",
-    "pnl_pct",
-    "initial_stop",
-    "risk_usd",
-    "r_multiple",
-    "minutes",
-)
 
 
 def r_multiple(trade: Trade, initial_stop: float | None) -> float | None:
@@ -52,49 +35,58 @@ def r_multiple(trade: Trade, initial_stop: float | None) -> float | None:
     return pnl / risk if risk > 0 else None
 
 
-def closed_trades_frame(
+@dataclass(frozen=True, slots=True)
+class ClosedTrades:
+    """The run's closed trades as columns, ``n`` of them in exit, then entry, then list order.
+
+    Attributes:
+        index: shape (n,) int64, each trade's position in the run's trade list.
+        symbols: the ``n`` tickers.
+        exit_times: the ``n`` exit times (tz-aware, as the trades hold them).
+        pnl: shape (n,) float64, net P&L in USD (after fees).
+        minutes: shape (n,) float64, ``exit_time - entry_time`` in minutes.
+        r_multiples: shape (n,) float64, each trade's R-multiple, NaN when it has none.
+    """
+
+    index: np.ndarray
+    symbols: list[str]
+    exit_times: list[datetime]
+    pnl: np.ndarray
+    minutes: np.ndarray
+    r_multiples: np.ndarray
+
+    def __len__(self) -> int:
+        """Number of closed trades."""
+        return len(self.index)
+
+
+def closed_trades(
     trades: Sequence[Trade], initial_stops: Sequence[float | None] = ()
-) -> pd.DataFrame:
-    """One row per closed trade (columns :data:`FRAME_COLUMNS`), in exit then entry order.
+) -> ClosedTrades:
+    """The closed trades of ``trades`` (open ones are left out) as :class:`ClosedTrades`.
 
     Args:
-        trades: the run's round trips (open ones are left out).
+        trades: the run's round trips.
         initial_stops: the initial stop of each trade (USD per share, same order as
             ``trades``; ``None`` unknown); empty when none is known.
-
-    ``index`` is the trade's position in ``trades``; times are tz-aware UTC
-    ``Timestamp`` objects; ``minutes`` is the duration in minutes.
     """
     rows = []
     for i, trade in enumerate(trades):
-        if trade.pnl is None or trade.exit_time is None:
+        pnl, exit_time = trade.pnl, trade.exit_time
+        if pnl is None or exit_time is None:
             continue
         stop = initial_stops[i] if i < len(initial_stops) else None
-        risk = None if stop is None else abs(trade.entry_price - stop) * trade.quantity
-        rows.append(
-            (
-                i,
-                trade.symbol,
-                trade.side.value,
-                trade.quantity,
-                pd.Timestamp(trade.entry_time).tz_convert("UTC"),
-                pd.Timestamp(trade.exit_time).tz_convert("UTC"),
-                trade.entry_price,
-                trade.pnl,
-                trade.pnl_pct,
-                stop,
-                risk,
-                r_multiple(trade, stop),
-                (trade.exit_time - trade.entry_time).total_seconds() / 60.0,
-            )
-        )
-    frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
-    for column in ("initial_stop", "risk_usd", "r_multiple", "pnl", "minutes"):
-        frame[column] = frame[column].astype(float)
-    for column in ("entry_time", "exit_time"):
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    return frame.sort_values(["exit_time", "entry_time", "index"], kind="stable").reset_index(
-        drop=True
+        r = r_multiple(trade, stop)
+        minutes = (exit_time - trade.entry_time).total_seconds() / 60.0
+        rows.append((exit_time, trade.entry_time, i, trade.symbol, pnl, minutes, r))
+    rows.sort(key=lambda row: row[:3])  # aware times compare as UTC instants
+    return ClosedTrades(
+        index=np.array([row[2] for row in rows], dtype=np.int64),
+        symbols=[row[3] for row in rows],
+        exit_times=[row[0] for row in rows],
+        pnl=np.array([row[4] for row in rows], dtype=np.float64),
+        minutes=np.array([row[5] for row in rows], dtype=np.float64),
+        r_multiples=np.array([np.nan if row[6] is None else row[6] for row in rows], dtype=float),
     )
 
 
@@ -133,26 +125,24 @@ class TradeStats:
     r_multiple_trades: int
 
 
-def _mean(values: pd.Series) -> float | None:
+def _mean(values: np.ndarray) -> float | None:
     return float(values.mean()) if len(values) else None
 
 
-def trade_stats(frame: pd.DataFrame) -> TradeStats:
-    """:class:`TradeStats` of a :func:`closed_trades_frame`."""
-    if frame.empty:
+def trade_stats(closed: ClosedTrades) -> TradeStats:
+    """:class:`TradeStats` of the run's :func:`closed_trades`."""
+    if not len(closed):
         return TradeStats(None, None, None, None, 0, 0, None, 0)
-    pnl = frame["pnl"]
-    values = pnl.to_numpy()
-    positions = frame["index"].to_numpy()
+    pnl, positions = closed.pnl, closed.index
     wins, losses = pnl > 0, pnl < 0
-    r_values = frame["r_multiple"].dropna()
+    r_values = closed.r_multiples[~np.isnan(closed.r_multiples)]
     return TradeStats(
-        best_trade=int(positions[int(np.argmax(values))]),  # argmax: the first on ties
-        worst_trade=int(positions[int(np.argmin(values))]),
-        avg_win_minutes=_mean(frame.loc[wins, "minutes"]),
-        avg_loss_minutes=_mean(frame.loc[losses, "minutes"]),
-        longest_win_streak=longest_run(wins.to_numpy()),
-        longest_loss_streak=longest_run(losses.to_numpy()),
+        best_trade=int(positions[int(np.argmax(pnl))]),  # argmax: the first on ties
+        worst_trade=int(positions[int(np.argmin(pnl))]),
+        avg_win_minutes=_mean(closed.minutes[wins]),
+        avg_loss_minutes=_mean(closed.minutes[losses]),
+        longest_win_streak=longest_run(wins),
+        longest_loss_streak=longest_run(losses),
         avg_r_multiple=_mean(r_values),
         r_multiple_trades=len(r_values),
     )

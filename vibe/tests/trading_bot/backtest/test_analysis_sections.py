@@ -30,6 +30,7 @@ from vibe.common.models import ExitReason, PositionSide, Trade
 from vibe.tests.conftest import REPO_ROOT
 from vibe.tests.support import bot
 from vibe.tests.trading_bot.e2e.test_replay_daemon import SAMPLE
+from vibe.trading_bot.backtest.breakdown import months_between
 from vibe.trading_bot.backtest.console import print_summary
 from vibe.trading_bot.backtest.curve_columns import CurveColumns, curve_columns
 from vibe.trading_bot.backtest.html_report import render_html
@@ -37,7 +38,7 @@ from vibe.trading_bot.backtest.json_values import finite_or_none
 from vibe.trading_bot.backtest.metrics import metrics_from_arrays
 from vibe.trading_bot.backtest.report import format_number, result_to_dict
 from vibe.trading_bot.backtest.runner import BacktestRequest, run_backtest
-from vibe.trading_bot.backtest.trade_stats import closed_trades_frame, longest_run, trade_stats
+from vibe.trading_bot.backtest.trade_stats import closed_trades, longest_run, trade_stats
 from vibe.trading_bot.config.loader import load_settings
 from vibe.trading_bot.config.settings import setting_names
 
@@ -363,13 +364,23 @@ def test_no_negative_zero_from_rounding_or_flat_equity():
     assert format_number(-0.001, "%") == "0.00 %" and format_number(-0.001, "USD") == "$0.00"
 
 
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(date(2024, 3, 26), date(2025, 3, 31)), (date(2025, 6, 5), date(2025, 6, 30)),
+     (date(2024, 12, 31), date(2025, 1, 1)), (date(1999, 11, 30), date(2001, 2, 1))],
+)  # fmt: skip
+def test_months_between_lists_every_calendar_month_as_pandas_periods_do(start, end):
+    expected = [str(period) for period in pd.period_range(start=start, end=end, freq="M")]
+    assert months_between(start, end) == expected
+
+
 def test_empty_and_break_even_trades_in_the_stats():
     """Edge cases on two real SPY prices (2025-06-05 09:30 open 597.63, 09:35 close)."""
     t0 = datetime(2025, 6, 5, 13, 30, tzinfo=UTC)
     flat = Trade("SPY", PositionSide.LONG, 10, t0, 597.63)
     flat.close(t0 + BAR, 597.63, ExitReason.END_OF_DAY)
-    assert trade_stats(closed_trades_frame([])).best_trade is None
-    stats = trade_stats(closed_trades_frame([flat], [597.63]))
+    assert trade_stats(closed_trades([])).best_trade is None
+    stats = trade_stats(closed_trades([flat], [597.63]))
     assert (stats.longest_win_streak, stats.longest_loss_streak) == (0, 0)
     assert stats.avg_win_minutes is None and stats.avg_r_multiple is None  # R = 0: undefined
     assert longest_run(np.array([True, True, False, True])) == 2
