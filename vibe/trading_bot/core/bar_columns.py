@@ -203,17 +203,21 @@ def _shared(symbol: str, interval_seconds: int, arrays: tuple[np.ndarray, ...]) 
     """The kept columns equal to ``arrays`` (every value compared), else new kept ones."""
     starts, kept = arrays[0], _KEPT.columns
     key = (symbol, interval_seconds, len(starts), int(starts[0]), int(starts[-1]))
-    found = kept.get(key)
+    found = kept.pop(key, None)
     if found is not None:
         mine = (found.starts, found.opens, found.highs, found.lows, found.closes, found.volumes)
         if all(map(np.array_equal, mine, arrays)):
-            kept.move_to_end(key)
+            kept[key] = found  # now the most recently read
             return found
+        _drop(found)  # other bars under the same key: replaced
     columns = BarColumns(symbol, interval_seconds, *arrays)
     object.__setattr__(columns, "_sessions", {})
     kept[key] = columns
-    kept.move_to_end(key)
     while len(kept) > _KEPT.limit:
-        _, dropped = kept.popitem(last=False)
-        _KEPT.bars -= sum(map(len, (dropped._sessions or {}).values()))
+        _drop(kept.popitem(last=False)[1])
     return columns
+
+
+def _drop(columns: BarColumns) -> None:
+    """Stop counting the bars ``columns`` kept (they go with the columns)."""
+    _KEPT.bars -= sum(map(len, (columns._sessions or {}).values()))

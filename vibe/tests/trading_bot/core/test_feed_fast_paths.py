@@ -83,14 +83,22 @@ def test_shared_columns_serve_equal_bars_again_and_never_stale_ones(
     assert all(a is b for a, b in zip(again, session, strict=True))  # built once
     again.clear()  # a caller's list is its own
     assert first.bars(0, 78) == session
+    assert bar_columns._KEPT.bars == 78
     assert BarColumns.of("QQQ", frame, 300) is not first  # another symbol
     changed, closes = frame.copy(), frame["close"].to_numpy(copy=True)
     closes[40] += 0.01
     changed["close"] = closes
-    other = BarColumns.of("SPY", changed, 300)
+    other = BarColumns.of("SPY", changed, 300)  # same range, one close differs
     assert other is not first
+    assert bar_columns._KEPT.bars == 0  # first's bars went with it
     assert other.bars(0, 78)[40].close == pytest.approx(session[40].close + 0.01)
-    assert BarColumns.of("SPY", frame, 300) is not first  # two sets kept: first was dropped
+    assert BarColumns.of("SPY", frame, 300) is not first  # replaced, not served stale
+    BarColumns.of("IWM", frame, 300)
+    BarColumns.of("DIA", frame, 300)  # two sets kept: the SPY ones are dropped
+    assert set(bar_columns._KEPT.columns) == {
+        (name, 300, len(frame), int(first.starts[0]), int(first.starts[-1]))
+        for name in ("IWM", "DIA")
+    }
     with pytest.raises(ValueError, match="limit=0"):
         share_columns(0)
     with pytest.raises(ValueError, match="max_bars=-1"):
