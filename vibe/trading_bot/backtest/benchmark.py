@@ -32,8 +32,7 @@ import pandas as pd
 
 from vibe.trading_bot.backtest.curve_columns import CurveColumns
 from vibe.trading_bot.backtest.metrics import max_drawdown_pct
-
-_MICROS_PER_SECOND = 1_000_000
+from vibe.trading_bot.core.bar_columns import MICROS_PER_SECOND
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +84,7 @@ def _leg(
     if frame is None or frame.empty:
         return SymbolHold(symbol, None, None, None, None), None
     starts = pd.DatetimeIndex(frame.index).as_unit("us")
-    bar_ends = starts.asi8 + bar_seconds * _MICROS_PER_SECOND
+    bar_ends = starts.asi8 + bar_seconds * MICROS_PER_SECOND
     closes = frame["close"].to_numpy(dtype=float)
     pos = np.searchsorted(bar_ends, ends, side="right") - 1
     marked = np.where(pos >= 0, closes[np.clip(pos, 0, None)], np.nan)

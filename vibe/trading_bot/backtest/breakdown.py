@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from vibe.trading_bot.backtest.trade_stats import ClosedTrades
-from vibe.trading_bot.utils.timefmt import NEW_YORK
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
 
@@ -76,16 +75,14 @@ def months_between(start: date, end: date) -> list[str]:
 
 def by_month(closed: ClosedTrades, start: date, end: date) -> list[dict[str, Any]]:
     """One row per calendar month (``month``: ``YYYY-MM``) of ``start..end``, by exit month."""
-    months = np.array(
-        [when.astimezone(NEW_YORK).strftime("%Y-%m") for when in closed.exit_times], dtype=object
-    )
+    months = np.array([when.strftime("%Y-%m") for when in closed.ny_exits], dtype=object)
     names = sorted(set(months_between(start, end)) | set(months.tolist()))
     return [{"month": name, **_group_row(closed.pnl[months == name])} for name in names]
 
 
 def by_weekday(closed: ClosedTrades) -> list[dict[str, Any]]:
     """One row per weekday Monday-Friday (``weekday``), by the exit's New York weekday."""
-    days = np.array([when.astimezone(NEW_YORK).weekday() for when in closed.exit_times], dtype=int)
+    days = np.array([when.weekday() for when in closed.ny_exits], dtype=int)
     return [
         {"weekday": name, **_group_row(closed.pnl[days == number])}
         for number, name in enumerate(WEEKDAYS)

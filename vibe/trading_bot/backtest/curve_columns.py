@@ -25,13 +25,12 @@ import orjson
 
 from vibe.common.models import require_aware
 from vibe.trading_bot.backtest.json_values import iso_utc, iso_utc_seconds
-from vibe.trading_bot.core.bar_columns import epoch_microseconds
+from vibe.trading_bot.core.bar_columns import MICROS_PER_SECOND, epoch_microseconds
 
 #: ``"YYYY-MM-DDTHH:MM:SS+00:00",``: one time of orjson's list, with its comma
 _ROW = 28
 #: the columns of a row that are not digits, and what they hold
 _FIXED = np.array([0, 5, 8, 11, 14, 17, 20, 21, 22, 23, 24, 25, 26])
-_MICROS_PER_SECOND = 1_000_000
 _TEMPLATE = np.frombuffer(b'"2000-01-01T00:00:00+00:00"', dtype=np.uint8)[_FIXED]
 
 
@@ -69,7 +68,7 @@ def curve_columns(curve: Sequence[tuple[datetime, float]]) -> CurveColumns:
     fast = _whole_utc_seconds(times)
     if fast is not None:
         whole_seconds, iso = fast
-        micros = whole_seconds * _MICROS_PER_SECOND
+        micros = whole_seconds * MICROS_PER_SECOND
         return CurveColumns(times, whole_seconds.astype(np.float64), iso, equity, micros)
     if None in {when.tzinfo for when in times}:
         require_aware("equity_curve time", next(w for w in times if w.tzinfo is None))

@@ -24,6 +24,7 @@ from datetime import datetime
 import numpy as np
 
 from vibe.common.models import Trade
+from vibe.trading_bot.utils.timefmt import NEW_YORK
 
 
 def r_multiple(trade: Trade, initial_stop: float | None) -> float | None:
@@ -42,7 +43,8 @@ class ClosedTrades:
     Attributes:
         index: shape (n,) int64, each trade's position in the run's trade list.
         symbols: the ``n`` tickers.
-        exit_times: the ``n`` exit times (tz-aware, as the trades hold them).
+        ny_exits: the ``n`` exit times in America/New_York (the breakdowns' months and
+            weekdays).
         pnl: shape (n,) float64, net P&L in USD (after fees).
         minutes: shape (n,) float64, ``exit_time - entry_time`` in minutes.
         r_multiples: shape (n,) float64, each trade's R-multiple, NaN when it has none.
@@ -50,7 +52,7 @@ class ClosedTrades:
 
     index: np.ndarray
     symbols: list[str]
-    exit_times: list[datetime]
+    ny_exits: list[datetime]
     pnl: np.ndarray
     minutes: np.ndarray
     r_multiples: np.ndarray
@@ -83,7 +85,7 @@ def closed_trades(
     return ClosedTrades(
         index=np.array([row[2] for row in rows], dtype=np.int64),
         symbols=[row[3] for row in rows],
-        exit_times=[row[0] for row in rows],
+        ny_exits=[row[0].astimezone(NEW_YORK) for row in rows],
         pnl=np.array([row[4] for row in rows], dtype=np.float64),
         minutes=np.array([row[5] for row in rows], dtype=np.float64),
         r_multiples=np.array([np.nan if row[6] is None else row[6] for row in rows], dtype=float),

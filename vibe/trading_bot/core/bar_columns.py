@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _DAY_US = 86_400_000_000
+#: microseconds in a second (the unit of :func:`epoch_microseconds`)
+MICROS_PER_SECOND = 1_000_000
 
 
 class _Kept:

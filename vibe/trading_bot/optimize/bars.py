@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from vibe.trading_bot.core.bar_columns import share_columns
 from vibe.trading_bot.core.scheduler import NEW_YORK, MarketScheduler
 from vibe.trading_bot.data.providers.replay import ReplayProvider, preload_frames
 
@@ -84,6 +85,9 @@ def install(bars: BarSet, *, materialize: bool) -> Path:
     """Serve ``bars`` to this process's backtests; the folder to pass as ``--data``.
 
     Idempotent: a bar set already installed (same digest) returns its folder at once.
+    The process's backtests then share the bars' columns and each session's ``Bar``
+    objects (:func:`~vibe.trading_bot.core.bar_columns.share_columns`): a process with
+    a bar set installed runs many trials on it.
 
     Args:
         bars: the bar set.
@@ -93,6 +97,7 @@ def install(bars: BarSet, *, materialize: bool) -> Path:
     folder = _INSTALLED.get(bars.digest)
     if folder is not None:
         return folder
+    share_columns()
     if materialize:
         folder = Path(tempfile.mkdtemp(prefix=f"vibe-optimize-bars-{bars.digest[:12]}-"))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)

@@ -21,7 +21,6 @@ from datetime import date
 from typing import Any
 
 from vibe.common.errors import ConfigurationError, VibeError
-from vibe.trading_bot.core.bar_columns import share_columns
 from vibe.trading_bot.optimize.bars import BarSet, install
 
 #: Settings groups whose values a backtest reads and a trial therefore sends.
@@ -102,31 +101,23 @@ _DEFAULT_BARS: list[BarSet] = []
 def init_local_worker(bars: BarSet) -> None:
     """Pool initializer: ignore Ctrl-C (the parent handles it) and install ``bars`` once.
 
-    Trials share the bars' columns and each session's ``Bar`` objects
-    (:func:`~vibe.trading_bot.core.bar_columns.share_columns`). The worker's log lines
-    (each backtest logs its warnings to stdout) are dropped: they would tear the
-    progress bar; a trial's error is reported with the trial.
+    The worker's log lines (each backtest logs its warnings to stdout) are dropped: they
+    would tear the progress bar; a trial's error is reported with the trial.
     """
     import signal
     import sys
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the process's lifetime
-    share_columns()
     install(bars, materialize=False)
     _DEFAULT_BARS[:] = [bars]
 
 
 def prepare_worker(bars: BarSet) -> None:
-    """Import what a trial runs and install ``bars`` (a Dask worker, before its first trial).
-
-    Trials share the bars' columns and each session's ``Bar`` objects, as in a local
-    pool worker (:func:`init_local_worker`).
-    """
+    """Import what a trial runs and install ``bars`` (a Dask worker, before its first trial)."""
     import vibe.trading_bot.backtest.runner
     import vibe.trading_bot.core.orchestrator  # noqa: F401 - imported for the trials
 
-    share_columns()
     install(bars, materialize=True)
 
 
