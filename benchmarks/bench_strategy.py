@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from vibe.common.models import Bar, PositionSide, SignalAction
-from vibe.common.strategies import BarContext, OrbStrategy, orb_signals, session_bounds
+from vibe.common.strategies import BarContext, OrbStrategy
+from vibe.common.strategies.orb_vectorized import orb_signals, session_bounds
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SPY_YEAR = DATA / "bars_1m" / "alpaca_spy_2024-03_2025-04" / "SPY_1m.csv"

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-import pandas as pd
 
 from vibe.trading_bot.backtest.curve_columns import CurveColumns
 from vibe.trading_bot.backtest.metrics import max_drawdown_pct
 from vibe.trading_bot.core.bar_columns import MICROS_PER_SECOND
+from vibe.trading_bot.data.bar_table import BarTable, utc_from_microseconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,29 +75,28 @@ class Benchmark:
 
 
 def _leg(
-    symbol: str, frame: pd.DataFrame | None, ends: np.ndarray, bar_seconds: int
+    symbol: str, bars: BarTable | None, ends: np.ndarray, bar_seconds: int
 ) -> tuple[SymbolHold, np.ndarray | None]:
     """The leg's hold and its closes at each curve time (NaN before its first bar).
 
     ``ends``: the curve's times, int64 UTC epoch microseconds.
     """
-    if frame is None or frame.empty:
+    if bars is None or not len(bars):
         return SymbolHold(symbol, None, None, None, None), None
-    starts = pd.DatetimeIndex(frame.index).as_unit("us")
-    bar_ends = starts.asi8 + bar_seconds * MICROS_PER_SECOND
-    closes = frame["close"].to_numpy(dtype=float)
+    bar_ends = bars.starts + bar_seconds * MICROS_PER_SECOND
+    closes = bars.closes
     pos = np.searchsorted(bar_ends, ends, side="right") - 1
     marked = np.where(pos >= 0, closes[np.clip(pos, 0, None)], np.nan)
-    first_open = float(frame["open"].iloc[0])
+    first_open = float(bars.opens[0])
     last = int(pos[-1])
     last_close = float(closes[last]) if last >= 0 else None
     ret = None if last_close is None else (last_close / first_open - 1.0) * 100.0
-    first_time = starts[0].to_pydatetime()
+    first_time = utc_from_microseconds(int(bars.starts[0]))
     return SymbolHold(symbol, first_time, first_open, last_close, ret), marked
 
 
 def buy_and_hold(
-    frames: Mapping[str, pd.DataFrame | None],
+    bars: Mapping[str, BarTable | None],
     symbols: Sequence[str],
     curve: CurveColumns,
     initial_capital: float,
@@ -106,8 +105,8 @@ def buy_and_hold(
     """The benchmark marked at the times of the strategy's equity ``curve`` (module docstring).
 
     Args:
-        frames: symbol -> its bars in the traded sessions (a bar frame: UTC start-time
-            index, ``open`` and ``close`` in USD per share), oldest first.
+        bars: symbol -> its bars in the traded sessions (UTC starts, ``opens`` and
+            ``closes`` in USD per share), oldest first.
         symbols: the run's symbols (each gets ``initial_capital / len(symbols)``).
         curve: the strategy's equity curve as columns; its times (bar closes, read as
             exact epoch microseconds from :attr:`CurveColumns.micros`) are ascending.
@@ -124,7 +123,7 @@ def buy_and_hold(
     value = np.zeros(len(ends), dtype=float)
     legs: list[SymbolHold] = []
     for symbol in symbols:
-        leg, marked = _leg(symbol, frames.get(symbol), ends, bar_seconds)
+        leg, marked = _leg(symbol, bars.get(symbol), ends, bar_seconds)
         legs.append(leg)
         if marked is None or leg.first_open is None:
             value += share

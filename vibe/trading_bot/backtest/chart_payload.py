@@ -36,7 +36,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from vibe.common.errors import InvalidInputError
 from vibe.common.models import Trade
@@ -47,10 +46,10 @@ from vibe.trading_bot.backtest.price_history import (
     opening_ranges,
 )
 from vibe.trading_bot.backtest.report import BacktestResult
+from vibe.trading_bot.data.bar_table import BarTable
 
 #: the finest price step a report keeps, decimals (as the JSON report's prices)
 MAX_PRICE_DECIMALS = 6
-_PRICE_COLUMNS = ("open", "high", "low", "close")
 #: how many prices :func:`price_scale` tries a scale on before it scales all of them
 SCALE_SAMPLE = 1_000
 #: an int16 column may list up to one difference in this many as a wide exception
@@ -134,22 +133,22 @@ def _scaled_or_none(values: np.ndarray, scale: int) -> list[int | None]:
     return [None if np.isnan(v) else round(v * scale) for v in values.tolist()]
 
 
-def symbol_bars(history: PriceHistory, symbol: str, frame: pd.DataFrame) -> dict[str, Any]:
+def symbol_bars(history: PriceHistory, symbol: str, bars: BarTable) -> dict[str, Any]:
     """One symbol's ``symbols`` entry (see the module docstring).
 
     Raises:
         InvalidInputError: a price or volume is missing or not finite (names the symbol).
     """
-    prices = frame.loc[:, list(_PRICE_COLUMNS)].to_numpy(dtype=float)
-    volume = frame["volume"].to_numpy(dtype=float)
+    prices = np.column_stack((bars.opens, bars.highs, bars.lows, bars.closes)).astype(float)
+    volume = bars.volumes.astype(float)
     if not (np.isfinite(prices).all() and np.isfinite(volume).all()):
         raise InvalidInputError(f"bars of {symbol}: a price or volume is not finite")
     scale = price_scale(prices)
     scaled = np.round(prices * scale)
-    ranges = opening_ranges(history, frame)
+    ranges = opening_ranges(history, bars)
     return {
         "scale": scale,
-        "t": packed(bar_start_seconds(frame)),
+        "t": packed(bar_start_seconds(bars)),
         **{name: packed(scaled[:, i]) for i, name in enumerate(("o", "h", "l", "c"))},
         "v": packed(np.round(volume)),
         "range_high": _scaled_or_none(ranges.high, scale),
@@ -204,9 +203,9 @@ def chart_payload(result: BacktestResult) -> dict[str, Any]:
             "close": history.session_closes.tolist(),
         }
         for symbol in result.config.symbols:
-            frame = history.bars.get(symbol)
-            if frame is not None and not frame.empty:
-                symbols[symbol] = symbol_bars(history, symbol, frame)
+            bars = history.bars.get(symbol)
+            if bars is not None and len(bars):
+                symbols[symbol] = symbol_bars(history, symbol, bars)
     return {
         "capital": result.config.initial_capital,
         "bar_seconds": None if history is None else history.bar_seconds,

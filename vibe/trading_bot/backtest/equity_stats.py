@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
-import pandas as pd
 
 from vibe.trading_bot.utils.timefmt import NEW_YORK
 
@@ -113,9 +112,7 @@ def day_changes(seconds: np.ndarray, equity: np.ndarray, initial_capital: float)
         return []
     values = np.asarray(equity, dtype=float)
     micros = np.round(np.asarray(seconds, dtype=float) * 1e6).astype(np.int64)
-    local = pd.to_datetime(micros, unit="us", utc=True).tz_convert(NEW_YORK)
-    wall = local.tz_localize(None).to_numpy()  # New York wall-clock times
-    day_numbers = wall.astype("datetime64[D]").astype(np.int64)  # days since 1970-01-01
+    day_numbers = new_york_day_numbers(micros)
     closing, days = _last_of_each_day(values, day_numbers)
     previous = np.concatenate(([initial_capital], closing[:-1]))
     previous[np.isnan(previous)] = initial_capital
@@ -149,3 +146,29 @@ def best_and_worst_day(changes: Sequence[DayChange]) -> tuple[DayChange | None, 
     best = max(changes, key=lambda change: change.return_pct)
     worst = min(changes, key=lambda change: change.return_pct)
     return best, worst
+
+
+_US_PER_HOUR = 3_600_000_000
+_US_PER_DAY = 86_400_000_000
+
+
+def new_york_day_numbers(micros: np.ndarray) -> np.ndarray:
+    """Shape (n,) int64: the New York date of each instant, as days since 1970-01-01.
+
+    Args:
+        micros: shape (n,) int64, UTC epoch microseconds.
+
+    The UTC offset is looked up once per distinct UTC hour (``zoneinfo``): New York
+    changes offset only at 2:00 local time, which is 06:00 or 07:00 UTC, a whole UTC
+    hour, so one offset holds for each whole UTC hour (IANA tz database,
+    America/New_York).
+    """
+    hours, which = np.unique(micros // _US_PER_HOUR, return_inverse=True)
+    offsets = np.array([_offset_us(hour) for hour in hours.tolist()], dtype=np.int64)
+    days: np.ndarray = (micros + offsets[which]) // _US_PER_DAY
+    return days
+
+
+def _offset_us(hour: int) -> int:
+    offset = datetime.fromtimestamp(hour * 3600, NEW_YORK).utcoffset() or timedelta(0)
+    return offset // timedelta(microseconds=1)

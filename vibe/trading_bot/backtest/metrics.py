@@ -24,11 +24,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from vibe.common.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REGULAR_SESSION_MINUTES = 390
 SESSIONS_PER_YEAR = 252

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
-import pandas as pd
 
 from vibe.common.errors import InvalidInputError
+from vibe.trading_bot.data.bar_table import BarTable
 
-_NS_PER_SECOND = 1_000_000_000
+_US_PER_SECOND = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +42,9 @@ class PriceHistory:
     """The traded sessions and each symbol's bars in them.
 
     Attributes:
-        bars: symbol -> its bars (UTC bar-start index, ``open``, ``high``, ``low``,
-            ``close`` in USD per share, ``volume`` in shares), oldest first; ``None``
-            when the bars could not be read again after the run.
+        bars: symbol -> its bars (a :class:`BarTable`: UTC bar starts, prices in USD per
+            share, volumes in shares), oldest first; ``None`` when the bars could not be
+            read again after the run.
         session_opens: shape (sessions,) int64, session opens, UTC epoch seconds, ascending.
         session_closes: shape (sessions,) int64, session closes (early closes included),
             UTC epoch seconds.
@@ -52,7 +52,7 @@ class PriceHistory:
         bar_seconds: the bar length, seconds (60 for ``1m``, 300 for ``5m``).
     """
 
-    bars: Mapping[str, pd.DataFrame | None]
+    bars: Mapping[str, BarTable | None]
     session_opens: np.ndarray
     session_closes: np.ndarray
     orb_minutes: int
@@ -60,7 +60,7 @@ class PriceHistory:
 
 
 def price_history(
-    bars: Mapping[str, pd.DataFrame | None],
+    bars: Mapping[str, BarTable | None],
     sessions: Sequence[tuple[date, datetime, datetime]],
     orb_minutes: int,
     bar_seconds: int,
@@ -83,23 +83,24 @@ def price_history(
     return PriceHistory(dict(bars), opens, closes, orb_minutes, bar_seconds)
 
 
-def bar_start_seconds(frame: pd.DataFrame) -> np.ndarray:
-    """Shape (bars,) int64: each bar's start, UTC epoch seconds (from the frame's index)."""
-    return pd.DatetimeIndex(frame.index).as_unit("ns").asi8 // _NS_PER_SECOND
+def bar_start_seconds(bars: BarTable) -> np.ndarray:
+    """Shape (bars,) int64: each bar's start, UTC epoch seconds (whole, rounded down)."""
+    seconds: np.ndarray = bars.starts // _US_PER_SECOND
+    return seconds
 
 
-def opening_ranges(history: PriceHistory, frame: pd.DataFrame) -> OpeningRanges:
-    """Each session's opening range in ``frame`` (see the module docstring for the rule)."""
+def opening_ranges(history: PriceHistory, bars: BarTable) -> OpeningRanges:
+    """Each session's opening range in ``bars`` (see the module docstring for the rule)."""
     count = history.session_opens.size
     high = np.full(count, np.nan)
     low = np.full(count, np.nan)
-    if frame.empty or count == 0:
+    if not len(bars) or count == 0:
         return OpeningRanges(high, low)
-    starts = bar_start_seconds(frame)
+    starts = bar_start_seconds(bars)
     which = np.searchsorted(history.session_opens, starts, side="right") - 1
     opens = history.session_opens[np.clip(which, 0, None)]
     inside = (which >= 0) & (starts < opens + history.orb_minutes * 60)
     sessions = which[inside]
-    np.fmax.at(high, sessions, frame["high"].to_numpy(dtype=float)[inside])
-    np.fmin.at(low, sessions, frame["low"].to_numpy(dtype=float)[inside])
+    np.fmax.at(high, sessions, bars.highs[inside])
+    np.fmin.at(low, sessions, bars.lows[inside])
     return OpeningRanges(high, low)

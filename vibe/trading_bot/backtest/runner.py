@@ -49,9 +49,8 @@ from vibe.trading_bot.data.frames import timeframe_seconds
 from vibe.trading_bot.storage.trade_store import TradeStore
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from vibe.trading_bot.core.daemon import Daemon
+    from vibe.trading_bot.data.bar_table import BarTable
 
 PARAM_GROUPS = ("strategy", "risk", "exchange")
 EXTRA_PARAMS = ("initial_capital",)
@@ -160,11 +159,11 @@ async def run_backtest(
         last = curve[-1][0].astimezone(NEW_YORK).date() if curve else request.start
         request = dataclasses.replace(request, end=max(request.start, last))
     result = _result(settings, request, trades, curve, processor)
-    frames = outcome.feed.frames if outcome.feed is not None else {}
+    tables = outcome.feed.tables if outcome.feed is not None else {}
     benchmark, prices = None, None
     if report_extras:
         benchmark, prices = await _benchmark(
-            outcome.daemon, request, result.curve_columns, settings, frames
+            outcome.daemon, request, result.curve_columns, settings, tables
         )
     return result.replaced(
         stop_reason=outcome.stop_reason,
@@ -179,24 +178,24 @@ async def _benchmark(
     request: BacktestRequest,
     curve: CurveColumns,
     settings: AppSettings,
-    loaded: Mapping[str, pd.DataFrame | None],
+    loaded: Mapping[str, BarTable | None],
 ) -> tuple[Benchmark | None, PriceHistory | None]:
     """Equal-weight buy and hold of the run's symbols over the bars it traded, and those bars.
 
     ``curve``: the run's equity curve as columns (the result's, shared with the reports).
-    ``loaded``: the bar frames the run's feed read (no second read), else the data
+    ``loaded``: the bars the run's feed read (no second read), else the data
     manager is asked again (:func:`.session_bars`).
     """
     if not curve.times:
         return None, None
     if set(loaded) >= set(request.symbols):
         sessions = daemon.scheduler.session_list(request.start, request.end)
-        frames: dict[str, pd.DataFrame | None] = {}
+        bars: dict[str, BarTable | None] = {}
         for symbol in request.symbols:
-            frame = loaded[symbol]
-            frames[symbol] = None if frame is None else in_sessions(frame, sessions)
+            table = loaded[symbol]
+            bars[symbol] = None if table is None else in_sessions(table, sessions)
     else:
-        frames = await session_bars(
+        bars = await session_bars(
             daemon.data,
             daemon.scheduler,
             request.symbols,
@@ -206,9 +205,9 @@ async def _benchmark(
         )
     bar_seconds = timeframe_seconds(request.timeframe)
     capital = settings.trading.initial_capital
-    benchmark = buy_and_hold(frames, request.symbols, curve, capital, bar_seconds)
+    benchmark = buy_and_hold(bars, request.symbols, curve, capital, bar_seconds)
     sessions = daemon.scheduler.session_list(request.start, request.end)
-    prices = price_history(frames, sessions, settings.strategy.orb_minutes, bar_seconds)
+    prices = price_history(bars, sessions, settings.strategy.orb_minutes, bar_seconds)
     return benchmark, prices
 
 

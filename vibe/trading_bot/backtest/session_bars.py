@@ -15,10 +15,8 @@ import logging
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 
-import numpy as np
-import pandas as pd
-
 from vibe.trading_bot.core.scheduler import MarketScheduler
+from vibe.trading_bot.data.bar_table import BarTable
 from vibe.trading_bot.data.manager import DataManager
 from vibe.trading_bot.utils.logger import get_logger
 
@@ -37,18 +35,9 @@ def _quiet_data_warnings() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def in_sessions(
-    frame: pd.DataFrame, sessions: Sequence[tuple[date, datetime, datetime]]
-) -> pd.DataFrame:
-    """Rows of a bar frame whose start lies in one of ``sessions`` (``open <= t < close``)."""
-    if frame.empty or not sessions:
-        return frame.iloc[:0]
-    starts = pd.DatetimeIndex(frame.index).as_unit("ns").asi8
-    opens = pd.DatetimeIndex([s[1] for s in sessions]).tz_convert("UTC").as_unit("ns").asi8
-    closes = pd.DatetimeIndex([s[2] for s in sessions]).tz_convert("UTC").as_unit("ns").asi8
-    which = np.searchsorted(opens, starts, side="right") - 1
-    inside = (which >= 0) & (starts < closes[np.clip(which, 0, None)])
-    return frame[inside]
+def in_sessions(bars: BarTable, sessions: Sequence[tuple[date, datetime, datetime]]) -> BarTable:
+    """The bars whose start lies in one of ``sessions`` (``open <= t < close``)."""
+    return bars.in_windows([(opened, closed) for _, opened, closed in sessions])
 
 
 async def session_bars(
@@ -58,7 +47,7 @@ async def session_bars(
     timeframe: str,
     start: date,
     end: date,
-) -> dict[str, pd.DataFrame | None]:
+) -> dict[str, BarTable | None]:
     """Symbol -> its bars in the sessions ``start..end`` (``None`` when not available).
 
     A symbol whose bars cannot be read again (a provider failing now, whatever the
@@ -67,17 +56,17 @@ async def session_bars(
     never lost to this second read.
     """
     sessions = scheduler.session_list(start, end)
-    out: dict[str, pd.DataFrame | None] = {}
+    out: dict[str, BarTable | None] = {}
     if not sessions:
         return dict.fromkeys(symbols)
     first, last = sessions[0][1], sessions[-1][2]
     for symbol in symbols:
         try:
             with _quiet_data_warnings():
-                frame = await data.get_history(symbol, timeframe, first, last)
+                bars = await data.get_history_table(symbol, timeframe, first, last)
         except Exception as exc:  # a benchmark never costs the run's report
             _log.warning("benchmark bars unavailable", symbol=symbol, error=str(exc))
             out[symbol] = None
             continue
-        out[symbol] = in_sessions(frame, sessions)
+        out[symbol] = in_sessions(bars, sessions)
     return out

@@ -19,18 +19,15 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import repeat
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vibe.common.models import Bar
-from vibe.trading_bot.data.frames import BAR_COLUMNS, dt_index
+from vibe.trading_bot.data.bar_table import BarTable, epoch_microseconds
 
-if TYPE_CHECKING:
-    import pandas as pd
+__all__ = ["MICROS_PER_SECOND", "BarColumns", "epoch_microseconds", "share_columns"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _DAY_US = 86_400_000_000
 #: microseconds in a second (the unit of :func:`epoch_microseconds`)
 MICROS_PER_SECOND = 1_000_000
@@ -88,11 +85,6 @@ def share_columns(limit: int = 4, max_bars: int = DEFAULT_MAX_KEPT_BARS) -> None
     _KEPT.limit, _KEPT.max_bars = limit, max_bars
 
 
-def epoch_microseconds(when: datetime) -> int:
-    """``when`` (tz-aware) as integer microseconds since 1970-01-01 UTC (exact)."""
-    return (when - _EPOCH) // _MICROSECOND
-
-
 @dataclass(frozen=True, slots=True)
 class BarColumns:
     """The bars of one symbol, oldest first, as columns.
@@ -131,18 +123,11 @@ class BarColumns:
         object.__setattr__(self, "_times", (offsets, time_of))
 
     @classmethod
-    def of(cls, symbol: str, frame: pd.DataFrame | None, interval_seconds: int) -> BarColumns:
-        """The columns of a bar frame (``normalize_bars`` layout); empty for ``None``."""
-        if frame is None:
-            empty = np.empty(0)
-            return cls(symbol, interval_seconds, empty.astype(np.int64), empty, empty, empty,
-                       empty, empty.astype(np.int64))  # fmt: skip
-        opens, highs, lows, closes = (
-            frame[name].to_numpy(dtype=np.float64) for name in BAR_COLUMNS[:4]
-        )
-        volumes = frame[BAR_COLUMNS[4]].to_numpy().astype(np.int64, copy=False)
-        starts = dt_index(frame).as_unit("us").asi8
-        arrays = (starts, opens, highs, lows, closes, volumes)
+    def of(cls, symbol: str, table: BarTable | None, interval_seconds: int) -> BarColumns:
+        """The columns of a symbol's bars (a validated :class:`BarTable`); empty for ``None``."""
+        table = BarTable.empty() if table is None else table
+        starts = table.starts
+        arrays = (starts, table.opens, table.highs, table.lows, table.closes, table.volumes)
         if not _KEPT.limit or not len(starts):
             return cls(symbol, interval_seconds, *arrays)
         return _shared(symbol, interval_seconds, arrays)

@@ -14,19 +14,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from vibe.common.errors import InvalidInputError, NoDataError
 from vibe.common.models import Bar
 from vibe.trading_bot.core.bar_columns import BarColumns, epoch_microseconds
 from vibe.trading_bot.core.scheduler import MarketScheduler
+from vibe.trading_bot.data.bar_table import BarTable
 from vibe.trading_bot.data.frames import timeframe_seconds
 from vibe.trading_bot.data.manager import DataManager
 from vibe.trading_bot.utils.logger import get_logger
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 _log = get_logger(__name__)
 NEW_YORK = ZoneInfo("America/New_York")
@@ -62,20 +59,20 @@ class HistoricalFeed:
     """Bars of ``symbols`` for the sessions ``start..end`` (dates inclusive), plus warm-up.
 
     Args:
-        data: where history comes from (validated bar frames).
+        data: where history comes from (validated bars).
         scheduler: the market calendar (sessions, early closes).
         symbols: tickers to load.
         timeframe: ``1m`` or ``5m`` (any timeframe the data layer supports).
         start: first session traded (ET date).
         end: last session traded (ET date, inclusive).
         warmup_sessions: sessions before ``start`` loaded for warm-up.
-        keep_frames: keep each symbol's validated bar frame in :attr:`frames` after
+        keep_tables: keep each symbol's validated bars in :attr:`tables` after
             :meth:`load` (a backtest's benchmark and price charts reuse them instead
             of reading the bars again).
 
     Attributes:
-        frames: symbol -> the bar frame read for the warm-up and traded sessions
-            (``None`` when the data had none); empty unless ``keep_frames``.
+        tables: symbol -> the bars read for the warm-up and traded sessions
+            (``None`` when the data had none); empty unless ``keep_tables``.
 
     Raises:
         InvalidInputError: ``end`` before ``start``, or no session between them.
@@ -91,7 +88,7 @@ class HistoricalFeed:
         end: date,
         warmup_sessions: int = 1,
         *,
-        keep_frames: bool = False,
+        keep_tables: bool = False,
     ) -> None:
         if end < start:
             raise InvalidInputError(f"end={end.isoformat()} is before start={start.isoformat()}")
@@ -106,8 +103,8 @@ class HistoricalFeed:
         self.symbols = sorted(symbols)
         self._warmup_days = sessions_before(scheduler, start, warmup_sessions)
         self._columns: dict[str, BarColumns] = {}
-        self._keep_frames = keep_frames
-        self.frames: dict[str, pd.DataFrame | None] = {}
+        self._keep_tables = keep_tables
+        self.tables: dict[str, BarTable | None] = {}
 
     async def load(self) -> None:
         """Read every symbol's bars for the warm-up and traded sessions.
@@ -125,13 +122,14 @@ class HistoricalFeed:
         last = self.days[-1].close
         for symbol in self.symbols:
             why = ""
+            table: BarTable | None
             try:
-                frame = await self._data.get_history(symbol, self._timeframe, first, last)
+                table = await self._data.get_history_table(symbol, self._timeframe, first, last)
             except NoDataError as exc:
-                frame, why = None, f" ({exc})"
-            columns = BarColumns.of(symbol, frame, self._interval)
-            if self._keep_frames:
-                self.frames[symbol] = frame
+                table, why = None, f" ({exc})"
+            columns = BarColumns.of(symbol, table, self._interval)
+            if self._keep_tables:
+                self.tables[symbol] = table
             if columns.index(self.days[0].open) == len(columns):
                 raise NoDataError(
                     f"symbol {symbol} has no {self._timeframe} bars between "

@@ -72,7 +72,7 @@ class RunOutcome:
             stop is not counted but reported in ``interrupted``.
         interrupted: the session a stop cut short, if any.
         feed: the replay's or backtest's bar feed (``None`` live); a backtest's keeps
-            the bar frames it read (:attr:`HistoricalFeed.frames`).
+            the bars it read (:attr:`HistoricalFeed.tables`).
     """
 
     daemon: Daemon
@@ -278,7 +278,7 @@ class Orchestrator:
             plan.start,
             plan.end,
             warmup_sessions_needed(self.settings.strategy.volume_lookback_bars, plan.timeframe),
-            keep_frames=plan.record_equity,
+            keep_tables=plan.record_equity,
         )
         self._feed = feed
         await feed.load()

@@ -22,13 +22,16 @@ import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from vibe.common.errors import DataError
 from vibe.trading_bot.data.frames import BAR_COLUMNS
 from vibe.trading_bot.data.iso_offset_times import fixed_offset_epoch_us
+
+if TYPE_CHECKING:  # imported when a file is read: not by the CSV backtest path (bar_csv_bytes)
+    import pandas as pd
 
 TIMESTAMP = "timestamp"
 CSV_COLUMNS = (TIMESTAMP, *BAR_COLUMNS)
@@ -70,6 +73,8 @@ def read_bar_csv(path: Path) -> tuple[pd.DataFrame, MalformedRows]:
     Raises:
         DataError: the file is empty, lacks a column, or cannot be read.
     """
+    import pandas as pd
+
     _check_header(path)
     try:
         raw = pd.read_csv(path, engine="c")
@@ -116,6 +121,8 @@ def _clean_or_none(raw: pd.DataFrame) -> pd.DataFrame | None:
 
 def _utc_index(texts: pd.Series) -> pd.DatetimeIndex | None:
     """The times as a UTC index named ``timestamp``; ``None`` when one is not ISO-8601."""
+    import pandas as pd
+
     fast = fixed_offset_epoch_us(texts)
     if fast is not None:
         return pd.DatetimeIndex(fast.astype("datetime64[us]"), name=TIMESTAMP).tz_localize("UTC")
@@ -126,6 +133,8 @@ def _utc_index(texts: pd.Series) -> pd.DatetimeIndex | None:
 
 
 def _read_rows(path: Path) -> tuple[pd.DataFrame, MalformedRows]:
+    import pandas as pd
+
     bad: list[int] = []
     stamps: list[str] = []
     rows: list[list[float]] = []

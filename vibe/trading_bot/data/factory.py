@@ -25,7 +25,6 @@ from vibe.common.clock import Clock, MonotonicTimer, Timer
 from vibe.trading_bot.config.settings import AppSettings
 from vibe.trading_bot.core.health_reporter import HealthReporter
 from vibe.trading_bot.core.scheduler import MarketScheduler
-from vibe.trading_bot.data.cache import ParquetCache
 from vibe.trading_bot.data.manager import DataManager
 from vibe.trading_bot.data.market_health import MarketDataHealth
 from vibe.trading_bot.data.providers.base import HistoryProvider, StreamingProvider
@@ -61,6 +60,7 @@ def build_data_manager(
     if replay_dir is not None:
         replay = ReplayProvider(replay_dir, scheduler, timeframe=timeframe)
         return DataManager(scheduler, clock, health, [replay], [replay])
+    from vibe.trading_bot.data.cache import ParquetCache  # pandas: not in replays
     from vibe.trading_bot.data.providers.yahoo import YahooProvider  # yfinance: not in replays
 
     cache = ParquetCache(

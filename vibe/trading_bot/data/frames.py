@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
-import pandas as pd
 
 from vibe.common.errors import DataError, InvalidInputError
 from vibe.common.models import Bar, require_aware
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built (not on the CSV backtest path)
+    import pandas as pd
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 BAR_COLUMNS = (*PRICE_COLUMNS, "volume")
@@ -43,11 +45,13 @@ def timeframe_seconds(timeframe: str) -> int:
 
 def dt_index(frame: pd.DataFrame) -> pd.DatetimeIndex:
     """The ``DatetimeIndex`` of a bar frame (typed for mypy)."""
-    return cast(pd.DatetimeIndex, frame.index)
+    return cast("pd.DatetimeIndex", frame.index)
 
 
 def empty_bars() -> pd.DataFrame:
     """A bar frame with no rows (right index type and dtypes)."""
+    import pandas as pd
+
     index = pd.DatetimeIndex([], tz="UTC", name="timestamp").as_unit("ns")
     frame = pd.DataFrame(
         {col: np.array([], dtype=np.float64) for col in PRICE_COLUMNS}, index=index
@@ -69,6 +73,8 @@ def normalize_bars(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     Raises:
         DataError: a column is missing or the index is not tz-aware datetimes.
     """
+    import pandas as pd
+
     renamed = frame.rename(columns=str.lower)
     missing = [col for col in BAR_COLUMNS if col not in renamed.columns]
     if missing:
@@ -103,6 +109,8 @@ def frame_to_bars(symbol: str, frame: pd.DataFrame, interval_seconds: int) -> It
 
 def bars_to_frame(bars: Iterable[Bar]) -> pd.DataFrame:
     """A bar frame from :class:`Bar` objects (one symbol), sorted by start time."""
+    import pandas as pd
+
     rows = list(bars)
     if not rows:
         return empty_bars()
@@ -120,8 +128,8 @@ def bars_to_frame(bars: Iterable[Bar]) -> pd.DataFrame:
     return frame.sort_index()
 
 
-def check_range(start: datetime, end: datetime) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Validate a request range and return it as UTC ``Timestamp`` objects.
+def require_range(start: datetime, end: datetime) -> None:
+    """Check a request range: both bounds tz-aware and ``start < end``.
 
     Raises:
         InvalidInputError: either bound is naive, or ``end <= start``.
@@ -132,6 +140,17 @@ def check_range(start: datetime, end: datetime) -> tuple[pd.Timestamp, pd.Timest
         raise InvalidInputError(
             f"end={end.isoformat()} is not after start={start.isoformat()}; expected start < end"
         )
+
+
+def check_range(start: datetime, end: datetime) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Validate a request range (:func:`require_range`) and return it as UTC ``Timestamp``.
+
+    Raises:
+        InvalidInputError: either bound is naive, or ``end <= start``.
+    """
+    import pandas as pd
+
+    require_range(start, end)
     return pd.Timestamp(start).tz_convert("UTC"), pd.Timestamp(end).tz_convert("UTC")
 
 

@@ -18,9 +18,12 @@ epoch by H. Hinnant's ``days_from_civil``
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WIDTH = 25
 #: columns of the digits and of the fixed characters in ``YYYY-MM-DDTHH:MM:SS+HH:MM``
@@ -40,8 +43,16 @@ def fixed_offset_epoch_us(texts: pd.Series) -> np.ndarray | None:
             is an Arrow-backed string column without missing values).
     """
     chars = _fixed_width_chars(texts)
-    if chars is None:
-        return None
+    return None if chars is None else chars_epoch_us(chars)
+
+
+def chars_epoch_us(chars: np.ndarray) -> np.ndarray | None:
+    """Shape (n,) int64 UTC epoch microseconds of fixed-width times, or ``None``.
+
+    Args:
+        chars: shape (n, 25) uint8, the characters of each time (``None`` is returned
+            unless every row is ``YYYY-MM-DDTHH:MM:SS+HH:MM`` and a real date and time).
+    """
     if not (chars[:, _FIXED] == _FIXED_CHARS).all():
         return None
     signs = chars[:, _SIGN]
@@ -67,6 +78,8 @@ def _fixed_width_chars(texts: pd.Series) -> np.ndarray | None:
     """Shape (n, 25) uint8: the characters of each text, when all are 25 ASCII bytes."""
     if not len(texts) or texts.hasnans:
         return None
+    import pyarrow as pa
+
     try:
         array = pa.array(texts)  # no copy for an Arrow-backed string column
     except (pa.ArrowInvalid, pa.ArrowTypeError):

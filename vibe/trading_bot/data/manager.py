@@ -19,11 +19,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-
-import pandas as pd
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
 
 from vibe.common.clock import Clock
 from vibe.common.errors import (
@@ -36,11 +35,12 @@ from vibe.common.errors import (
 from vibe.common.models import Bar
 from vibe.trading_bot.core.health_reporter import HealthReporter, HealthState
 from vibe.trading_bot.core.scheduler import MarketScheduler
-from vibe.trading_bot.data.cache import ParquetCache
+from vibe.trading_bot.data.bar_table import BarTable
 from vibe.trading_bot.data.frames import (
     TIMEFRAME_SECONDS,
     check_range,
     frame_to_bars,
+    require_range,
     timeframe_seconds,
 )
 from vibe.trading_bot.data.gaps import expected_starts
@@ -49,7 +49,13 @@ from vibe.trading_bot.data.providers.base import HistoryProvider, StreamingProvi
 from vibe.trading_bot.data.validation import BarValidator
 from vibe.trading_bot.utils.logger import get_logger
 
+if TYPE_CHECKING:  # pandas: not imported on the CSV backtest path (see get_history_table)
+    import pandas as pd
+
+    from vibe.trading_bot.data.cache import ParquetCache
+
 _log = get_logger(__name__)
+_Bars = TypeVar("_Bars", "pd.DataFrame", BarTable)
 _TIMEFRAME_OF = {seconds: name for name, seconds in TIMEFRAME_SECONDS.items()}
 
 
@@ -171,20 +177,51 @@ class DataManager:
             self._cache.store(symbol, timeframe, frame, gap_start, gap_end)
         return self._cache.load(symbol, timeframe, lo, hi)
 
+    async def get_history_table(
+        self, symbol: str, timeframe: str, start: datetime, end: datetime
+    ) -> BarTable:
+        """:meth:`get_history` as a :class:`BarTable`: the same validated bars.
+
+        Without a cache, a provider that reads tables itself (the replay folder's
+        CSVs) answers without pandas; otherwise the frame is converted.
+
+        Raises:
+            The errors of :meth:`get_history`.
+        """
+        timeframe_seconds(timeframe)
+        require_range(start, end)
+        start, end = start.astimezone(UTC), end.astimezone(UTC)  # as get_history's messages
+        if self._cache is not None or self.offline:
+            return BarTable.from_frame(await self.get_history(symbol, timeframe, start, end))
+        return await self._first_answer(symbol, timeframe, start, end, _fetch_table)
+
     async def _fetch_chain(
         self, symbol: str, timeframe: str, start: datetime, end: datetime
     ) -> pd.DataFrame:
+        return await self._first_answer(symbol, timeframe, start, end, _fetch_frame)
+
+    async def _first_answer(
+        self,
+        symbol: str,
+        timeframe: str,
+        start: datetime,
+        end: datetime,
+        fetch: Callable[[HistoryProvider, str, str, datetime, datetime], Awaitable[_Bars]],
+    ) -> _Bars:
+        """The first history provider's validated answer (``fetch`` asks one)."""
         failures: list[tuple[str, Exception]] = []
         for provider in self._history:
             self.provider_calls += 1
             try:
-                frame = await provider.get_history(symbol, timeframe, start, end)
+                bars = await fetch(provider, symbol, timeframe, start, end)
             except (TemporaryError, DataError) as exc:
                 failures.append((provider.name, exc))
                 self._health.record_error(f"history from {provider.name} failed: {exc}")
                 self.fallbacks += 1
                 continue
-            return self.validator.clean_frame(symbol, frame)
+            if isinstance(bars, BarTable):
+                return self.validator.clean_table(symbol, bars)
+            return self.validator.clean_frame(symbol, bars)
         detail = "; ".join(f"{name}: {exc}" for name, exc in failures)
         request = f"{symbol} {timeframe} {start.isoformat()}..{end.isoformat()}"
         if failures and all(isinstance(exc, NoDataError) for _, exc in failures):
@@ -312,3 +349,20 @@ class DataManager:
         )
         self._health.set_state(HealthState.DEGRADED if stale else HealthState.HEALTHY, reason)
         return report
+
+
+async def _fetch_frame(
+    provider: HistoryProvider, symbol: str, timeframe: str, start: datetime, end: datetime
+) -> pd.DataFrame:
+    return await provider.get_history(symbol, timeframe, start, end)
+
+
+async def _fetch_table(
+    provider: HistoryProvider, symbol: str, timeframe: str, start: datetime, end: datetime
+) -> BarTable:
+    """The provider's own table when it reads tables (the replay folder), else its frame's."""
+    read_table = getattr(provider, "get_history_table", None)
+    if read_table is not None:
+        table: BarTable = await read_table(symbol, timeframe, start, end)
+        return table
+    return BarTable.from_frame(await provider.get_history(symbol, timeframe, start, end))

@@ -17,15 +17,19 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from vibe.common.models import Bar
+from vibe.trading_bot.data.bar_table import BarTable, utc_from_microseconds
 from vibe.trading_bot.data.frames import PRICE_COLUMNS
 from vibe.trading_bot.utils.logger import get_logger
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _log = get_logger(__name__)
 
@@ -88,24 +92,67 @@ class BarValidator:
         frame = frame.sort_index(kind="stable")
         o, h, lo, c = (frame[col].to_numpy(dtype=np.float64) for col in PRICE_COLUMNS)
         v = frame["volume"].to_numpy()
-        prices = np.vstack([o, h, lo, c])
-        checks = {
-            "bad_price": ~(np.isfinite(prices).all(axis=0) & (prices > 0).all(axis=0)),
-            "high_below_body": h < np.maximum(o, c),
-            "low_above_body": lo > np.minimum(o, c),
-            "negative_volume": v < 0,
-            "duplicate": frame.index.duplicated(keep="first"),
-        }
         bad = np.zeros(len(frame), dtype=bool)
-        for reason, mask in checks.items():
-            mask = mask & ~bad
+        for reason, mask in _problems(o, h, lo, c, v, frame.index.duplicated(keep="first")):
             for ts in frame.index[mask]:
                 self._reject(symbol, ts.to_pydatetime(), reason)
             bad |= mask
         return frame[~bad] if bad.any() else frame
+
+    def clean_table(self, symbol: str, table: BarTable) -> BarTable:
+        """:meth:`clean_frame` for a :class:`BarTable`: the same rules, counts and logs."""
+        starts = table.starts
+        if len(starts) > 1 and not (np.diff(starts) > 0).all():
+            table = table.take(np.argsort(starts, kind="stable"))
+            starts = table.starts
+        duplicated = np.zeros(len(starts), dtype=bool)
+        duplicated[1:] = starts[1:] == starts[:-1]
+        o, h, lo, c, v = table.opens, table.highs, table.lows, table.closes, table.volumes
+        bad = np.zeros(len(starts), dtype=bool)
+        for reason, mask in _problems(o, h, lo, c, v, duplicated):
+            for micros in starts[mask].tolist():
+                self._reject(symbol, utc_from_microseconds(micros), reason)
+            bad |= mask
+        return table.take(~bad) if bad.any() else table
 
     def _reject(self, symbol: str, ts: datetime, reason: str) -> None:
         self.rejections[reason] += 1
         if self.on_reject is not None:
             self.on_reject(symbol, reason)
         _log.warning("bar rejected", symbol=symbol, timestamp=ts.isoformat(), reason=reason)
+
+
+def _problems(
+    o: np.ndarray,
+    h: np.ndarray,
+    lo: np.ndarray,
+    c: np.ndarray,
+    v: np.ndarray,
+    duplicated: np.ndarray,
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Each rule of the module doc and the rows it rejects first, in the rules' order.
+
+    Args:
+        o: shape (n,) float64 opens, USD per share.
+        h: shape (n,) float64 highs.
+        lo: shape (n,) float64 lows.
+        c: shape (n,) float64 closes.
+        v: shape (n,) volumes, shares.
+        duplicated: shape (n,) bool, True for a row whose time an earlier row has.
+
+    Yields:
+        ``(reason, mask)``: shape (n,) bool, the rows breaking this rule and none before.
+    """
+    prices = np.vstack([o, h, lo, c])
+    checks = {
+        "bad_price": ~(np.isfinite(prices).all(axis=0) & (prices > 0).all(axis=0)),
+        "high_below_body": h < np.maximum(o, c),
+        "low_above_body": lo > np.minimum(o, c),
+        "negative_volume": v < 0,
+        "duplicate": duplicated,
+    }
+    bad = np.zeros(len(o), dtype=bool)
+    for reason, mask in checks.items():
+        mask = mask & ~bad
+        yield reason, mask
+        bad |= mask

@@ -64,7 +64,7 @@ async def fetch_bars(
     data = build_data_manager(settings, clock, health, scheduler, wall_clock=clock)
     warmup = warmup_sessions_needed(lookback_bars, trading.timeframe)
     feed = HistoricalFeed(
-        data, scheduler, trading.symbols, trading.timeframe, *window, warmup, keep_frames=True
+        data, scheduler, trading.symbols, trading.timeframe, *window, warmup, keep_tables=True
     )
     await data.connect()
     try:
@@ -75,7 +75,7 @@ async def fetch_bars(
         settings.storage.results_dir, tuple(trading.symbols), trading.timeframe, window
     )
     folder.mkdir(parents=True, exist_ok=True)
-    for symbol, frame in feed.frames.items():
-        if frame is not None:  # always, once load() returned (it refuses a symbol without bars)
-            frame.to_parquet(folder / f"{symbol}_{trading.timeframe}.parquet")
+    for symbol, table in feed.tables.items():
+        if table is not None:  # always, once load() returned (it refuses a symbol without bars)
+            table.to_frame().to_parquet(folder / f"{symbol}_{trading.timeframe}.parquet")
     return folder

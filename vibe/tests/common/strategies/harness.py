@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from vibe.common.models import Bar, PositionSide, SignalAction
-from vibe.common.strategies import BarContext, OrbParams, OrbStrategy, session_bounds
-from vibe.common.strategies.orb_vectorized import SIGNAL_COLUMNS
+from vibe.common.strategies import BarContext, OrbParams, OrbStrategy
+from vibe.common.strategies.orb_vectorized import SIGNAL_COLUMNS, session_bounds
 
 ET = ZoneInfo("America/New_York")
 COMPARED = list(SIGNAL_COLUMNS[2:])  # what both implementations decide (not session/bar_start)

@@ -11,8 +11,9 @@ import pytest
 from vibe.common.errors import InvalidInputError
 from vibe.common.models import ExitReason, PositionSide, SignalAction
 from vibe.common.risk import AccountState, OrderRequest, RiskManager, RiskParams, exit_levels
-from vibe.common.strategies import OrbParams, OrbStrategy, orb_signals
+from vibe.common.strategies import OrbParams, OrbStrategy
 from vibe.common.strategies.orb_rules import Rule
+from vibe.common.strategies.orb_vectorized import orb_signals
 from vibe.tests.common.strategies.harness import (
     ET,
     contexts,

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vibe.common.strategies import OrbParams, orb_signals
+from vibe.common.strategies import OrbParams
+from vibe.common.strategies.orb_vectorized import orb_signals
 from vibe.tests.common.strategies.harness import (
     contexts,
     load_bars,

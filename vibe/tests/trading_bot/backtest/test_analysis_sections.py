@@ -41,6 +41,7 @@ from vibe.trading_bot.backtest.runner import BacktestRequest, run_backtest
 from vibe.trading_bot.backtest.trade_stats import closed_trades, longest_run, trade_stats
 from vibe.trading_bot.config.loader import load_settings
 from vibe.trading_bot.config.settings import setting_names
+from vibe.trading_bot.data.bar_table import BarTable
 
 NY = ZoneInfo("America/New_York")
 SYMBOLS = ("AAPL", "MSFT", "SPY", "TSLA")
@@ -427,10 +428,11 @@ def test_a_symbol_without_bars_at_the_start_is_held_as_cash_until_its_first_bar(
     for symbol in ("SPY", "AAPL"):
         bars = csv_bars(shared_data, symbol)
         bars = bars[bars["timestamp"].str[:10] <= "2025-06-06"].set_index("start")
-        frames[symbol] = bars[["open", "close"]]
+        frames[symbol] = bars[["open", "high", "low", "close", "volume"]]
     frames["AAPL"] = frames["AAPL"][frames["AAPL"].index >= "2025-06-06T13:30:00Z"]
     times = [ts.to_pydatetime() + BAR for ts in frames["SPY"].index]
-    bench = buy_and_hold(frames, ["SPY", "AAPL"], curve_at(times), CAPITAL, 300)
+    tables = {symbol: BarTable.from_frame(frame) for symbol, frame in frames.items()}
+    bench = buy_and_hold(tables, ["SPY", "AAPL"], curve_at(times), CAPITAL, 300)
     assert bench is not None
     half = CAPITAL / 2
     spy, aapl = frames["SPY"], frames["AAPL"]
@@ -443,7 +445,7 @@ def test_a_symbol_without_bars_at_the_start_is_held_as_cash_until_its_first_bar(
     assert bench.equity[first_day:] == pytest.approx(expected_day2, abs=1e-9)
     legs = {leg.symbol: leg for leg in bench.symbols}
     assert legs["AAPL"].first_bar_time == datetime(2025, 6, 6, 13, 30, tzinfo=UTC)
-    assert buy_and_hold(frames, ["SPY"], curve_at([]), CAPITAL, 300) is None
+    assert buy_and_hold(tables, ["SPY"], curve_at([]), CAPITAL, 300) is None
 
 
 def test_bars_that_cannot_be_read_again_leave_the_benchmark_leg_empty(shared_data):
@@ -452,17 +454,18 @@ def test_bars_that_cannot_be_read_again_leave_the_benchmark_leg_empty(shared_dat
     from vibe.trading_bot.backtest.session_bars import session_bars
 
     spy = csv_bars(shared_data, "SPY")
-    spy = spy[spy["timestamp"].str[:10] == "2025-06-05"].set_index("start")[["open", "close"]]
+    spy = spy[spy["timestamp"].str[:10] == "2025-06-05"].set_index("start")
+    spy = spy[["open", "high", "low", "close", "volume"]]
 
     class Sessions:
         def session_list(self, start, end):
             return [(START, spy.index[0].to_pydatetime(), spy.index[-1].to_pydatetime() + BAR)]
 
     class Data:
-        async def get_history(self, symbol, timeframe, start, end):
+        async def get_history_table(self, symbol, timeframe, start, end):
             if symbol == "AAPL":
                 raise RuntimeError("provider closed")
-            return spy[(spy.index >= start) & (spy.index < end)]
+            return BarTable.from_frame(spy[(spy.index >= start) & (spy.index < end)])
 
     stand_ins: tuple[Any, Any] = (Data(), Sessions())
     frames = asyncio.run(session_bars(*stand_ins, ["SPY", "AAPL"], "5m", START, START))
@@ -478,17 +481,17 @@ def test_bars_that_cannot_be_read_again_leave_the_benchmark_leg_empty(shared_dat
 
 
 def test_the_benchmark_reuses_the_bars_the_run_read(shared_data, tmp_path, monkeypatch):
-    """One read of each symbol's bar file per backtest: the benchmark uses the feed's frames."""
+    """One read of each symbol's bar file per backtest: the benchmark uses the feed's bars."""
     from vibe.trading_bot.data.providers.replay import ReplayProvider
 
     reads: list[str] = []
-    original = ReplayProvider.get_history
+    original = ReplayProvider.get_history_table
 
     async def counted(self, symbol, timeframe, start, end):  # type: ignore[no-untyped-def]
         reads.append(symbol)
         return await original(self, symbol, timeframe, start, end)
 
-    monkeypatch.setattr(ReplayProvider, "get_history", counted)
+    monkeypatch.setattr(ReplayProvider, "get_history_table", counted)
     saved = dict(os.environ)
     _clean_env()
     try:

@@ -27,6 +27,7 @@ from vibe.trading_bot.backtest.json_values import iso_utc
 from vibe.trading_bot.core.bar_columns import epoch_microseconds
 
 NY = ZoneInfo("America/New_York")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CAPITAL = 100_000.0
 
 
@@ -122,3 +123,16 @@ def test_day_changes_with_missing_equity(spy_curve):
     assert [row[0] for row in got] == [row[0] for row in expected]
     assert math.isnan(got[0][1]) and math.isnan(expected[0][1])
     assert got[1:] == expected[1:]
+
+
+def test_new_york_dates_hold_across_every_offset_change_of_a_decade():
+    """Every whole UTC hour of 2018-2027 and the microsecond before it, as zoneinfo has it."""
+    from vibe.trading_bot.backtest.equity_stats import new_york_day_numbers
+
+    hours = pd.date_range("2018-01-01", "2028-01-01", freq="h", tz="UTC").asi8 // 1000
+    micros = np.sort(np.concatenate((hours, hours - 1)))
+    expected = [
+        ((EPOCH + timedelta(microseconds=us)).astimezone(NY).date() - date(1970, 1, 1)).days
+        for us in micros.tolist()
+    ]
+    assert new_york_day_numbers(micros).tolist() == expected

@@ -29,6 +29,7 @@ from vibe.trading_bot.backtest.json_values import compact_json
 from vibe.trading_bot.backtest.metrics import compute_metrics
 from vibe.trading_bot.backtest.price_history import opening_ranges, price_history
 from vibe.trading_bot.backtest.report import BacktestResult, result_to_dict
+from vibe.trading_bot.data.bar_table import BarTable
 
 SPY_1M = ("bars_1m", "alpaca_spy_2024-03_2025-04", "SPY_1m.csv")
 PAYLOAD = re.compile(r'<script type="application/json" id="payload">(.*?)</script>', re.S)
@@ -66,8 +67,10 @@ def bars_5m(shared_data, symbol):
 def real_result(shared_data):
     """Two real 5m sessions of SPY and AAPL, their trades, and the bars they traded."""
     result = build_real_result(shared_data)
-    frames = {symbol: bars_5m(shared_data, symbol) for symbol in ("SPY", "AAPL")}
-    prices = price_history(frames, sessions_of(shared_data, DAYS), 15, 300)
+    tables = {
+        symbol: BarTable.from_frame(bars_5m(shared_data, symbol)) for symbol in ("SPY", "AAPL")
+    }
+    prices = price_history(tables, sessions_of(shared_data, DAYS), 15, 300)
     return dataclasses.replace(result, prices=prices)
 
 
@@ -120,7 +123,7 @@ def test_every_bar_and_equity_point_is_embedded_exactly(real_result, shared_data
 
 def test_opening_range_is_the_high_and_low_of_the_first_minutes(real_result, shared_data):
     frame = bars_5m(shared_data, "SPY")
-    ranges = opening_ranges(real_result.prices, frame)
+    ranges = opening_ranges(real_result.prices, BarTable.from_frame(frame))
     for i, day in enumerate(DAYS):
         first = frame[frame.index.strftime("%Y-%m-%d") == day].iloc[:3]  # 09:30-09:44
         assert (ranges.high[i], ranges.low[i]) == (first["high"].max(), first["low"].min())
@@ -128,12 +131,12 @@ def test_opening_range_is_the_high_and_low_of_the_first_minutes(real_result, sha
     payload = embedded(render_html(real_result))["symbols"]["SPY"]
     assert payload["range_high"] == [round(v * scale) for v in ranges.high]
     wider = dataclasses.replace(real_result.prices, orb_minutes=30)
-    assert opening_ranges(wider, frame).high[0] == frame.iloc[:6]["high"].max()
+    assert opening_ranges(wider, BarTable.from_frame(frame)).high[0] == frame.iloc[:6]["high"].max()
 
 
 def test_a_session_without_bars_in_its_first_minutes_has_no_range(real_result, shared_data):
     frame = bars_5m(shared_data, "SPY")
-    late = frame[frame.index.strftime("%H:%M") >= "14:00"]  # UTC: from 10:00 EDT
+    late = BarTable.from_frame(frame[frame.index.strftime("%H:%M") >= "14:00"])  # from 10:00 EDT
     ranges = opening_ranges(real_result.prices, late)
     assert np.isnan(ranges.high).all() and np.isnan(ranges.low).all()
     entry = chart_payload(dataclasses.replace(real_result, prices=dataclasses.replace(

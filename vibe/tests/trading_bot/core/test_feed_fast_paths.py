@@ -13,6 +13,7 @@ from vibe.trading_bot.core import bar_columns
 from vibe.trading_bot.core.bar_columns import BarColumns, share_columns
 from vibe.trading_bot.core.historical_feed import sessions_before, sessions_between
 from vibe.trading_bot.core.scheduler import MarketScheduler
+from vibe.trading_bot.data.bar_table import BarTable
 from vibe.trading_bot.data.frames import frame_to_bars
 from vibe.trading_bot.data.providers.replay import ReplayProvider
 from vibe.trading_bot.utils.collector import paused_gc
@@ -51,13 +52,13 @@ def test_sessions_before_reach_back_past_the_computed_years() -> None:
 def test_bar_columns_equal_frame_to_bars(shared_data, scheduler, name, seconds) -> None:
     folder = shared_data / "bars_5m" / "yfinance_2025-06_2025-08"
     frame = ReplayProvider(folder, scheduler, timeframe="5m").load(name.split("_")[0], "5m")
-    columns = BarColumns.of("SPY", frame, seconds)
+    columns = BarColumns.of("SPY", BarTable.from_frame(frame), seconds)
     bars = columns.bars()
     assert bars == list(frame_to_bars("SPY", frame, seconds))
     assert [columns.start(i) for i in range(len(columns))] == [bar.timestamp for bar in bars]
     assert all(type(bar.volume) is int for bar in bars)
     as_float = frame.astype({"volume": "float64"})
-    assert BarColumns.of("SPY", as_float, seconds).bars() == bars
+    assert BarColumns.of("SPY", BarTable.from_frame(as_float), seconds).bars() == bars
 
 
 @pytest.fixture
@@ -74,8 +75,10 @@ def test_shared_columns_serve_equal_bars_again_and_never_stale_ones(
 ) -> None:
     folder = shared_data / "bars_5m" / "yfinance_2025-06_2025-08"
     frame = ReplayProvider(folder, scheduler, timeframe="5m").load("SPY", "5m")
-    first = BarColumns.of("SPY", frame, 300)
-    assert BarColumns.of("SPY", frame.copy(), 300) is first  # equal bars, another frame
+    first = BarColumns.of("SPY", BarTable.from_frame(frame), 300)
+    assert (
+        BarColumns.of("SPY", BarTable.from_frame(frame.copy()), 300) is first
+    )  # equal bars, another frame
     session = first.bars(0, 78)
     assert session == list(frame_to_bars("SPY", frame.iloc[:78], 300))
     again = first.bars(0, 78)
@@ -84,17 +87,19 @@ def test_shared_columns_serve_equal_bars_again_and_never_stale_ones(
     again.clear()  # a caller's list is its own
     assert first.bars(0, 78) == session
     assert bar_columns._KEPT.bars == 78
-    assert BarColumns.of("QQQ", frame, 300) is not first  # another symbol
+    assert BarColumns.of("QQQ", BarTable.from_frame(frame), 300) is not first  # another symbol
     changed, closes = frame.copy(), frame["close"].to_numpy(copy=True)
     closes[40] += 0.01
     changed["close"] = closes
-    other = BarColumns.of("SPY", changed, 300)  # same range, one close differs
+    other = BarColumns.of("SPY", BarTable.from_frame(changed), 300)  # same range, one close differs
     assert other is not first
     assert bar_columns._KEPT.bars == 0  # first's bars went with it
     assert other.bars(0, 78)[40].close == pytest.approx(session[40].close + 0.01)
-    assert BarColumns.of("SPY", frame, 300) is not first  # replaced, not served stale
-    BarColumns.of("IWM", frame, 300)
-    BarColumns.of("DIA", frame, 300)  # two sets kept: the SPY ones are dropped
+    assert (
+        BarColumns.of("SPY", BarTable.from_frame(frame), 300) is not first
+    )  # replaced, not served stale
+    BarColumns.of("IWM", BarTable.from_frame(frame), 300)
+    BarColumns.of("DIA", BarTable.from_frame(frame), 300)  # two sets kept: the SPY ones are dropped
     assert set(bar_columns._KEPT.columns) == {
         (name, 300, len(frame), int(first.starts[0]), int(first.starts[-1]))
         for name in ("IWM", "DIA")
@@ -109,14 +114,16 @@ def test_shared_columns_keep_no_more_bars_than_allowed(shared_data, scheduler, s
     folder = shared_data / "bars_5m" / "yfinance_2025-06_2025-08"
     frame = ReplayProvider(folder, scheduler, timeframe="5m").load("SPY", "5m")
     share_columns(limit=2, max_bars=100)
-    columns = BarColumns.of("SPY", frame, 300)
+    columns = BarColumns.of("SPY", BarTable.from_frame(frame), 300)
     day1, day2 = columns.bars(0, 78), columns.bars(78, 156)
     assert bar_columns._KEPT.bars == 78  # the second session would exceed 100 bars
     assert all(a is b for a, b in zip(columns.bars(0, 78), day1, strict=True))  # kept
     rebuilt = columns.bars(78, 156)
     assert rebuilt == day2 and rebuilt[0] is not day2[0]  # built again, not kept
-    BarColumns.of("QQQ", frame, 300)
-    BarColumns.of("IWM", frame, 300)  # SPY's columns dropped: their bars no longer count
+    BarColumns.of("QQQ", BarTable.from_frame(frame), 300)
+    BarColumns.of(
+        "IWM", BarTable.from_frame(frame), 300
+    )  # SPY's columns dropped: their bars no longer count
     assert bar_columns._KEPT.bars == 0
 
 
@@ -151,7 +158,7 @@ def test_bar_columns_rebuild_exact_start_times(offset: pd.Timedelta) -> None:
         {"open": 1.0, "high": 2.0, "low": 0.5, "close": 1.5, "volume": [10.9, 20.0, 30.0]},
         index=index,
     )
-    columns = BarColumns.of("SPY", frame, 60)
+    columns = BarColumns.of("SPY", BarTable.from_frame(frame), 60)
     starts = [bar.timestamp for bar in columns.bars()]
     assert starts == list(index.to_pydatetime())
     assert all(dt.utcoffset() == timedelta(0) for dt in starts)

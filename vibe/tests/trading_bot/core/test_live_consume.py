@@ -25,6 +25,7 @@ from vibe.trading_bot.core.historical_feed import TradingDay
 from vibe.trading_bot.core.live_driver import RESAMPLE_GRACE_SECONDS, LiveDriver
 from vibe.trading_bot.core.orchestrator import Orchestrator
 from vibe.trading_bot.core.run_plan import RunMode, RunPlan
+from vibe.trading_bot.data.bar_table import BarTable
 from vibe.trading_bot.execution.notifier import RecordingNotifier
 
 from ...support import free_port
@@ -36,7 +37,7 @@ FIRST, LAST = "2024-07-11 14:15", "2024-07-11 14:19"  # 10:15-10:19 ET
 def _minutes(shared_data) -> list[Bar]:
     frame = pd.read_csv(shared_data / "bars_1m" / "alpaca_chunks_2022-2024" / "QQQ_1m.csv")
     frame.index = pd.to_datetime(frame.pop("timestamp"), utc=True)
-    return BarColumns.of("QQQ", frame.loc[FIRST:LAST], 60).bars()
+    return BarColumns.of("QQQ", BarTable.from_frame(frame.loc[FIRST:LAST]), 60).bars()
 
 
 @pytest.mark.asyncio

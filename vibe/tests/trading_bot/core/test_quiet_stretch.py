@@ -29,6 +29,7 @@ from vibe.trading_bot.core.bar_columns import BarColumns
 from vibe.trading_bot.core.orchestrator import Orchestrator
 from vibe.trading_bot.core.run_plan import RunMode, RunPlan
 from vibe.trading_bot.core.trading_stack import orb_params
+from vibe.trading_bot.data.bar_table import BarTable
 from vibe.trading_bot.exchange.commission import ZeroCommission
 from vibe.trading_bot.exchange.fill_rules import reference_fill_price
 from vibe.trading_bot.exchange.mock_exchange import MockExchange
@@ -130,7 +131,7 @@ def test_quiet_band_never_hides_a_fill(shared_data: Path) -> None:
 
     frame, _ = read_bar_csv(shared_data / "bars_1m" / "alpaca_spy_2024-03_2025-04" / "SPY_1m.csv")
     quiet = touched = 0
-    for bar in BarColumns.of("SPY", frame, 60).bars(0, 5000):
+    for bar in BarColumns.of("SPY", BarTable.from_frame(frame), 60).bars(0, 5000):
         for offset in (0.0, 0.05, 0.2):  # legs at, just beyond and beyond the bar's range
             legs = [
                 Order("SPY", OrderSide.SELL, 10, OrderType.STOP, bar.timestamp,

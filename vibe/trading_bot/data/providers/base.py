@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
-
-import pandas as pd
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from vibe.common.models import Bar
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @runtime_checkable

@@ -12,6 +12,10 @@ served as they are (no filling): the data manager detects and reports them.
 Malformed CSV rows (cut short, not numbers, bad timestamps) are skipped and
 counted, with one warning per file naming it, the count and the line numbers
 (:mod:`~vibe.trading_bot.data.bar_csv`).
+
+:meth:`ReplayProvider.get_history_table` answers a CSV in the bar files' one form
+(:mod:`~vibe.trading_bot.data.bar_csv_bytes`) without pandas, for the ``backtest``
+command; any other file is read as a frame first (the same bars either way).
 """
 
 from __future__ import annotations
@@ -21,23 +25,27 @@ import heapq
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from vibe.common.errors import DataError, NoDataError
 from vibe.common.models import Bar
 from vibe.trading_bot.core.scheduler import MarketScheduler
 from vibe.trading_bot.data.bar_csv import read_bar_csv
+from vibe.trading_bot.data.bar_csv_bytes import read_bar_bytes
+from vibe.trading_bot.data.bar_table import BarTable
 from vibe.trading_bot.data.frames import (
     TIMEFRAME_SECONDS,
     check_range,
     frame_to_bars,
     normalize_bars,
+    require_range,
     slice_range,
     timeframe_seconds,
 )
-from vibe.trading_bot.data.resample import resample_bars
 from vibe.trading_bot.utils.logger import get_logger
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _log = get_logger(__name__)
 
@@ -90,6 +98,7 @@ class ReplayProvider:
         self._timeframe = timeframe
         self._start, self._end = start, end
         self._frames = dict(_PRELOADED.get(self.directory.resolve(), {}))
+        self._tables: dict[tuple[str, str], BarTable] = {}
 
     async def connect(self) -> None:
         """Nothing to open; files are read on first use."""
@@ -97,6 +106,7 @@ class ReplayProvider:
     async def close(self) -> None:
         """Forget the files read so far."""
         self._frames.clear()
+        self._tables.clear()
 
     def symbols(self, timeframe: str | None = None) -> list[str]:
         """Symbols with a file for ``timeframe`` (any timeframe when ``None``), sorted."""
@@ -120,12 +130,36 @@ class ReplayProvider:
             self._frames[key] = self._read_or_resample(symbol, timeframe)
         return self._frames[key]
 
+    def load_table(self, symbol: str, timeframe: str) -> BarTable:
+        """:meth:`load` as a :class:`BarTable` (read once, then kept).
+
+        A CSV in the bar files' one form is read without pandas
+        (:func:`~vibe.trading_bot.data.bar_csv_bytes.read_bar_bytes`); anything else
+        through :meth:`load`. The bars are the same either way.
+
+        Raises:
+            NoDataError: no file for the symbol at this timeframe or a finer one.
+            DataError: the file is unreadable or malformed (the message names it).
+        """
+        key = (symbol, timeframe)
+        table = self._tables.get(key)
+        if table is None:
+            path = None if key in self._frames else self._find(symbol, timeframe)
+            if path is not None and path.suffix == ".csv":
+                table = read_bar_bytes(path)
+            if table is None:
+                table = BarTable.from_frame(self.load(symbol, timeframe))
+            self._tables[key] = table
+        return table
+
     def _read_or_resample(self, symbol: str, timeframe: str) -> pd.DataFrame:
         path = self._find(symbol, timeframe)
         if path is not None:
             return _read_file(path)
         wanted = timeframe_seconds(timeframe)
         if self._scheduler is not None:
+            from vibe.trading_bot.data.resample import resample_bars
+
             for finer, seconds in sorted(TIMEFRAME_SECONDS.items(), key=lambda kv: kv[1]):
                 if seconds < wanted and self._find(symbol, finer) is not None:
                     return resample_bars(self.load(symbol, finer), timeframe, self._scheduler)
@@ -155,6 +189,21 @@ class ReplayProvider:
         frame = await asyncio.to_thread(self.load, symbol, timeframe)
         return slice_range(frame, lo, hi).copy()
 
+    async def get_history_table(
+        self, symbol: str, timeframe: str, start: datetime, end: datetime
+    ) -> BarTable:
+        """:meth:`get_history` as a :class:`BarTable` (see :meth:`load_table`).
+
+        Raises:
+            InvalidInputError: bad timeframe or range.
+            NoDataError: no file for this symbol and timeframe.
+            DataError: unreadable file.
+        """
+        timeframe_seconds(timeframe)
+        require_range(start, end)
+        table = await asyncio.to_thread(self.load_table, symbol, timeframe)
+        return table.between(start, end)
+
     async def stream_bars(self, symbols: Sequence[str]) -> AsyncIterator[Bar]:
         """Every bar of ``symbols`` in timestamp order (ties by symbol), within start/end.
 
@@ -171,6 +220,8 @@ class ReplayProvider:
             yield bar
 
     def _window(self, frame: pd.DataFrame) -> pd.DataFrame:
+        import pandas as pd
+
         lo = pd.Timestamp(self._start) if self._start else frame.index.min()
         hi = pd.Timestamp(self._end) if self._end else frame.index.max() + pd.Timedelta(1, "s")
         if frame.empty:
@@ -199,6 +250,8 @@ def _read_file(path: Path) -> pd.DataFrame:
                 lines=malformed.shown_lines(),
             )
         return normalize_bars(raw, str(path))
+    import pandas as pd
+
     try:
         raw = pd.read_parquet(path)
         if "timestamp" in raw.columns:
