@@ -4,7 +4,7 @@ The bar files of ``../shared/data`` (SOURCES.md) are written one way: the header
 ``timestamp,open,high,low,close,volume``, then one row per bar with the start time
 in the fixed-width form ``YYYY-MM-DDTHH:MM:SS+HH:MM`` and plain decimal numbers
 (``521.23``, ``342898``), one newline (LF) per row, times ascending. :func:`read_bar_bytes`
-reads such a file in ~25 ms for a year of 1-minute bars, where importing pandas
+reads such a file in ~60-90 ms for a year of 1-minute bars, where importing pandas
 alone costs the ``backtest`` command 0.3-0.45 s on the 2-core machine.
 
 It answers only for a file that is exactly that form: every row has six fields,
@@ -27,6 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from vibe.trading_bot.data.bar_table import BarTable
 from vibe.trading_bot.data.iso_offset_times import WIDTH, chars_epoch_us
@@ -65,7 +66,7 @@ def read_bar_bytes(path: Path) -> BarTable | None:
     starts, ends = fields
     if not (ends[:, 0] - starts[:, 0] == WIDTH).all():
         return None
-    times = chars_epoch_us(buffer[starts[:, :1] + np.arange(WIDTH)])
+    times = chars_epoch_us(sliding_window_view(buffer, WIDTH)[starts[:, 0]])
     if times is None or not (np.diff(times) > 0).all():
         return None
     numbers: list[np.ndarray] = []
@@ -81,36 +82,41 @@ def read_bar_bytes(path: Path) -> BarTable | None:
 def _field_bounds(buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Shape (rows, 6) int64 start and end offsets of every field, or ``None``.
 
-    ``None`` unless every line has exactly six fields (no blank line).
+    ``None`` unless every line's separators are five commas then its newline (six
+    fields, no blank line).
     """
-    line_ends = np.flatnonzero(buffer == _NEWLINE)
-    line_starts = np.concatenate(([0], line_ends[:-1] + 1))
-    found = np.flatnonzero(buffer == _COMMA)
-    rows = len(line_ends)
-    if len(found) != rows * (FIELDS - 1):
+    found = np.flatnonzero((buffer == _COMMA) | (buffer == _NEWLINE))
+    if len(found) % FIELDS:
         return None
-    commas = found.reshape(rows, FIELDS - 1)
-    if not ((commas[:, 0] > line_starts) & (commas[:, -1] < line_ends)).all():
+    ends = found.reshape(-1, FIELDS)
+    if not (buffer[ends[:, -1]] == _NEWLINE).all() or not (buffer[ends[:, :-1]] == _COMMA).all():
         return None
-    starts = np.column_stack((line_starts, commas + 1))
-    ends = np.column_stack((commas, line_ends))
+    starts = np.empty_like(ends)
+    starts[0, 0] = 0
+    starts[1:, 0] = ends[:-1, -1] + 1
+    starts[:, 1:] = ends[:, :-1] + 1
     return starts, ends
 
 
 def _decimals(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
     """Shape (rows,) float64 values of plain decimal fields, or ``None`` (module doc).
 
-    Characters are taken from the right (position ``j`` = ``j`` characters before the
-    field's end), one array per position, so every step is a contiguous array
-    operation; positions beyond a field's width read as ``0`` (a leading zero). The
-    digits read as one integer with the dot as a ``0`` digit: the digits left of the
-    dot are then ten times too large, and ``low + high // 10`` undoes it.
+    Characters are read from the right: row ``j`` of the (width, rows) character
+    matrix holds each field's ``j``-th character before its end (a copy of one
+    window per field, :func:`numpy.lib.stride_tricks.sliding_window_view`);
+    positions beyond a field's width read as ``0`` (a leading zero). The digits read
+    as one integer with the dot as a ``0`` digit: the digits left of the dot are
+    then ten times too large, and ``low + high // 10`` undoes it.
     """
     widths = ends - starts
     if not len(widths) or widths.min() < 1 or widths.max() > MAX_WIDTH:
         return None
-    span = np.arange(int(widths.max()))[:, None]
-    chars = np.where(span < widths, buffer[ends - 1 - span], np.uint8(_ZERO))
+    width = int(widths.max())
+    if ends.min() < width:  # the first field's window would start before the buffer
+        return None
+    span = np.arange(width)[:, None]
+    windows = sliding_window_view(buffer, width)[ends - width]  # (rows, width), right-aligned
+    chars = np.where(span < widths, windows[:, ::-1].T, np.uint8(_ZERO))
     digits = chars - np.uint8(_ZERO)  # a non-digit wraps to > 9
     is_digit = digits <= 9
     is_dot = chars == _DOT
@@ -121,7 +127,7 @@ def _decimals(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
     if dots.max() > 1 or count.min() < 1 or count.max() > MAX_DIGITS:
         return None
     fraction = (is_dot * span).sum(axis=0)  # digits right of the dot (0: no dot)
-    shifted = ((digits * is_digit) * _INT_POWERS_OF_TEN[: len(span), None]).sum(axis=0)
+    shifted = ((digits * is_digit) * _INT_POWERS_OF_TEN[:width, None]).sum(axis=0)
     low = _INT_POWERS_OF_TEN[fraction]
     mantissa = np.where(dots > 0, shifted % low + shifted // (low * 10) * low, shifted)
     values: np.ndarray = mantissa / _POWERS_OF_TEN[fraction]
