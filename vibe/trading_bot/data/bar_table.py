@@ -41,6 +41,9 @@ def utc_from_microseconds(micros: int) -> datetime:
 class BarTable:
     """One symbol's bars as columns, oldest first (a bar frame without pandas).
 
+    Tables share arrays (:meth:`take` with a slice, :meth:`between` and the replay
+    provider's cached file return views): the arrays must not be modified.
+
     Attributes:
         starts: shape (n,) int64, bar start times in microseconds since the epoch (UTC),
             strictly ascending.
