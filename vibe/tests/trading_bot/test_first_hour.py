@@ -191,6 +191,24 @@ def test_a_replay_run_again_says_it_was_complete_and_how_to_start_over(tmp_path:
     assert shown.returncode == 0 and "from the databases" in shown.stdout, shown.stderr
 
 
+def test_a_state_db_a_kill_left_without_its_schema_does_not_stop_the_next_run(
+    tmp_path: Path,
+) -> None:
+    """``kill -9`` between creating ``state.db`` and committing its schema (version 0)."""
+    env = user_env(tmp_path)
+    data = Path(env["DATA_DIR"])
+    data.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(data / RunStateStore.FILENAME) as conn:  # what the open had done
+        conn.execute("PRAGMA journal_mode=WAL")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+    conn.close()
+    done = bot(tmp_path, "run", "--replay", str(SAMPLE), *WINDOW, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert trades_in(data) >= 0  # trades.db written; state.db's schema completed by the run
+    again = bot(tmp_path, "run", "--replay", str(SAMPLE), *WINDOW, env=env)
+    assert again.returncode == 0 and "nothing replayed" in again.stdout, again.stderr[-3000:]
+
+
 def test_live_on_a_replay_folder_and_replays_of_other_folders_refuse(tmp_path: Path) -> None:
     env = user_env(tmp_path)
     data = Path(env["DATA_DIR"])

@@ -157,13 +157,24 @@ def _preflight(settings: AppSettings, plan: RunPlan) -> None:
 
 
 def _stored_cursor(plan: RunPlan) -> datetime | None:
-    """The resume cursor of this replay's source in ``DATA_DIR/state.db`` (read-only), if any."""
+    """The resume cursor of this replay's source in ``DATA_DIR/state.db`` (read-only), if any.
+
+    Only a peek, to say "nothing replayed" afterwards: a file this read-only open
+    refuses gives ``None``, and the run's own (writable) open then migrates it or
+    stops with the same error. A ``kill -9`` between creating ``state.db`` and
+    committing its schema leaves a file at schema version 0, which the read-only
+    open refuses and the writable one completes.
+    """
     from vibe.common.clock import LiveClock
+    from vibe.common.errors import StorageError
     from vibe.trading_bot.storage.run_state import RunStateStore
 
     if plan.mode is not RunMode.REPLAY or not (plan.data_dir / RunStateStore.FILENAME).is_file():
         return None
-    state = RunStateStore.in_data_dir(plan.data_dir, LiveClock(), read_only=True)
+    try:
+        state = RunStateStore.in_data_dir(plan.data_dir, LiveClock(), read_only=True)
+    except StorageError:
+        return None
     try:
         return state.cursor(plan.source)
     finally:
