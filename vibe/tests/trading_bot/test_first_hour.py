@@ -204,7 +204,10 @@ def test_a_state_db_a_kill_left_without_its_schema_does_not_stop_the_next_run(
     conn.close()
     done = bot(tmp_path, "run", "--replay", str(SAMPLE), *WINDOW, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert trades_in(data) >= 0  # trades.db written; state.db's schema completed by the run
+    clean_env = user_env(tmp_path / "clean")  # the same replay in a new DATA_DIR
+    clean = bot(tmp_path, "run", "--replay", str(SAMPLE), *WINDOW, env=clean_env)
+    assert clean.returncode == 0, clean.stderr[-3000:]
+    assert stored_round_trips(data) == stored_round_trips(Path(clean_env["DATA_DIR"]))
     again = bot(tmp_path, "run", "--replay", str(SAMPLE), *WINDOW, env=env)
     assert again.returncode == 0 and "nothing replayed" in again.stdout, again.stderr[-3000:]
 

@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
+from vibe.trading_bot.data.bar_table import MICROS_PER_DAY, MICROS_PER_SECOND
 from vibe.trading_bot.utils.timefmt import NEW_YORK
 
 _EPOCH_DAY = date(1970, 1, 1)
@@ -148,8 +149,7 @@ def best_and_worst_day(changes: Sequence[DayChange]) -> tuple[DayChange | None, 
     return best, worst
 
 
-_US_PER_HOUR = 3_600_000_000
-_US_PER_DAY = 86_400_000_000
+_US_PER_HOUR = 3600 * MICROS_PER_SECOND
 
 
 def new_york_day_numbers(micros: np.ndarray) -> np.ndarray:
@@ -165,7 +165,7 @@ def new_york_day_numbers(micros: np.ndarray) -> np.ndarray:
     """
     hours, which = np.unique(micros // _US_PER_HOUR, return_inverse=True)
     offsets = np.array([_offset_us(hour) for hour in hours.tolist()], dtype=np.int64)
-    days: np.ndarray = (micros + offsets[which]) // _US_PER_DAY
+    days: np.ndarray = (micros + offsets[which]) // MICROS_PER_DAY
     return days
 
 

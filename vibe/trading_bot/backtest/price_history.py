@@ -19,9 +19,7 @@ from datetime import date, datetime
 import numpy as np
 
 from vibe.common.errors import InvalidInputError
-from vibe.trading_bot.data.bar_table import BarTable
-
-_US_PER_SECOND = 1_000_000
+from vibe.trading_bot.data.bar_table import MICROS_PER_SECOND, BarTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +83,7 @@ def price_history(
 
 def bar_start_seconds(bars: BarTable) -> np.ndarray:
     """Shape (bars,) int64: each bar's start, UTC epoch seconds (whole, rounded down)."""
-    seconds: np.ndarray = bars.starts // _US_PER_SECOND
+    seconds: np.ndarray = bars.starts // MICROS_PER_SECOND
     return seconds
 
 

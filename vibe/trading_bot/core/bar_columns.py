@@ -23,14 +23,18 @@ from itertools import repeat
 import numpy as np
 
 from vibe.common.models import Bar
-from vibe.trading_bot.data.bar_table import BarTable, epoch_microseconds
+from vibe.trading_bot.data.bar_table import (
+    MICROS_PER_DAY,
+    MICROS_PER_SECOND,
+    BarTable,
+    ColumnArrays,
+    epoch_microseconds,
+    utc_from_microseconds,
+)
 
 __all__ = ["MICROS_PER_SECOND", "BarColumns", "epoch_microseconds", "share_columns"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_DAY_US = 86_400_000_000
-#: microseconds in a second (the unit of :func:`epoch_microseconds`)
-MICROS_PER_SECOND = 1_000_000
 
 
 class _Kept:
@@ -86,25 +90,19 @@ def share_columns(limit: int = 4, max_bars: int = DEFAULT_MAX_KEPT_BARS) -> None
 
 
 @dataclass(frozen=True, slots=True)
-class BarColumns:
-    """The bars of one symbol, oldest first, as columns.
+class BarColumns(BarTable):
+    """One symbol's bars, oldest first: a :class:`BarTable` that builds ``Bar`` objects.
+
+    The columns, their dtypes and units are the table's; the columns add the symbol
+    and the bar length.
 
     Attributes:
         symbol: ticker.
         interval_seconds: bar length in seconds.
-        starts: bar start times, int64 microseconds since the epoch (UTC), ascending.
-        opens, highs, lows, closes: float64 prices, USD per share.
-        volumes: int64 shares (a float column is truncated toward zero, as ``int()``).
     """
 
     symbol: str
     interval_seconds: int
-    starts: np.ndarray
-    opens: np.ndarray
-    highs: np.ndarray
-    lows: np.ndarray
-    closes: np.ndarray
-    volumes: np.ndarray
     _days: tuple[list[datetime], np.ndarray] = field(init=False, repr=False, compare=False)
     _times: tuple[list[timedelta], np.ndarray] = field(init=False, repr=False, compare=False)
     _sessions: dict[tuple[int, int | None], list[Bar]] | None = field(
@@ -115,8 +113,8 @@ class BarColumns:
         # start = midnight of its day + time of day, from two small tables (a year of
         # 1-minute bars has ~250 days and 390 times of day): one C-level addition per
         # bar instead of a timedelta and a datetime built per bar
-        days, day_of = np.unique(self.starts // _DAY_US, return_inverse=True)
-        times, time_of = np.unique(self.starts % _DAY_US, return_inverse=True)
+        days, day_of = np.unique(self.starts // MICROS_PER_DAY, return_inverse=True)
+        times, time_of = np.unique(self.starts % MICROS_PER_DAY, return_inverse=True)
         midnights = [_EPOCH + timedelta(days=day) for day in days.tolist()]
         offsets = [timedelta(microseconds=us) for us in times.tolist()]
         object.__setattr__(self, "_days", (midnights, day_of))
@@ -126,11 +124,9 @@ class BarColumns:
     def of(cls, symbol: str, table: BarTable | None, interval_seconds: int) -> BarColumns:
         """The columns of a symbol's bars (a validated :class:`BarTable`); empty for ``None``."""
         table = BarTable.empty() if table is None else table
-        starts = table.starts
-        arrays = (starts, table.opens, table.highs, table.lows, table.closes, table.volumes)
-        if not _KEPT.limit or not len(starts):
-            return cls(symbol, interval_seconds, *arrays)
-        return _shared(symbol, interval_seconds, arrays)
+        if not _KEPT.limit or not len(table):
+            return cls(*table.arrays, symbol, interval_seconds)
+        return _shared(symbol, interval_seconds, table.arrays)
 
     def __len__(self) -> int:
         """Number of bars."""
@@ -142,7 +138,7 @@ class BarColumns:
 
     def start(self, position: int) -> datetime:
         """Start time (UTC) of the bar at ``position``."""
-        return _EPOCH + timedelta(microseconds=int(self.starts[position]))
+        return utc_from_microseconds(int(self.starts[position]))
 
     def bars(self, lo: int = 0, hi: int | None = None) -> list[Bar]:
         """The ``Bar`` objects of positions ``lo..hi-1`` (every bar by default).
@@ -186,18 +182,17 @@ class BarColumns:
         return list(map(tuple.__new__, repeat(Bar), rows))
 
 
-def _shared(symbol: str, interval_seconds: int, arrays: tuple[np.ndarray, ...]) -> BarColumns:
+def _shared(symbol: str, interval_seconds: int, arrays: ColumnArrays) -> BarColumns:
     """The kept columns equal to ``arrays`` (every value compared), else new kept ones."""
     starts, kept = arrays[0], _KEPT.columns
     key = (symbol, interval_seconds, len(starts), int(starts[0]), int(starts[-1]))
     found = kept.pop(key, None)
     if found is not None:
-        mine = (found.starts, found.opens, found.highs, found.lows, found.closes, found.volumes)
-        if all(map(np.array_equal, mine, arrays)):
+        if all(map(np.array_equal, found.arrays, arrays)):
             kept[key] = found  # now the most recently read
             return found
         _drop(found)  # other bars under the same key: replaced
-    columns = BarColumns(symbol, interval_seconds, *arrays)
+    columns = BarColumns(*arrays, symbol, interval_seconds)
     object.__setattr__(columns, "_sessions", {})
     kept[key] = columns
     while len(kept) > _KEPT.limit:

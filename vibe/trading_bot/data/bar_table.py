@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _NS_PER_US = 1000
+#: microseconds in a second and in a day (the unit of :func:`epoch_microseconds`)
+MICROS_PER_SECOND = 1_000_000
+MICROS_PER_DAY = 86_400 * MICROS_PER_SECOND
+#: a table's six columns in field order (:attr:`BarTable.arrays`)
+ColumnArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def epoch_microseconds(when: datetime) -> int:
@@ -92,20 +97,18 @@ class BarTable:
         }
         return pd.DataFrame(columns, index=index)
 
+    @property
+    def arrays(self) -> ColumnArrays:
+        """``(starts, opens, highs, lows, closes, volumes)``, the fields in order."""
+        return (self.starts, self.opens, self.highs, self.lows, self.closes, self.volumes)
+
     def __len__(self) -> int:
         """Number of bars."""
         return len(self.starts)
 
     def take(self, rows: np.ndarray | slice) -> BarTable:
-        """The bars at ``rows`` (a slice, a bool mask or ascending positions)."""
-        return BarTable(
-            self.starts[rows],
-            self.opens[rows],
-            self.highs[rows],
-            self.lows[rows],
-            self.closes[rows],
-            self.volumes[rows],
-        )
+        """The bars at ``rows`` (a slice, a bool mask or ascending positions), as a table."""
+        return BarTable(*(column[rows] for column in self.arrays))
 
     def between(self, start: datetime, end: datetime) -> BarTable:
         """Bars with ``start <= start time < end`` (tz-aware bounds)."""

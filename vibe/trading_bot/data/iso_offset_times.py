@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vibe.trading_bot.data.bar_table import MICROS_PER_SECOND
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -32,7 +34,6 @@ _FIXED = np.array([4, 7, 10, 13, 16, 22])
 _FIXED_CHARS = np.frombuffer(b"--T:::", dtype=np.uint8)
 _SIGN = 19
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-_US_PER_SECOND = 1_000_000
 
 
 def fixed_offset_epoch_us(texts: pd.Series) -> np.ndarray | None:
@@ -71,7 +72,7 @@ def chars_epoch_us(chars: np.ndarray) -> np.ndarray | None:
     offset = (off_hour * 3600 + off_minute * 60) * np.where(signs == ord("-"), -1, 1)
     local = _days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
     utc_seconds: np.ndarray = local - offset
-    return utc_seconds * _US_PER_SECOND
+    return utc_seconds * MICROS_PER_SECOND
 
 
 def _fixed_width_chars(texts: pd.Series) -> np.ndarray | None:
