@@ -31,8 +31,7 @@ import numpy as np
 
 from vibe.trading_bot.backtest.curve_columns import CurveColumns
 from vibe.trading_bot.backtest.metrics import max_drawdown_pct
-from vibe.trading_bot.core.bar_columns import MICROS_PER_SECOND
-from vibe.trading_bot.data.bar_table import BarTable, utc_from_microseconds
+from vibe.trading_bot.data.bar_table import MICROS_PER_SECOND, BarTable, utc_from_microseconds
 
 
 @dataclass(frozen=True, slots=True)

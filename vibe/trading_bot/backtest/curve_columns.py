@@ -25,7 +25,7 @@ import orjson
 
 from vibe.common.models import require_aware
 from vibe.trading_bot.backtest.json_values import iso_utc, iso_utc_seconds
-from vibe.trading_bot.core.bar_columns import MICROS_PER_SECOND, epoch_microseconds
+from vibe.trading_bot.data.bar_table import MICROS_PER_SECOND, epoch_microseconds
 
 #: ``"YYYY-MM-DDTHH:MM:SS+00:00",``: one time of orjson's list, with its comma
 _ROW = 28
@@ -46,7 +46,7 @@ class CurveColumns:
             (exactly :func:`~.json_values.iso_utc`), e.g. ``2024-03-26T13:31:00+00:00``.
         equity: shape (n,) float64, equity in USD (NaN and infinities kept).
         micros: shape (n,) int64, each time as UTC epoch microseconds (exact, as
-            :func:`~vibe.trading_bot.core.bar_columns.epoch_microseconds`): what the
+            :func:`~vibe.trading_bot.data.bar_table.epoch_microseconds`): what the
             buy-and-hold benchmark compares bar ends with.
     """
 

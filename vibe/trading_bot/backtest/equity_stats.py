@@ -100,20 +100,19 @@ def max_drawdown_period(
     )
 
 
-def day_changes(seconds: np.ndarray, equity: np.ndarray, initial_capital: float) -> list[DayChange]:
+def day_changes(micros: np.ndarray, equity: np.ndarray, initial_capital: float) -> list[DayChange]:
     """Every session's change of equity (USD and %), oldest first (see module doc).
 
     Args:
-        seconds: shape (n,) float64, UTC epoch seconds of each equity point (bar
-            closes), ascending.
+        micros: shape (n,) int64, UTC epoch microseconds of each equity point (bar
+            closes, :attr:`~.curve_columns.CurveColumns.micros`), ascending.
         equity: shape (n,) float64, equity in USD at those times.
         initial_capital: equity before the first point, USD.
     """
-    if not len(seconds):
+    if not len(micros):
         return []
     values = np.asarray(equity, dtype=float)
-    micros = np.round(np.asarray(seconds, dtype=float) * 1e6).astype(np.int64)
-    day_numbers = new_york_day_numbers(micros)
+    day_numbers = new_york_day_numbers(np.asarray(micros, dtype=np.int64))
     closing, days = _last_of_each_day(values, day_numbers)
     previous = np.concatenate(([initial_capital], closing[:-1]))
     previous[np.isnan(previous)] = initial_capital

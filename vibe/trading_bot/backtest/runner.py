@@ -188,8 +188,8 @@ async def _benchmark(
     """
     if not curve.times:
         return None, None
+    sessions = daemon.scheduler.session_list(request.start, request.end)
     if set(loaded) >= set(request.symbols):
-        sessions = daemon.scheduler.session_list(request.start, request.end)
         bars: dict[str, BarTable | None] = {}
         for symbol in request.symbols:
             table = loaded[symbol]
@@ -206,7 +206,6 @@ async def _benchmark(
     bar_seconds = timeframe_seconds(request.timeframe)
     capital = settings.trading.initial_capital
     benchmark = buy_and_hold(bars, request.symbols, curve, capital, bar_seconds)
-    sessions = daemon.scheduler.session_list(request.start, request.end)
     prices = price_history(bars, sessions, settings.strategy.orb_minutes, bar_seconds)
     return benchmark, prices
 

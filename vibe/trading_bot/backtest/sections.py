@@ -162,7 +162,7 @@ def analysis_sections(result: BacktestResult) -> dict[str, Any]:
     capital = config.initial_capital
     start = _start_of_curve(result) if columns.times else None
     period = None if start is None else max_drawdown_period(columns.times, equity, capital, start)
-    best_day, worst_day = best_and_worst_day(day_changes(columns.seconds, equity, capital))
+    best_day, worst_day = best_and_worst_day(day_changes(columns.micros, equity, capital))
     closed = closed_trades(result.trades, result.initial_stops)
     stats = trade_stats(closed)
     bench = _benchmark(result, start)

@@ -99,7 +99,7 @@ def plain_day_changes(
 
 def changes_of(curve: list[tuple[datetime, float]]) -> list[tuple[date, float, float]]:
     columns = curve_columns(curve)
-    changes = day_changes(columns.seconds, columns.equity, CAPITAL)
+    changes = day_changes(columns.micros, columns.equity, CAPITAL)
     return [(change.day, change.pnl, change.return_pct) for change in changes]
 
 
