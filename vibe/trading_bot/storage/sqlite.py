@@ -39,6 +39,7 @@ from vibe.common.clock import Clock, LiveClock
 from vibe.common.errors import InvalidInputError, StorageError, TemporaryError
 from vibe.common.models import require_aware
 from vibe.trading_bot.storage import crash_point
+from vibe.trading_bot.storage.commit_group import CommitGroup
 
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 _CHECKPOINT_MODES = frozenset({"PASSIVE", "FULL", "RESTART", "TRUNCATE"})
@@ -114,7 +115,9 @@ class SQLiteDatabase:
         scratch: a file thrown away after the run (a backtest's stores in a temporary
             folder): ``synchronous=OFF``, nothing is synced to the disk, not even by
             checkpoints (an OS crash may corrupt it; a process crash does not: SQLite
-            docs, "PRAGMA synchronous").
+            docs, "PRAGMA synchronous"); and the units of work of the thread that
+            opened it are grouped into few commits
+            (:mod:`~vibe.trading_bot.storage.commit_group`).
 
     Raises:
         StorageError: the file exists but is not a readable SQLite database, or its
@@ -147,6 +150,7 @@ class SQLiteDatabase:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._group = CommitGroup(self.path) if scratch and not read_only else None
         if read_only:
             if not self.path.is_file():
                 raise StorageError(f"{self.path}: no such database file")
@@ -184,6 +188,8 @@ class SQLiteDatabase:
         self._local.conn = conn
         with self._lock:
             self._all.append(conn)
+        if self._group is not None:
+            self._group.adopt(conn)
         return conn
 
     def _open(self) -> sqlite3.Connection:
@@ -252,10 +258,14 @@ class SQLiteDatabase:
         if self.read_only:
             raise StorageError(f"{self.path}: opened read-only; nothing can be written")
         conn = self.connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise translate_error(exc, self.path) from exc
+        if self._group is not None and self._group.owns(conn):
+            try:
+                with self._group.unit(conn):
+                    yield conn
+            except sqlite3.Error as exc:
+                raise translate_error(exc, self.path) from exc
+            return
+        self.begin(conn)
         try:
             yield conn
             conn.execute("COMMIT")
@@ -265,6 +275,40 @@ class SQLiteDatabase:
             if isinstance(exc, sqlite3.Error):
                 raise translate_error(exc, self.path) from exc
             raise
+        crash_point.committed(self.path)
+
+    def begin(self, conn: sqlite3.Connection) -> None:
+        """Begin a unit of work on ``conn`` (this thread's connection): ``BEGIN IMMEDIATE``.
+
+        Grouped (a scratch database's owner): a savepoint in the group's transaction.
+
+        Raises:
+            TemporaryError: the database stayed locked past the busy timeout.
+            StorageError: any other SQLite failure.
+        """
+        try:
+            if self._group is not None and self._group.owns(conn):
+                self._group.begin(conn)
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self.path) from exc
+
+    def commit(self, conn: sqlite3.Connection) -> None:
+        """End the unit of work open on ``conn`` (this thread's connection): ``COMMIT``.
+
+        Grouped (a scratch database's owner): the savepoint's release.
+
+        Raises:
+            StorageError | TemporaryError: the commit failed.
+        """
+        try:
+            if self._group is not None and self._group.owns(conn):
+                self._group.release(conn)
+                return
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise translate_error(exc, self.path) from exc
         crash_point.committed(self.path)
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
@@ -309,7 +353,19 @@ class SQLiteDatabase:
         return "\n".join(str(row[0]) for row in rows)
 
     def close(self) -> None:
-        """Checkpoint the WAL and close every thread's connection. Idempotent."""
+        """Commit grouped units, checkpoint the WAL and close every connection. Idempotent.
+
+        Raises:
+            StorageError: grouped units could not be committed (the connections are
+                closed all the same).
+        """
+        try:
+            if self._group is not None:
+                self._group.close()
+        finally:
+            self._close_connections()
+
+    def _close_connections(self) -> None:
         with self._lock:
             connections, self._all = self._all, []
             self._closed = True

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vibe.common.errors import VibeError
-from vibe.trading_bot.storage import crash_point
 from vibe.trading_bot.storage.sqlite import SQLiteDatabase, translate_error
 from vibe.trading_bot.storage.wal_checkpointer import WalCheckpointer
 from vibe.trading_bot.utils.logger import get_logger
@@ -100,16 +99,9 @@ class UnitOfWork:
         batch = self.active
         if batch is None:
             return
-        try:
-            batch.conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise translate_error(exc, self._db.path) from exc
-        crash_point.committed(self._db.path)
+        self._db.commit(batch.conn)
         self._committed(batch)
-        try:
-            batch.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise translate_error(exc, self._db.path) from exc
+        self._db.begin(batch.conn)
 
     def run(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
         """Execute one statement in this thread's batch (open one around the call).
@@ -138,8 +130,8 @@ class UnitOfWork:
         actions, batch.after_commit = batch.after_commit, []
         for action in actions:
             action()
-        if self._checkpointer is None:
-            return
+        if self._checkpointer is None or batch.conn.in_transaction:
+            return  # a grouped scratch unit: nothing was written to the WAL yet
         try:
             self._checkpointer.committed()
         except VibeError as exc:  # the data is committed; a late checkpoint is not a failure
