@@ -17,6 +17,8 @@ the executor or the worker count (see :mod:`.study`).
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import islice
@@ -73,9 +75,13 @@ class LocalExecutor:
         )
         self._window = IN_FLIGHT_PER_WORKER * workers
         self._pending: set[Future[TrialOutcome]] = set()
-        # start the workers now: they import and install the bars while the parent
-        # opens the study and asks the first trials (the pool starts them at a submit)
-        self._pool.submit(_started)
+        # start every worker now, so they install the bars while the parent opens the
+        # study and asks the first trials. The pool starts a worker at a submit, and
+        # the first start waits for the fork server's imports: a thread waits for them
+        # (blocked on the server's socket, not holding the GIL) instead of the parent.
+        threading.Thread(
+            target=_start_workers, args=(self._pool, workers), name="pool-start", daemon=True
+        ).start()
 
     def run(self, context: TrialContext, specs: Iterable[TrialSpec]) -> Iterator[TrialOutcome]:
         """Keep up to ``IN_FLIGHT_PER_WORKER`` trials per worker submitted; yield outcomes.
@@ -110,7 +116,14 @@ class LocalExecutor:
 
 
 def _started() -> None:
-    """A no-op task: submitting it starts the pool's worker processes."""
+    """A no-op task: submitting it starts one of the pool's worker processes."""
+
+
+def _start_workers(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Start ``workers`` pool processes (one per no-op task: none is idle yet)."""
+    with contextlib.suppress(RuntimeError):  # the pool was shut down meanwhile
+        for _ in range(workers):
+            pool.submit(_started)
 
 
 class DaskExecutor:
