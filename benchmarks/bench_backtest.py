@@ -57,6 +57,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from installed_package import compile_package
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("VIBE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 SPY_1M = DATA / "bars_1m" / "alpaca_spy_2024-03_2025-04"
@@ -311,6 +313,7 @@ def main() -> None:
     for case in CASES:
         if not case.data.is_dir():
             raise SystemExit(f"missing data folder {case.data}")
+    compile_package()  # see installed_package: timed as installed
     if importlib.util.find_spec("backtesting") is not None:
         from backtest_side_by_side import report as side_by_side
 

@@ -55,6 +55,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from installed_package import compile_package
 
 try:  # the bench extra
     from backtesting import Strategy
@@ -374,6 +375,7 @@ def main() -> None:
     if "--backtesting-py" in sys.argv:  # a clean process for backtesting.py's own pool
         print(json.dumps(run_backtesting_py(), default=str))
         return
+    compile_package()  # see installed_package: timed as installed
     rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 1
     print(f"grid {POINTS} points, SPY 1m {START}..{END}, {WORKERS} workers, {os.cpu_count()} CPUs")
     results = []
