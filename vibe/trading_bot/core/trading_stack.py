@@ -34,7 +34,11 @@ from vibe.trading_bot.storage.metrics_store import MetricsStore
 from vibe.trading_bot.storage.trade_store import TradeStore
 
 CLOSING_GRACE_SECONDS = 300.0
-BACKTEST_METRICS_BATCH = 1024  # metrics per writer transaction in a backtest
+#: Metrics per writer transaction in a backtest. Nobody reads them before the run ends,
+#: and a batch written while the bar loop runs makes the writer thread and the loop
+#: trade the GIL at every row (~60 ms of wall for 1,000 rows, against ~12 ms alone):
+#: a year of one symbol (~1,500 metrics, ~0.6 MB buffered) is written once, at the end.
+BACKTEST_METRICS_BATCH = 16_384
 
 
 class SessionWindow:
