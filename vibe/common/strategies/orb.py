@@ -146,12 +146,28 @@ class OrbStrategy(Strategy):
         return None
 
     def skip_bars(self, bars: Sequence[Bar]) -> None:
-        """Count the session bars' volumes, as :meth:`on_bar` does in the idle phases."""
+        """Count the session bars' volumes, as :meth:`on_bar` does in the idle phases.
+
+        ``bars`` are one symbol's, in time order. The volume window keeps only its last
+        ``volume_lookback_bars + 1`` entries, so only the stretch's last session bars
+        are read (from the end back): the window ends exactly as if every bar had been
+        appended.
+        """
         if not bars:
             return
         st = self._states[bars[0].symbol]
         opens, closes = st.open_ts, st.close_ts
-        st.volumes.extend(bar.volume for bar in bars if opens <= bar.timestamp < closes)
+        room = st.volumes.maxlen
+        kept: list[int] = []
+        for bar in reversed(bars):
+            at = bar.timestamp
+            if at < opens:
+                break  # the earlier bars are before the session too
+            if at < closes:
+                kept.append(bar.volume)
+                if len(kept) == room:
+                    break
+        st.volumes.extend(reversed(kept))
 
     def _enter_context(self, st: _SymbolState, context: BarContext, bar: Bar) -> None:
         if context.session_open.tzinfo is None or context.session_close.tzinfo is None:

@@ -310,3 +310,24 @@ def test_one_context_object_mutated_across_sessions(sessions):
         reused.session_open, reused.session_close = ctx.session_open, ctx.session_close
         entries += strategy.on_bar(bar, reused)
     assert [s.timestamp for s in entries] == [et("2024-07-01", "10:15"), et("2024-07-02", "10:15")]
+
+
+@pytest.mark.parametrize("stop", [4, 8, 20, 29, 31])
+def test_skipped_bars_leave_the_volume_window_as_on_bar_does(sessions, stop):
+    """A quiet stretch taken in at once counts the same last volumes as bar by bar."""
+    rows = [(100.0, 100.1, 99.9, 100.0, 7 * i + 1) for i in range(26)]
+    early = hand_frame("2024-07-01", [(100.0, 100.1, 99.9, 100.0, 999)] * 2, start="09:00")
+    late = hand_frame("2024-07-01", [(100.0, 100.1, 99.9, 100.0, 888)] * 3, start="16:00")
+    frame = pd.concat([early, hand_frame("2024-07-01", rows), late])
+    bars, ctxs = to_bars(frame), contexts(frame, sessions)
+    skipped, stepped = OrbStrategy(P), OrbStrategy(P)
+    for strategy in (skipped, stepped):
+        strategy.on_bar(bars[2], ctxs[2])  # the session's first bar sets its times
+    skipped.skip_bars(bars[3:stop])
+    for bar in bars[3:stop]:
+        stepped._states["SPY"].volumes.extend(  # what on_bar counts, bar by bar
+            [bar.volume] if ctxs[2].session_open <= bar.timestamp < ctxs[2].session_close else []
+        )
+    assert list(skipped._states["SPY"].volumes) == list(stepped._states["SPY"].volumes)
+    in_session = min(stop, 28) - 2  # bars 2..27 are the session's
+    assert len(skipped._states["SPY"].volumes) == min(P.volume_lookback_bars + 1, in_session)
