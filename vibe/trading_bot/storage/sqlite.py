@@ -258,9 +258,10 @@ class SQLiteDatabase:
         if self.read_only:
             raise StorageError(f"{self.path}: opened read-only; nothing can be written")
         conn = self.connection()
-        if self._group is not None and self._group.owns(conn):
+        group = self._group_of(conn)
+        if group is not None:
             try:
-                with self._group.unit(conn):
+                with group.unit(conn):
                     yield conn
             except sqlite3.Error as exc:
                 raise translate_error(exc, self.path) from exc
@@ -268,14 +269,18 @@ class SQLiteDatabase:
         self.begin(conn)
         try:
             yield conn
-            conn.execute("COMMIT")
+            self.commit(conn)
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
                 raise translate_error(exc, self.path) from exc
             raise
-        crash_point.committed(self.path)
+
+    def _group_of(self, conn: sqlite3.Connection) -> CommitGroup | None:
+        """The commit group ``conn``'s units join (a scratch database's owner), else ``None``."""
+        group = self._group
+        return group if group is not None and group.owns(conn) else None
 
     def begin(self, conn: sqlite3.Connection) -> None:
         """Begin a unit of work on ``conn`` (this thread's connection): ``BEGIN IMMEDIATE``.
@@ -286,9 +291,10 @@ class SQLiteDatabase:
             TemporaryError: the database stayed locked past the busy timeout.
             StorageError: any other SQLite failure.
         """
+        group = self._group_of(conn)
         try:
-            if self._group is not None and self._group.owns(conn):
-                self._group.begin(conn)
+            if group is not None:
+                group.begin(conn)
             else:
                 conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -302,9 +308,10 @@ class SQLiteDatabase:
         Raises:
             StorageError | TemporaryError: the commit failed.
         """
+        group = self._group_of(conn)
         try:
-            if self._group is not None and self._group.owns(conn):
-                self._group.release(conn)
+            if group is not None:
+                group.release(conn)
                 return
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
