@@ -27,8 +27,7 @@ one connection and one batching transaction; each method is a query of a few lin
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -67,7 +66,7 @@ from vibe.trading_bot.storage.trade_schema import (
     validate_fill,
     validate_trade,
 )
-from vibe.trading_bot.storage.unit_of_work import UnitOfWork
+from vibe.trading_bot.storage.unit_of_work import BatchBlock, UnitOfWork
 from vibe.trading_bot.storage.wal_checkpointer import (
     DEFAULT_MAX_WAL_BYTES,
     DEFAULT_WAKE_BYTES,
@@ -212,19 +211,20 @@ class TradeStore(SQLiteStore):
 
     # ----------------------------------------------------- transactions, WAL
 
-    @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self) -> BatchBlock:
         """Run every write of this thread inside the block in one transaction.
 
         Re-entrant (an inner block joins the outer one). The writes are committed
         when the outermost block ends, or all rolled back when an exception leaves
         it. Reads inside the block see the block's own writes.
 
+        Returns:
+            The block (``with store.batch(): ...``).
+
         Raises:
             StorageError | TemporaryError: the commit failed (nothing was written).
         """
-        with self._work.batch():
-            yield
+        return self._work.batch()
 
     def flush(self) -> None:
         """Commit the writes of this thread's open :meth:`batch` now (no-op outside one).
