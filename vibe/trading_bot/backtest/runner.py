@@ -154,7 +154,7 @@ async def run_backtest(
         finally:
             store.close()
     processor = outcome.daemon.processor
-    curve = (processor.equity_curve if processor is not None else None) or []
+    curve = processor.take_equity_curve() if processor is not None else []
     if outcome.stop_reason is not None:  # the report covers the sessions that ran
         last = curve[-1][0].astimezone(NEW_YORK).date() if curve else request.start
         request = dataclasses.replace(request, end=max(request.start, last))
@@ -248,4 +248,4 @@ def _result(
         commission_model=exchange.commission_model,
     )
     rejections = dict(processor.rejections) if processor is not None else {}
-    return BacktestResult(config, metrics, trades, list(curve), rejections)
+    return BacktestResult(config, metrics, trades, curve, rejections)

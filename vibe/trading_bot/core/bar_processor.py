@@ -254,6 +254,21 @@ class BarProcessor:
             curve.append((at, portfolio.equity))
             self.in_market.append(portfolio.has_open_positions)
 
+    def take_equity_curve(self) -> list[tuple[datetime, float]]:
+        """Hand the recorded equity curve over (see :meth:`mark_equity`); recording goes on anew.
+
+        For the end of a run: afterwards only the caller holds the points, so they
+        are freed by reference counting with the caller's result instead of waiting
+        for the cyclic collector with the rest of the engine (a 1-minute year's
+        ~100,000 ``(time, equity)`` tuples: ~20 ms of collection per ``optimize``
+        trial). Empty when the processor does not record equity.
+        """
+        curve = self.equity_curve
+        if curve is None:
+            return []
+        self.equity_curve = []
+        return curve
+
     def end_session(self, session_close: datetime) -> None:
         """Flatten what is still open at the last bar's close, then expire day orders.
 
