@@ -73,14 +73,16 @@ def backtest(
     )  # fmt: skip
     outcome = asyncio.run(Orchestrator(app, plan, handle_signals=False, strategy=strategy).run())
     processor = outcome.daemon.processor
-    assert processor is not None and processor.equity_curve is not None
+    assert processor is not None
+    curve = processor.take_equity_curve()  # as run_backtest does: handed over, not copied
+    assert curve and processor.equity_curve == []
     store = TradeStore.in_data_dir(folder / "data", LiveClock())
     try:
         trades = [(*dataclasses.astuple(t), t.pnl) for t in store.get_trades()]
     finally:
         store.close()
     return Run(
-        trades, processor.equity_curve, processor.in_market, dict(processor.rejections),
+        trades, curve, processor.in_market, dict(processor.rejections),
         processor.bars_processed, processor.quiet_bars,
     )  # fmt: skip
 
