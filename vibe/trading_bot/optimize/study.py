@@ -6,17 +6,16 @@ search definition. The study's name is a hash of everything that defines its tri
 ``--min-trades``, sampler, seed, walk-forward fold); not of ``--trials``, the
 executor or the worker count. Running ``optimize`` again with the same flags
 therefore resumes: finished trials are kept, trials an interruption left running
-are re-run (re-enqueued with their parameters), and only the missing ones run.
+are re-run (re-enqueued with their parameters; a grid's are among its unvisited
+points), and only the missing ones run.
 
-Determinism: trials are asked :data:`BATCH_SIZE` at a time, run on the executor in
-any order, and told in trial-number order (each as soon as the trials before it are
-told); the next batch is asked once the batch is done, so the sampler
-sees the same history whatever the executor and the worker count. The grid sampler
-learns nothing from results (each trial takes an unvisited grid point), so a grid
-search is one batch of all its missing trials, asked one at a time as the executor
-takes them (a trial is asked when a worker is about to need it): no worker waits at
-a batch's end, and few trials are running when one is asked (Optuna's RDB storage
-reads every running trial again at each ask). A seeded TPE or
+Determinism: TPE and random trials are asked :data:`BATCH_SIZE` at a time, run on
+the executor in any order, and told in trial-number order (each as soon as the
+trials before it are told); the next batch is asked once the batch is done, so the
+sampler sees the same history whatever the executor and the worker count. A grid
+learns nothing from results, so a grid search is one batch of all its unvisited
+points, in grid order, each stored as a finished trial once it has run and the
+trials before it are stored (:mod:`.grid_trials`: no ask, no tell). A seeded TPE or
 random sampler is seeded with ``seed + trials already in the study``, so a resumed
 study does not propose its first trials again.
 
@@ -32,7 +31,7 @@ import dataclasses
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -42,6 +41,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from vibe.trading_bot.optimize.executors import TrialExecutor
+from vibe.trading_bot.optimize.grid_trials import finished_trial, grid_specs, unvisited_points
 from vibe.trading_bot.optimize.interrupt import CtrlC
 from vibe.trading_bot.optimize.objective import score
 from vibe.trading_bot.optimize.samplers import make_sampler
@@ -160,16 +160,20 @@ def _done(trial: FrozenTrial) -> bool:
     return trial.state is TrialState.FAIL and "error" in trial.user_attrs
 
 
-def requeue_interrupted(study: optuna.Study) -> int:
+def requeue_interrupted(study: optuna.Study, *, enqueue: bool = True) -> int:
     """Fail the trials an interruption left running and enqueue their parameters again.
 
+    ``enqueue=False`` (a grid search, whose unvisited points include theirs): fail
+    them only.
+
     Returns:
-        How many were re-enqueued.
+        How many were failed.
     """
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     for trial in running:
         study.tell(trial.number, state=TrialState.FAIL)
-        study.enqueue_trial(dict(trial.params))
+        if enqueue:
+            study.enqueue_trial(dict(trial.params))
     return len(running)
 
 
@@ -198,67 +202,112 @@ def run_search(
     Raises:
         KeyboardInterrupt: Ctrl-C (``ctrl_c``); the trials finished so far are told first.
     """
-    requeue_interrupted(study)
+    grid = search.sampler == "grid"
+    requeue_interrupted(study, enqueue=not grid)
     progress.planned(
         max(0, search.target(dims) - sum(map(_done, study.get_trials(deepcopy=False))))
     )
-    distributions = {d.name: d.distribution() for d in dims}
     by_name = {d.name: d for d in dims}
     check = ctrl_c.check if ctrl_c is not None else (lambda: None)
     while (missing := search.target(dims) - sum(map(_done, study.get_trials(deepcopy=False)))) > 0:
         check()
-        batch = missing if search.sampler == "grid" else min(BATCH_SIZE, missing)
-        untold: list[optuna.Trial] = []  # filled as the executor takes the specs
-        specs = _asked_specs(study, distributions, by_name, window, batch, untold)
-        if search.sampler != "grid":  # the whole batch asked before any of it is told
-            specs = iter(list(specs))
-        outcomes: dict[int, TrialOutcome] = {}
-        try:
-            for outcome in executor.run(context, specs):
-                outcomes[outcome.number] = outcome
-                untold = _tell_in_order(study, untold, outcomes, search, progress, by_name)
-                check()
-        finally:  # when interrupted: the finished ones, still in trial order
-            for trial in untold:
-                if trial.number in outcomes:
-                    record = _tell(study, trial, outcomes[trial.number], search)
-                    progress.advance(_snapped(record, by_name))
+        if grid:
+            pending = _grid_pending(study, dims, search, window, missing)
+        else:  # the whole batch asked before any of it is told
+            pending = iter(list(_asked(study, dims, search, window, min(BATCH_SIZE, missing))))
+        _run_batch(executor, context, pending, progress, by_name, check)
 
 
-def _asked_specs(
-    study: optuna.Study,
-    distributions: Mapping[str, Any],
-    by_name: Mapping[str, Dimension],
-    window: tuple[Any, Any],
-    count: int,
-    asked: list[optuna.Trial],
-) -> Iterator[TrialSpec]:
-    """Ask ``count`` trials one at a time, appending each to ``asked``, and yield its spec.
+@dataclass(frozen=True)
+class _Pending:
+    """A trial handed to the executor; ``store`` records its outcome in the study."""
 
-    An executor submits each spec as it is yielded, so the first trials run while the
-    later ones are still being asked (an ask reads the whole study: tens of ms).
-    """
-    for _ in range(count):
-        trial = study.ask(dict(distributions))
-        asked.append(trial)
-        params = {name: by_name[name].snap(value) for name, value in trial.params.items()}
-        texts = {name: param_text(value) for name, value in params.items()}
-        yield TrialSpec(trial.number, window[0], window[1], texts)
+    spec: TrialSpec
+    store: Callable[[TrialOutcome], TrialRecord]
 
 
-def _tell_in_order(
-    study: optuna.Study,
-    untold: list[optuna.Trial],
-    outcomes: Mapping[int, TrialOutcome],
-    search: SearchSettings,
+def _run_batch(
+    executor: TrialExecutor,
+    context: TrialContext,
+    pending: Iterator[_Pending],
     progress: SearchProgress,
     by_name: Mapping[str, Dimension],
-) -> list[optuna.Trial]:
-    """Tell the finished trials that no unfinished one precedes; return the rest."""
-    while untold and untold[0].number in outcomes:
-        trial = untold.pop(0)
-        progress.advance(_snapped(_tell(study, trial, outcomes[trial.number], search), by_name))
-    return untold
+    check: Callable[[], None],
+) -> None:
+    """Run ``pending`` on the executor; store each outcome in trial order, as soon as it can.
+
+    A trial is taken from ``pending`` (asked, for the ask path) only when the executor
+    submits it. Interrupted: the finished trials are stored, still in trial order.
+    """
+    taken: list[_Pending] = []  # submitted, not stored yet, in trial order
+
+    def specs() -> Iterator[TrialSpec]:
+        for item in pending:
+            taken.append(item)
+            yield item.spec
+
+    outcomes: dict[int, TrialOutcome] = {}
+    try:
+        for outcome in executor.run(context, specs()):
+            outcomes[outcome.number] = outcome
+            while taken and taken[0].spec.number in outcomes:
+                item = taken.pop(0)
+                progress.advance(_snapped(item.store(outcomes[item.spec.number]), by_name))
+            check()
+    finally:  # when interrupted: the finished ones, still in trial order
+        for item in taken:
+            if item.spec.number in outcomes:
+                progress.advance(_snapped(item.store(outcomes[item.spec.number]), by_name))
+
+
+def _asked(
+    study: optuna.Study,
+    dims: Sequence[Dimension],
+    search: SearchSettings,
+    window: tuple[Any, Any],
+    count: int,
+) -> Iterator[_Pending]:
+    """Ask ``count`` trials one at a time (TPE, random); each is told when stored."""
+    distributions = {d.name: d.distribution() for d in dims}
+    by_name = {d.name: d for d in dims}
+    for _ in range(count):
+        trial = study.ask(dict(distributions))
+        params = {name: by_name[name].snap(value) for name, value in trial.params.items()}
+        texts = {name: param_text(value) for name, value in params.items()}
+        spec = TrialSpec(trial.number, window[0], window[1], texts)
+        yield _Pending(spec, partial(_tell, study, trial, search=search))
+
+
+def _grid_pending(
+    study: optuna.Study,
+    dims: Sequence[Dimension],
+    search: SearchSettings,
+    window: tuple[Any, Any],
+    count: int,
+) -> Iterator[_Pending]:
+    """The first ``count`` unvisited grid points (:mod:`.grid_trials`); each added when stored."""
+    trials = study.get_trials(deepcopy=False)
+    points = unvisited_points(dims, [t for t in trials if _done(t)])[:count]
+    distributions = {d.name: d.distribution() for d in dims}
+    specs = grid_specs(points, len(trials), window)
+    for point, spec in zip(points, specs, strict=True):
+        store = partial(_add, study, spec.number, point, distributions, search)
+        yield _Pending(spec, store)
+
+
+def _add(
+    study: optuna.Study,
+    number: int,
+    point: Mapping[str, ParamValue],
+    distributions: Mapping[str, Any],
+    search: SearchSettings,
+    outcome: TrialOutcome,
+) -> TrialRecord:
+    trial = finished_trial(point, distributions, outcome, search.objective, search.min_trades)
+    study.add_trial(trial)
+    value = trial.value if trial.state is TrialState.COMPLETE else None
+    state = _STATES.get(trial.state, "failed")
+    return TrialRecord(number, dict(point), state, value, outcome.metrics, outcome.error)
 
 
 def _tell(

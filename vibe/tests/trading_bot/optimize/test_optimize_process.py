@@ -134,6 +134,44 @@ def test_grid_search_resumes_writes_reports_and_best_equals_a_backtest(tmp_path,
     assert read_report(backtest_json)["metrics"] == best["metrics"]
 
 
+def test_grid_stores_failed_and_infeasible_points_once_and_resumes_to_nothing(tmp_path, spy):
+    env = user_env(tmp_path)
+    out = tmp_path / "opt.json"
+    space = ["--space", "min_range_pct=0.1,2.0", "--space", "max_range_pct=1.0,3.0"]
+    # a range floor of 2 % above its 1 % cap cannot run; no two months of SPY have
+    # 1,000 trades: the others are infeasible
+    args = optimize_args(spy, *space, "--min-trades", "1000", "--workers", "1", "--output",
+                         str(out))  # fmt: skip
+    first = bot(tmp_path, *args, env=env)
+    assert first.returncode == 0, first.stderr
+    report = read_report(out)
+    states = {(t["params"]["max_range_pct"], t["params"]["min_range_pct"]): t["state"]
+              for t in report["trials"]}  # fmt: skip
+    assert states == {
+        (1.0, 0.1): "infeasible", (1.0, 2.0): "failed", (3.0, 0.1): "infeasible",
+        (3.0, 2.0): "infeasible",
+    }  # fmt: skip
+    for trial in report["trials"]:
+        if trial["state"] == "failed":
+            assert "min_range_pct" in trial["error"].lower() and trial["metrics"] is None
+        else:
+            assert trial["error"] is None and trial["metrics"]["num_trades"] < 1000
+    assert report["best"] is None
+
+    db = tmp_path / "results" / "optimize" / "studies.db"
+    stored = "SELECT number, state FROM trials ORDER BY number"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        rows = conn.execute(stored).fetchall()
+    # one trial per point, in grid order: (0.1, 1.0), (0.1, 3.0), (2.0, 1.0), (2.0, 3.0)
+    assert rows == [(0, "PRUNED"), (1, "PRUNED"), (2, "FAIL"), (3, "PRUNED")]
+
+    again = bot(tmp_path, *args, env=env)  # same flags: the study is complete
+    assert again.returncode == 0, again.stderr
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        assert conn.execute(stored).fetchall() == rows
+    assert trial_results(read_report(out)) == trial_results(report)
+
+
 @pytest.mark.slow
 def test_without_data_the_bars_are_fetched_once_and_trials_equal_backtests(tmp_path, shared_data):
     from vibe.tests.trading_bot.data.shifted_bars import recent_bars
