@@ -161,7 +161,8 @@ def start_cluster(home: Path) -> tuple[str, list[subprocess.Popen[bytes]]]:
         port = sock.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
     commands = [["scheduler", "--host", "127.0.0.1", "--port", str(port)]]
-    commands += [["worker", address, "--nthreads", "1", "--host", "127.0.0.1"]] * WORKERS
+    preload = ["--preload", "vibe.trading_bot.optimize.dask_preload"]  # as the README deploys
+    commands += [["worker", address, "--nthreads", "1", "--host", "127.0.0.1", *preload]] * WORKERS
     procs = []
     # the workers as the README deploys them for optimize: Dask's statistical profiler
     # (a thread walking the task's stack every 10 ms) off, ~5-15 % of a CPU-bound trial

@@ -26,6 +26,7 @@ from vibe.tests.trading_bot.optimize.optimize_support import (
 )
 
 WORKERS = 2
+PRELOAD = "vibe.trading_bot.optimize.dask_preload"
 GRID = ["--space", "orb_minutes=15,30", "--space", "take_profit_r=1.0,2.0"]
 
 
@@ -38,7 +39,8 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     address = f"tcp://127.0.0.1:{free_port()}"
     port = address.rsplit(":", 1)[1]
     commands = [["scheduler", "--host", "127.0.0.1", "--port", port]]
-    commands += [["worker", address, "--nthreads", "1", "--host", "127.0.0.1"]] * WORKERS
+    worker = ["worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--preload", PRELOAD]
+    commands += [worker] * WORKERS
     procs = []
     try:
         for i, command in enumerate(commands):
@@ -53,6 +55,9 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 )
         with Client(address, timeout=60) as client:
             client.wait_for_workers(WORKERS, timeout=120)
+            # the README's --preload: the backtest is imported before any client connects
+            loaded = client.run(lambda: "vibe.trading_bot.backtest.runner" in sys.modules)
+            assert list(loaded.values()) == [True] * WORKERS
         yield address
     finally:
         for proc in reversed(procs):
