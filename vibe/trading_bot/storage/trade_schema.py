@@ -120,6 +120,16 @@ CREATE INDEX idx_orders_open ON orders (created_at, id) WHERE status IN {OPEN_ST
 CREATE INDEX idx_orders_parent ON orders (parent_id, created_at) WHERE parent_id IS NOT NULL;
 """
 
+#: Indexes a scratch ``trades.db`` (a backtest's, deleted after the run) goes without.
+#: They serve the daemon's long-lived file (open orders at start-up, a bracket's legs,
+#: orders by symbol, over years of orders) and every order write pays for them: an
+#: order's status change rewrites its ``idx_orders_open`` entry. A backtest's file holds
+#: one run (~800 orders for a year of SPY minutes), where a scan answers those
+#: queries as fast, with the same rows in the same order (every such query has a
+#: total ``ORDER BY``). Measured in an ``optimize`` trial: its SQL fell from ~143 to
+#: ~105-112 ms (order UPDATE 32 -> 17 us, upsert 44 -> 28 us).
+SCRATCH_DROPPED_INDEXES = ("idx_orders_open", "idx_orders_parent", "idx_orders_symbol")
+
 #: Forward migrations of ``trades.db``; index ``i`` takes version ``i`` to ``i + 1``.
 TRADE_MIGRATIONS: tuple[str, ...] = (TRADES_V1, TRADES_V2)
 

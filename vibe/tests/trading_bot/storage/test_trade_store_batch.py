@@ -256,3 +256,61 @@ def test_a_committed_fill_survives_kill_9_with_background_checkpoints(tmp_path, 
     filled = store.get_order_by_client_id(f"k{printed[-1]}")
     assert filled is not None and filled.status is OrderStatus.FILLED
     store.close()
+
+
+def _bracket_day(store: TradeStore, day: int) -> None:
+    """One bracket per symbol, written unit by unit: entry filled, stop filled, target cancelled."""
+    for k, symbol in enumerate(("SPY", "QQQ")):
+        minutes = day * 1440 + k
+        made = T0 + timedelta(minutes=minutes)
+        entry = Order(symbol, OrderSide.BUY, 100, OrderType.MARKET, made,
+                      id=f"e{day}{symbol}", client_order_id=f"e{day}{symbol}")  # fmt: skip
+        legs = [
+            Order(symbol, OrderSide.SELL, 100, kind, made, limit, stop, parent_id=entry.id,
+                  id=f"{kind.value}{day}{symbol}", client_order_id=f"{kind.value}{day}{symbol}")
+            for kind, limit, stop in ((OrderType.STOP, None, 495.0), (OrderType.LIMIT, 510.0, None))
+        ]  # fmt: skip
+        store.upsert_orders([entry, *legs])
+        at = T0 + timedelta(minutes=minutes + 1)
+        entry.transition(OrderStatus.SUBMITTED, at)
+        store.upsert_order(entry)
+        entry.add_fill(_fill(entry, 100, 500.0, minutes + 1))
+        store.upsert_order(entry)
+        if day % 2:  # every other day the bracket is still open at the end
+            continue
+        stop, target = legs
+        stop.transition(OrderStatus.SUBMITTED, at)
+        stop.add_fill(_fill(stop, 100, 495.0, minutes + 2))
+        target.transition(OrderStatus.CANCELLED, at)
+        store.upsert_orders([stop, target])
+
+
+def test_scratch_store_goes_without_the_daemon_order_indexes_and_answers_the_same(tmp_path, clock):
+    daemon = TradeStore(tmp_path / "daemon" / "trades.db", clock)
+    scratch = TradeStore(tmp_path / "scratch" / "trades.db", clock, scratch=True)
+    for store in (daemon, scratch):
+        for day in range(4):
+            _bracket_day(store, day)
+
+    def indexes(store: TradeStore) -> set[str]:
+        return {r[0] for r in store.db.query("SELECT name FROM sqlite_master WHERE type='index'")}
+
+    dropped = {"idx_orders_open", "idx_orders_parent", "idx_orders_symbol"}
+    assert dropped <= indexes(daemon)
+    assert indexes(scratch) == indexes(daemon) - dropped  # trades and fills keep theirs
+
+    def answers(store: TradeStore) -> list[list[object]]:
+        return [
+            [(o.id, o.status, o.filled_quantity) for o in store.open_orders()],
+            [o.id for day in range(4) for o in store.child_orders(f"e{day}SPY")],
+            [o.id for o in store.get_orders(symbol="QQQ")],
+            [o.id for o in store.get_orders(status=OrderStatus.CANCELLED)],
+            [(f.order_id, f.price) for f in store.get_fills(symbol="SPY")],
+        ]
+
+    assert answers(scratch) == answers(daemon)
+    assert len(answers(scratch)[0]) == 8  # 2 open brackets x 2 symbols x 2 working legs
+    with pytest.raises(StorageError, match="client_order_id"):  # still unique
+        scratch.upsert_order(_order("e0SPY"))
+    daemon.close()
+    scratch.close()
