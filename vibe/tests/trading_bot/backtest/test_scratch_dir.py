@@ -58,12 +58,19 @@ def test_a_missing_folder_or_a_file_is_not_chosen(tmp_path: Path) -> None:
 def test_a_backtest_keeps_its_stores_in_ram_while_it_runs_and_removes_them(
     shared_data: Path, tmp_path: Path
 ) -> None:
-    before = set(SHARED_MEMORY.glob("vibe-backtest-*"))
     seen: set[Path] = set()
 
     def progress(done: int, total: int, bars: int) -> None:
-        for folder in set(SHARED_MEMORY.glob("vibe-backtest-*")) - before:
-            if (folder / "trades.db").is_file():
+        # the folders of the trades.db this process has open: another test's backtest,
+        # run meanwhile by another pytest worker, has its own folder in /dev/shm
+        for fd in Path("/proc/self/fd").iterdir():
+            try:
+                target = Path(os.readlink(fd))
+            except OSError:  # closed meanwhile
+                continue
+            folder = target.parent
+            if target.name == "trades.db" and folder.parent == SHARED_MEMORY:
+                assert folder.name.startswith("vibe-backtest-")
                 seen.add(folder)
 
     symbols = ("SPY", "QQQ", "AAPL")
