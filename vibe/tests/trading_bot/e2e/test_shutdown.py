@@ -147,7 +147,10 @@ async def test_a_budget_too_short_leaves_the_rest_for_the_next_start_and_never_r
         )
 
         # the next start (nothing left to trade in its range, the default timeout)
-        # delivers exactly the rest
+        # delivers exactly the rest. Each process paces only its own requests (the
+        # window of the one that just exited is not carried over), so the restart
+        # waits that window out (2 s) instead of racing it
+        await asyncio.sleep(2.0 + 0.25)
         env["SHUTDOWN_TIMEOUT_SECONDS"] = "30"
         again = start(
             tmp_path, env, SYMBOLS, "--speed", "max", "--start", "2025-06-05", "--end", "2025-06-05"
