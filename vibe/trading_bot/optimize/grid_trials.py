@@ -61,13 +61,18 @@ def _key(
     return tuple(by_name[n].snap(params[n]) if n in params else None for n in names)
 
 
+def trial_spec(number: int, params: Mapping[str, ParamValue], window: tuple[Any, Any]) -> TrialSpec:
+    """The spec of trial ``number``: ``params`` as ``--param`` texts over ``window``."""
+    texts = {name: param_text(value) for name, value in params.items()}
+    return TrialSpec(number, window[0], window[1], texts)
+
+
 def grid_specs(
     points: Sequence[dict[str, ParamValue]], first_number: int, window: tuple[Any, Any]
 ) -> Iterator[TrialSpec]:
     """One trial spec per point, numbered from ``first_number`` (the study's next trial)."""
     for number, point in enumerate(points, first_number):
-        texts = {name: param_text(value) for name, value in point.items()}
-        yield TrialSpec(number, window[0], window[1], texts)
+        yield trial_spec(number, point, window)
 
 
 def finished_trial(

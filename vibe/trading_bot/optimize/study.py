@@ -41,11 +41,16 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from vibe.trading_bot.optimize.executors import TrialExecutor
-from vibe.trading_bot.optimize.grid_trials import finished_trial, grid_specs, unvisited_points
+from vibe.trading_bot.optimize.grid_trials import (
+    finished_trial,
+    grid_specs,
+    trial_spec,
+    unvisited_points,
+)
 from vibe.trading_bot.optimize.interrupt import CtrlC
 from vibe.trading_bot.optimize.objective import score
 from vibe.trading_bot.optimize.samplers import make_sampler
-from vibe.trading_bot.optimize.space import Dimension, ParamValue, grid_size, param_text
+from vibe.trading_bot.optimize.space import Dimension, ParamValue, grid_size
 from vibe.trading_bot.optimize.trial import TrialContext, TrialOutcome, TrialSpec
 
 BATCH_SIZE = 16
@@ -247,17 +252,20 @@ def _run_batch(
             yield item.spec
 
     outcomes: dict[int, TrialOutcome] = {}
+
+    def store(item: _Pending) -> None:
+        progress.advance(_snapped(item.store(outcomes[item.spec.number]), by_name))
+
     try:
         for outcome in executor.run(context, specs()):
             outcomes[outcome.number] = outcome
             while taken and taken[0].spec.number in outcomes:
-                item = taken.pop(0)
-                progress.advance(_snapped(item.store(outcomes[item.spec.number]), by_name))
+                store(taken.pop(0))
             check()
     finally:  # when interrupted: the finished ones, still in trial order
         for item in taken:
             if item.spec.number in outcomes:
-                progress.advance(_snapped(item.store(outcomes[item.spec.number]), by_name))
+                store(item)
 
 
 def _asked(
@@ -273,8 +281,7 @@ def _asked(
     for _ in range(count):
         trial = study.ask(dict(distributions))
         params = {name: by_name[name].snap(value) for name, value in trial.params.items()}
-        texts = {name: param_text(value) for name, value in params.items()}
-        spec = TrialSpec(trial.number, window[0], window[1], texts)
+        spec = trial_spec(trial.number, params, window)
         yield _Pending(spec, partial(_tell, study, trial, search=search))
 
 
