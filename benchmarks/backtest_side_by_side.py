@@ -9,9 +9,11 @@ command is the one a trader types::
 with its JSON and HTML reports, in a fresh ``DATA_DIR`` each time (cold caches, as a
 new user runs it) and again in one warm ``DATA_DIR``; backtesting.py's side is
 ``backtesting_py_orb.py`` (same bars, same ORB rules, ``Backtest.run``, statistics
-printed). Runs alternate (ours, theirs, ours, ...); the median of ``BENCH_SIDE_REPEAT``
-(default 5) each is reported with the ratio (target <= 0.5), peak RSS (target <
-250 MB) and our per-phase breakdown (``backtest_phases.py``, the median of each phase).
+printed). Runs go in rounds (ours fresh, theirs, ours warm), so that the load of the
+machine, which drifts by 20-40 % over minutes on the 2-core VM, weighs on all three
+alike; the median of ``BENCH_SIDE_REPEAT`` (default 5) each is reported with the
+ratio (target <= 0.5), peak RSS (target < 250 MB) and our per-phase breakdown
+(``backtest_phases.py``, the median of each phase).
 Last, the start-up commands ``--help`` and ``validate-config`` (default settings, no
 ``.env``): median and range of ``STARTUP_REPEAT`` (10) runs each (target < 0.3 s).
 
@@ -119,14 +121,13 @@ def report() -> None:
     """Print both walls, the ratios, peak RSS and our phases (see the module doc)."""
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "vibe")],  # noqa: S603
                    check=True, env=_env(ROOT), stdout=subprocess.DEVNULL)  # fmt: skip
-    _fresh(ours), _fresh(theirs)  # the files in the OS page cache for both
-    cold, other = [], []
-    for _ in range(REPEAT):
-        cold.append(_fresh(ours))
-        other.append(_fresh(theirs))
+    cold, other, warm = [], [], []
     with tempfile.TemporaryDirectory(prefix="bench-side-warm-") as tmp:
-        ours(Path(tmp))  # fills DATA_DIR's caches
-        warm = [ours(Path(tmp)) for _ in range(REPEAT)]
+        ours(Path(tmp)), _fresh(theirs)  # the page cache for both; DATA_DIR's caches
+        for _ in range(REPEAT):  # one round of each at a time: load drifts over minutes
+            cold.append(_fresh(ours))
+            other.append(_fresh(theirs))
+            warm.append(ours(Path(tmp)))
     split = [_fresh(phases) for _ in range(REPEAT)]
     theirs_wall = statistics.median(w for w, _ in other)
     print(f"backtest vs backtesting.py, SPY 1m {START}..{END}, median of {REPEAT} each:")
