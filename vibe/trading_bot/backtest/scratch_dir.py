@@ -2,13 +2,13 @@
 
 A backtest runs the daemon with its ``DATA_DIR`` in a temporary folder that is
 deleted after the run (:mod:`.runner`); its SQLite stores are scratch files
-(``synchronous=OFF``). Each commit still writes its pages to the WAL through the
-file system. On this project's reference machine a commit on a disk-backed ``/tmp``
-cost about 100 µs of CPU, and a backtest of the SPY 1-minute year with 246 trades
-made about 1,100 commits; on ``/dev/shm`` (tmpfs, Linux's shared-memory file
-system) an ``optimize`` trial took 0.10-0.17 s less CPU time (of 1.0-1.3 s). (Its
-units of work are now also grouped into few commits:
-:mod:`~vibe.trading_bot.storage.commit_group`.)
+(``synchronous=OFF``, units of work grouped into few commits:
+:mod:`~vibe.trading_bot.storage.commit_group`). Each commit still writes its pages
+to the WAL through the file system. On this project's reference machine a commit on
+a disk-backed ``/tmp`` cost about 100 µs of CPU, and a backtest of the SPY 1-minute
+year with 246 trades made about 1,100 commits before they were grouped; on
+``/dev/shm`` (tmpfs, Linux's shared-memory file system) an ``optimize`` trial took
+0.10-0.17 s less CPU time (of 1.0-1.3 s).
 
 ``/dev/shm`` is used only when it has room for the worst case, since a full file
 system would stop the run ("database or disk is full"): the stores hold about 6 KB
